@@ -1,0 +1,141 @@
+/*
+ * canon serve: command line of the authoritative server.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "lib/log.h"
+#include "serve/config.h"
+#include "serve/server.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:5300"
+#define EXAMPLE_ORIGIN "example.test."
+#define EXAMPLE_ZONE CANON_EXAMPLES_DIR "/example.test.zone"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: canon serve [--listen ADDR[:PORT]]... [--zone ORIGIN=FILE]...\n"
+	        "                   [--workers N] [--log-level LEVEL] [-c canon.conf]\n"
+	        "\n"
+	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
+	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
+	        "  -z, --zone ORIGIN=FILE    serve zone ORIGIN from master file FILE (repeatable)\n"
+	        "  -w, --workers N           worker threads (default: one per CPU)\n"
+	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
+	        "  -c, --config FILE         read settings from FILE (see docs/config.md)\n"
+	        "\n"
+	        "With no zone, serves the bundled example zone " EXAMPLE_ORIGIN "\n"
+	        "SIGHUP reloads the zones; SIGTERM or SIGINT stops the server.\n");
+}
+
+static int add_zone_arg(canon_serve_conf_t *conf, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (eq == NULL || eq == arg || eq[1] == '\0') {
+		fprintf(stderr, "canon serve: --zone '%s': expected ORIGIN=FILE\n", arg);
+		return -1;
+	}
+	char origin[256];
+	snprintf(origin, sizeof(origin), "%.*s", (int)(eq - arg), arg);
+	return canon_conf_add_zone(conf, origin, eq + 1);
+}
+
+static int parse_workers(canon_serve_conf_t *conf, const char *arg)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+	if (*end != '\0' || n < 1 || n > 256) {
+		fprintf(stderr, "canon serve: --workers '%s': expected 1..256\n", arg);
+		return -1;
+	}
+	conf->workers = (unsigned)n;
+	return 0;
+}
+
+static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'l':
+		if (canon_conf_add_listen(conf, arg) != 0) {
+			fprintf(stderr, "canon serve: --listen '%s': expected ADDRESS[:PORT]\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'z':
+		return add_zone_arg(conf, arg);
+	case 'w':
+		return parse_workers(conf, arg);
+	case 'L':
+		conf->log_level = canon_log_level_parse(arg);
+		if (conf->log_level < 0) {
+			fprintf(stderr, "canon serve: --log-level '%s': expected error, warning, "
+			                "info or debug\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'c':
+		return canon_conf_read_file(conf, arg) == 0 ? 0 : -1;
+	default:
+		usage(stderr);
+		return -1;
+	}
+}
+
+/* No zone given: the bundled example, with a hint of what to ask. */
+static int use_example(canon_serve_conf_t *conf)
+{
+	if (canon_conf_add_zone(conf, EXAMPLE_ORIGIN, EXAMPLE_ZONE) != 0) {
+		return -1;
+	}
+	const char *addr = conf->listen[0].text;
+	const char *colon = strrchr(addr, ':');
+	printf("canon serve: serving the example zone %s on %s. Try:\n", EXAMPLE_ORIGIN, addr);
+	printf("  dig @127.0.0.1 -p %s shop.example.test A\n", colon ? colon + 1 : "53");
+	printf("  dig @127.0.0.1 -p %s www.old.example.test A\n", colon ? colon + 1 : "53");
+	fflush(stdout);
+	return 0;
+}
+
+int canon_serve_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	        {"listen", required_argument, NULL, 'l'},  {"zone", required_argument, NULL, 'z'},
+	        {"workers", required_argument, NULL, 'w'}, {"log-level", required_argument, NULL, 'L'},
+	        {"config", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	canon_serve_conf_t conf;
+	canon_conf_init(&conf);
+	int opt, status = 2;
+	while ((opt = getopt_long(argc, argv, "l:z:w:c:h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			status = 0;
+			goto out;
+		}
+		if (parse_option(&conf, opt, optarg) != 0) {
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "canon serve: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		goto out;
+	}
+	if (conf.listen_count == 0) {
+		canon_conf_add_listen(&conf, DEFAULT_LISTEN);
+	}
+	if (conf.zone_count == 0 && use_example(&conf) != 0) {
+		goto out;
+	}
+	canon_log_set_level((canon_log_level_t)conf.log_level);
+	status = canon_server_run(&conf);
+out:
+	canon_conf_free(&conf);
+	return status;
+}

@@ -1,0 +1,49 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "lib/arena.h"
+
+static void *arena_mm_alloc(void *ctx, size_t len)
+{
+	return canon_arena_alloc(ctx, len);
+}
+
+static void arena_mm_free(void *ptr)
+{
+	/* Memory comes back in one piece at canon_arena_reset(). */
+	(void)ptr;
+}
+
+int canon_arena_init(canon_arena_t *arena, size_t size)
+{
+	arena->base = malloc(size);
+	if (arena->base == NULL) {
+		return -ENOMEM;
+	}
+	arena->size = size;
+	arena->used = 0;
+	arena->mm.ctx = arena;
+	arena->mm.alloc = arena_mm_alloc;
+	arena->mm.free = arena_mm_free;
+	return 0;
+}
+
+void *canon_arena_alloc(canon_arena_t *arena, size_t len)
+{
+	size_t start = (arena->used + 15) & ~(size_t)15;
+	if (start > arena->size || len > arena->size - start) {
+		return NULL;
+	}
+	arena->used = start + len;
+	return arena->base + start;
+}
+
+void canon_arena_deinit(canon_arena_t *arena)
+{
+	free(arena->base);
+	arena->base = NULL;
+	arena->size = arena->used = 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * A bump allocator behind libknot's knot_mm_t: the answer path allocates from a
+ * preallocated block that is reset after each query, so no query calls malloc
+ * (NSD's region allocator, Knot's mempool).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libknot/mm_ctx.h>
+
+typedef struct canon_arena {
+	knot_mm_t mm; /* Must be first: mm.ctx points back at the arena. */
+	uint8_t *base;
+	size_t size;
+	size_t used;
+} canon_arena_t;
+
+/* Allocate the arena's block of 'size' bytes. Returns 0 or -ENOMEM. */
+int canon_arena_init(canon_arena_t *arena, size_t size);
+
+/* Forget every allocation at once (O(1)). */
+static inline void canon_arena_reset(canon_arena_t *arena)
+{
+	arena->used = 0;
+}
+
+/* Allocate from the arena; NULL when the block is exhausted. */
+void *canon_arena_alloc(canon_arena_t *arena, size_t len);
+
+/* Release the block. */
+void canon_arena_deinit(canon_arena_t *arena);

@@ -1,0 +1,396 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/rrtype/rdname.h>
+
+#include "lib/check.h"
+#include "lib/name.h"
+
+#define E CANON_SEVERITY_ERROR
+#define W CANON_SEVERITY_WARNING
+
+const canon_rule_t CANON_RULE_SYNTAX = {"syntax", E, true};
+const canon_rule_t CANON_RULE_UNREADABLE = {"unreadable", E, true};
+const canon_rule_t CANON_RULE_OUT_OF_ZONE = {"out-of-zone", W, false};
+const canon_rule_t CANON_RULE_BAD_CLASS = {"bad-class", E, true};
+const canon_rule_t CANON_RULE_NO_SOA = {"no-soa", E, true};
+const canon_rule_t CANON_RULE_SOA_NOT_APEX = {"soa-not-at-apex", E, true};
+const canon_rule_t CANON_RULE_TTL_MISMATCH = {"ttl-mismatch", W, false};
+const canon_rule_t CANON_RULE_CNAME_AND_OTHER = {"cname-and-other-data", E, true};
+const canon_rule_t CANON_RULE_CNAME_AT_APEX = {"cname-at-apex", E, true};
+const canon_rule_t CANON_RULE_MULTIPLE_CNAMES = {"multiple-cnames", E, true};
+const canon_rule_t CANON_RULE_DNAME_AND_CNAME = {"dname-and-cname", E, true};
+const canon_rule_t CANON_RULE_MULTIPLE_DNAMES = {"multiple-dnames", E, true};
+const canon_rule_t CANON_RULE_DATA_BELOW_DNAME = {"data-below-dname", E, true};
+const canon_rule_t CANON_RULE_MX_TO_CNAME = {"mx-to-cname", E, false};
+const canon_rule_t CANON_RULE_NS_TO_CNAME = {"ns-to-cname", E, false};
+const canon_rule_t CANON_RULE_CNAME_LOOP = {"cname-loop", E, false};
+const canon_rule_t CANON_RULE_CNAME_CHAIN = {"cname-chain", W, false};
+
+#undef E
+#undef W
+
+/* Longest in-zone chain the checker walks before calling it a loop. */
+#define CHECK_CHAIN_MAX 64
+
+void canon_findings_init(canon_findings_t *findings)
+{
+	memset(findings, 0, sizeof(*findings));
+}
+
+void canon_findings_free(canon_findings_t *findings)
+{
+	for (size_t i = 0; i < findings->count; i++) {
+		canon_finding_t *f = &findings->items[i];
+		free(f->file);
+		free(f->owner);
+		free(f->message);
+		free(f->hint);
+	}
+	free(findings->items);
+	canon_findings_init(findings);
+}
+
+static char *dname_text(const knot_dname_t *name)
+{
+	return name ? knot_dname_to_str_alloc(name) : NULL;
+}
+
+void canon_findings_add(canon_findings_t *findings, const canon_rule_t *rule, const char *file,
+                        uint32_t line, const knot_dname_t *owner, uint16_t type, const char *hint,
+                        const char *fmt, ...)
+{
+	if (findings->count == findings->cap) {
+		size_t cap = findings->cap ? findings->cap * 2 : 16;
+		canon_finding_t *items = realloc(findings->items, cap * sizeof(*items));
+		if (items == NULL) {
+			return;
+		}
+		findings->items = items;
+		findings->cap = cap;
+	}
+	char message[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	canon_finding_t *f = &findings->items[findings->count++];
+	f->rule = rule;
+	f->file = file ? strdup(file) : NULL;
+	f->line = line;
+	f->owner = dname_text(owner);
+	f->type = type;
+	f->message = strdup(message);
+	f->hint = hint ? strdup(hint) : NULL;
+}
+
+size_t canon_findings_count(const canon_findings_t *findings, canon_severity_t severity)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < findings->count; i++) {
+		n += findings->items[i].rule->severity == severity;
+	}
+	return n;
+}
+
+bool canon_findings_block_load(const canon_findings_t *findings)
+{
+	for (size_t i = 0; i < findings->count; i++) {
+		if (findings->items[i].rule->blocks_load) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void canon_findings_print(const canon_findings_t *findings, FILE *out)
+{
+	for (size_t i = 0; i < findings->count; i++) {
+		const canon_finding_t *f = &findings->items[i];
+		const char *severity = f->rule->severity == CANON_SEVERITY_ERROR ? "error" : "warning";
+		fprintf(out, "%s:%u: %s: %s [%s]\n", f->file ? f->file : "-", f->line, severity,
+		        f->message ? f->message : "", f->rule->id);
+		if (f->hint != NULL) {
+			fprintf(out, "  hint: %s\n", f->hint);
+		}
+	}
+}
+
+/* Context for the rules of one zone. */
+typedef struct {
+	const canon_zone_t *zone;
+	canon_findings_t *findings;
+} check_t;
+
+static const char *rrset_file(const check_t *c, const canon_rrset_t *rrset)
+{
+	return c->zone->files ? c->zone->files[rrset->file] : NULL;
+}
+
+static const char *type_text(uint16_t type, char *buf, size_t size)
+{
+	knot_rrtype_to_string(type, buf, size);
+	return buf;
+}
+
+static const canon_node_t *zone_node(const canon_zone_t *zone, const knot_dname_t *name)
+{
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, name);
+	return canon_zone_get(zone, lower, canon_name_hash(lower));
+}
+
+/* RRSIG and NSEC may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5). */
+static bool allowed_beside_cname(uint16_t type)
+{
+	return type == KNOT_RRTYPE_CNAME || type == KNOT_RRTYPE_RRSIG || type == KNOT_RRTYPE_NSEC;
+}
+
+static void check_cname_node(check_t *c, const canon_node_t *node, const canon_rrset_t *cname)
+{
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	if (cname->rr.rrs.count > 1) {
+		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_CNAMES, rrset_file(c, cname),
+		                   cname->line_last, node->owner, KNOT_RRTYPE_CNAME,
+		                   "keep exactly one CNAME at the name",
+		                   "%s has %u CNAME records; a name is an alias of one name only "
+		                   "(RFC 1034 §3.6.2, RFC 2181 §10.1)",
+		                   owner, cname->rr.rrs.count);
+	}
+	if (node == c->zone->apex) {
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_AT_APEX, rrset_file(c, cname),
+		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
+		                   "use an ALIAS record at the apex (canon flattens it to A/AAAA)",
+		                   "CNAME at the zone apex %s, which must hold SOA and NS; a CNAME "
+		                   "name holds no other data (RFC 1034 §3.6.2, RFC 2181 §10.1)",
+		                   owner);
+		return;
+	}
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const canon_rrset_t *other = &node->rrsets[i];
+		if (allowed_beside_cname(other->rr.type) || other->rr.type == KNOT_RRTYPE_DNAME) {
+			continue;
+		}
+		type_text(other->rr.type, type, sizeof(type));
+		char hint[256];
+		snprintf(hint, sizeof(hint),
+		         "move the %s records to the alias target or drop the CNAME", type);
+		const canon_rrset_t *later = other->line > cname->line ? other : cname;
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_AND_OTHER, rrset_file(c, later),
+		                   later->line, node->owner, other->rr.type, hint,
+		                   "%s has a CNAME (line %u) and %s data (line %u); a CNAME name "
+		                   "holds no other data (RFC 1034 §3.6.2, RFC 2181 §10.1)",
+		                   owner, cname->line, type, other->line);
+	}
+}
+
+static void check_dname_node(check_t *c, const canon_node_t *node, const canon_rrset_t *dname)
+{
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	if (dname->rr.rrs.count > 1) {
+		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_DNAMES, rrset_file(c, dname),
+		                   dname->line_last, node->owner, KNOT_RRTYPE_DNAME,
+		                   "keep exactly one DNAME at the name",
+		                   "%s has %u DNAME records; a subtree is redirected to one place "
+		                   "only (RFC 6672 §2.4)",
+		                   owner, dname->rr.rrs.count);
+	}
+	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+	if (cname != NULL) {
+		const canon_rrset_t *later = cname->line > dname->line ? cname : dname;
+		canon_findings_add(c->findings, &CANON_RULE_DNAME_AND_CNAME, rrset_file(c, later),
+		                   later->line, node->owner, KNOT_RRTYPE_DNAME,
+		                   "keep the DNAME (it does not redirect its owner) and give the owner "
+		                   "its own data, or keep only the CNAME",
+		                   "%s has a DNAME (line %u) and a CNAME (line %u); a CNAME name holds "
+		                   "no other data (RFC 1034 §3.6.2, RFC 6672 §2.4)",
+		                   owner, dname->line, cname->line);
+	}
+}
+
+static void check_below_dname(check_t *c, const canon_node_t *node)
+{
+	const canon_node_t *owner_node = node->parent;
+	while (owner_node != NULL && !(owner_node->flags & CANON_NODE_DNAME)) {
+		owner_node = owner_node->parent;
+	}
+	if (owner_node == NULL || canon_node_empty(node)) {
+		return;
+	}
+	const canon_rrset_t *dname = canon_node_rrset(owner_node, KNOT_RRTYPE_DNAME);
+	char name[KNOT_DNAME_TXT_MAXLEN + 1], above[KNOT_DNAME_TXT_MAXLEN + 1];
+	knot_dname_to_str(name, node->owner, sizeof(name));
+	knot_dname_to_str(above, owner_node->owner, sizeof(above));
+	const canon_rrset_t *first = &node->rrsets[0];
+	canon_findings_add(c->findings, &CANON_RULE_DATA_BELOW_DNAME, rrset_file(c, first),
+	                   first->line, node->owner, first->rr.type,
+	                   "move the data below the DNAME's target, or remove it",
+	                   "%s lies below the DNAME at %s (line %u), which redirects the whole "
+	                   "subtree; this data can never be served (RFC 6672 §2.4)",
+	                   name, above, dname->line);
+}
+
+/* The final name of the in-zone chain starting at 'target' (for fix hints). */
+static const knot_dname_t *chain_end(const canon_zone_t *zone, const knot_dname_t *target)
+{
+	for (int hops = 0; hops < CHECK_CHAIN_MAX; hops++) {
+		const canon_node_t *node = zone_node(zone, target);
+		const canon_rrset_t *cname = node ? canon_node_rrset(node, KNOT_RRTYPE_CNAME) : NULL;
+		if (cname == NULL) {
+			return target;
+		}
+		target = knot_cname_name(cname->rr.rrs.rdata);
+	}
+	return target;
+}
+
+/* RFC 2181 §10.3: MX and NS name a host with addresses, never an alias. */
+static void check_target_not_alias(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset)
+{
+	const canon_rule_t *rule =
+	        rrset->rr.type == KNOT_RRTYPE_MX ? &CANON_RULE_MX_TO_CNAME : &CANON_RULE_NS_TO_CNAME;
+	knot_rdata_t *rdata = rrset->rr.rrs.rdata;
+	for (uint16_t i = 0; i < rrset->rr.rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
+		const knot_dname_t *target = rrset->rr.type == KNOT_RRTYPE_MX ? knot_mx_name(rdata)
+		                                                              : knot_ns_name(rdata);
+		const canon_node_t *target_node = zone_node(c->zone, target);
+		if (target_node == NULL || !(target_node->flags & CANON_NODE_CNAME)) {
+			continue;
+		}
+		char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1];
+		char final[KNOT_DNAME_TXT_MAXLEN + 1], type[16], hint[KNOT_DNAME_TXT_MAXLEN + 64];
+		knot_dname_to_str(owner, node->owner, sizeof(owner));
+		knot_dname_to_str(name, target, sizeof(name));
+		knot_dname_to_str(final, chain_end(c->zone, target), sizeof(final));
+		type_text(rrset->rr.type, type, sizeof(type));
+		snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to", type,
+		         final);
+		canon_findings_add(c->findings, rule, rrset_file(c, rrset), rrset->line, node->owner,
+		                   rrset->rr.type, hint,
+		                   "%s target %s of %s is an alias (CNAME); %s must name a host with "
+		                   "addresses (RFC 2181 §10.3)",
+		                   type, name, owner, type);
+	}
+}
+
+/* Walk the in-zone chain from 'start'; returns the hop count, path in 'path'. */
+static int walk_chain(const canon_zone_t *zone, const canon_node_t *start,
+                      const canon_node_t **path, bool *loop)
+{
+	int hops = 0;
+	*loop = false;
+	for (const canon_node_t *node = start; node != NULL && hops < CHECK_CHAIN_MAX;) {
+		path[hops++] = node;
+		const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+		const canon_node_t *next = zone_node(zone, knot_cname_name(cname->rr.rrs.rdata));
+		if (next == NULL || !(next->flags & CANON_NODE_CNAME)) {
+			return hops;
+		}
+		for (int i = 0; i < hops; i++) {
+			if (path[i] == next) {
+				*loop = true;
+				path[hops++] = next;
+				return hops;
+			}
+		}
+		node = next;
+	}
+	*loop = true; /* Longer than CHECK_CHAIN_MAX in one zone: treat as a loop. */
+	return hops;
+}
+
+static void path_text(const canon_node_t **path, int count, const knot_dname_t *last, char *buf,
+                      size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i <= count && used < size; i++) {
+		const knot_dname_t *name = i < count ? path[i]->owner : last;
+		if (name == NULL) {
+			break;
+		}
+		char text[KNOT_DNAME_TXT_MAXLEN + 1];
+		knot_dname_to_str(text, name, sizeof(text));
+		used += snprintf(buf + used, size - used, "%s%s", i ? " -> " : "", text);
+	}
+}
+
+static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_t *cname)
+{
+	const canon_node_t *path[CHECK_CHAIN_MAX + 1];
+	bool loop;
+	int hops = walk_chain(c->zone, node, path, &loop);
+	char text[2048];
+	if (loop) {
+		/* Report each cycle once, from its member that sorts first. */
+		const canon_node_t *repeat = path[hops - 1];
+		if (repeat != node) {
+			return;
+		}
+		for (int i = 0; i < hops - 1; i++) {
+			if (knot_dname_cmp(path[i]->owner, node->owner) < 0) {
+				return;
+			}
+		}
+		path_text(path, hops, NULL, text, sizeof(text));
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_LOOP, rrset_file(c, cname),
+		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
+		                   "point one of the aliases at a name with data",
+		                   "CNAME loop %s; no lookup of these names can succeed "
+		                   "(RFC 1034 §3.6.2)",
+		                   text);
+		return;
+	}
+	if (hops < 2) {
+		return;
+	}
+	const canon_rrset_t *last = canon_node_rrset(path[hops - 1], KNOT_RRTYPE_CNAME);
+	const knot_dname_t *final = knot_cname_name(last->rr.rrs.rdata);
+	path_text(path, hops, final, text, sizeof(text));
+	char final_text[KNOT_DNAME_TXT_MAXLEN + 1], hint[KNOT_DNAME_TXT_MAXLEN + 64];
+	knot_dname_to_str(final_text, final, sizeof(final_text));
+	snprintf(hint, sizeof(hint), "point the CNAME straight at %s", final_text);
+	canon_findings_add(c->findings, &CANON_RULE_CNAME_CHAIN, rrset_file(c, cname), cname->line,
+	                   node->owner, KNOT_RRTYPE_CNAME, hint,
+	                   "alias chain of %d hops %s; legal, but each hop costs resolvers "
+	                   "another lookup (RFC 1034 §3.6.2)",
+	                   hops, text);
+}
+
+static void check_node(check_t *c, const canon_node_t *node)
+{
+	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+	const canon_rrset_t *dname = canon_node_rrset(node, KNOT_RRTYPE_DNAME);
+	if (cname != NULL) {
+		check_cname_node(c, node, cname);
+		check_chain(c, node, cname);
+	}
+	if (dname != NULL) {
+		check_dname_node(c, node, dname);
+	}
+	if (node->flags & CANON_NODE_BELOW_DNAME) {
+		check_below_dname(c, node);
+	}
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		uint16_t type = node->rrsets[i].rr.type;
+		if (type == KNOT_RRTYPE_MX || type == KNOT_RRTYPE_NS) {
+			check_target_not_alias(c, node, &node->rrsets[i]);
+		}
+	}
+}
+
+void canon_check_zone(const canon_zone_t *zone, canon_findings_t *findings)
+{
+	check_t c = {.zone = zone, .findings = findings};
+	for (size_t i = 0; i < zone->node_count; i++) {
+		check_node(&c, zone->nodes[i]);
+	}
+}

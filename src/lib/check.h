@@ -1,0 +1,80 @@
+/*
+ * The zone checks: one module for `canon serve` (which refuses a zone with a
+ * load-blocking finding) and `canon check` (which reports every finding).
+ * Each rule cites the RFC it comes from in its message.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lib/zone.h"
+
+typedef enum {
+	CANON_SEVERITY_ERROR,
+	CANON_SEVERITY_WARNING,
+} canon_severity_t;
+
+typedef struct {
+	const char *id; /* e.g. "cname-and-other-data" */
+	canon_severity_t severity;
+	bool blocks_load; /* `canon serve` refuses a zone that has it. */
+} canon_rule_t;
+
+/* The rules, for the loader and the checker to name. */
+extern const canon_rule_t CANON_RULE_SYNTAX;
+extern const canon_rule_t CANON_RULE_UNREADABLE;
+extern const canon_rule_t CANON_RULE_OUT_OF_ZONE;
+extern const canon_rule_t CANON_RULE_BAD_CLASS;
+extern const canon_rule_t CANON_RULE_NO_SOA;
+extern const canon_rule_t CANON_RULE_SOA_NOT_APEX;
+extern const canon_rule_t CANON_RULE_TTL_MISMATCH;
+extern const canon_rule_t CANON_RULE_CNAME_AND_OTHER;
+extern const canon_rule_t CANON_RULE_CNAME_AT_APEX;
+extern const canon_rule_t CANON_RULE_MULTIPLE_CNAMES;
+extern const canon_rule_t CANON_RULE_DNAME_AND_CNAME;
+extern const canon_rule_t CANON_RULE_MULTIPLE_DNAMES;
+extern const canon_rule_t CANON_RULE_DATA_BELOW_DNAME;
+extern const canon_rule_t CANON_RULE_MX_TO_CNAME;
+extern const canon_rule_t CANON_RULE_NS_TO_CNAME;
+extern const canon_rule_t CANON_RULE_CNAME_LOOP;
+extern const canon_rule_t CANON_RULE_CNAME_CHAIN;
+
+typedef struct {
+	const canon_rule_t *rule;
+	char *file;    /* NULL when the finding has no place in a file. */
+	uint32_t line; /* 0 when unknown. */
+	char *owner;   /* Presentation format, or NULL. */
+	uint16_t type; /* RR type the finding is about, or 0. */
+	char *message;
+	char *hint; /* How to fix it, or NULL. */
+} canon_finding_t;
+
+typedef struct {
+	canon_finding_t *items;
+	size_t count;
+	size_t cap;
+} canon_findings_t;
+
+void canon_findings_init(canon_findings_t *findings);
+void canon_findings_free(canon_findings_t *findings);
+
+/* Append a finding; 'fmt' builds its message. Allocation failures drop it. */
+void canon_findings_add(canon_findings_t *findings, const canon_rule_t *rule, const char *file,
+                        uint32_t line, const knot_dname_t *owner, uint16_t type, const char *hint,
+                        const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* Number of findings of 'severity'. */
+size_t canon_findings_count(const canon_findings_t *findings, canon_severity_t severity);
+
+/* Whether any finding makes `canon serve` refuse the zone. */
+bool canon_findings_block_load(const canon_findings_t *findings);
+
+/* "file:line: severity: message [rule]" lines, each followed by "  hint: ..." if any. */
+void canon_findings_print(const canon_findings_t *findings, FILE *out);
+
+/* Run every alias and consistency rule on a sealed zone. */
+void canon_check_zone(const canon_zone_t *zone, canon_findings_t *findings);

@@ -1,0 +1,306 @@
+/*
+ * The answer algorithm, as one loop over the chain (Knot's solve_answer style):
+ * each turn finds the zone and the node for the current name, adds what RFC 1034
+ * §4.3.2 step 3 says, and either stops or moves to the alias target.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/rrtype/rdname.h>
+
+#include "lib/lookup.h"
+#include "lib/name.h"
+
+typedef struct {
+	const canon_zonetable_t *table;
+	uint16_t qtype;
+	canon_answer_t *answer;
+	knot_mm_t *mm;
+	/* Lower-case names visited so far, to stop loops (RFC 1034 §3.6.2). */
+	const knot_dname_t *seen[CANON_CHAIN_MAX + 1];
+	unsigned seen_count;
+} lookup_t;
+
+static uint16_t owner_hint(const lookup_t *lk)
+{
+	/* Only the first name of the chain is the QNAME written in the question. */
+	return lk->answer->hops == 0 ? KNOT_COMPR_HINT_QNAME : KNOT_COMPR_HINT_NONE;
+}
+
+static void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr, uint16_t hint)
+{
+	canon_answer_section_t *section = &lk->answer->section[id];
+	for (uint16_t i = 0; i < section->count; i++) {
+		if (section->rrs[i].rr == rr) {
+			return;
+		}
+	}
+	/* A full section keeps what it has: the packet writer truncates anyway. */
+	if (section->count < CANON_SECTION_MAX) {
+		section->rrs[section->count].rr = rr;
+		section->rrs[section->count].compr_hint = hint;
+		section->count++;
+	}
+}
+
+/* A copy of 'rr' owned by 'owner', for wildcard synthesis (RFC 4592 §4.1). */
+static const knot_rrset_t *synthesize_owner(lookup_t *lk, const knot_rrset_t *rr,
+                                            const knot_dname_t *owner)
+{
+	knot_rrset_t *copy = lk->mm->alloc(lk->mm->ctx, sizeof(*copy));
+	if (copy == NULL) {
+		return NULL;
+	}
+	*copy = *rr;
+	copy->owner = (knot_dname_t *)owner;
+	return copy;
+}
+
+/* Add an RRset of the node answering 'name'; wildcard RRsets take 'name' as owner. */
+static int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, const knot_dname_t *name,
+                          bool wildcard)
+{
+	const knot_rrset_t *rr = &rrset->rr;
+	if (wildcard) {
+		rr = synthesize_owner(lk, rr, name);
+		if (rr == NULL) {
+			return -ENOMEM;
+		}
+	}
+	section_add(lk, KNOT_ANSWER, rr, owner_hint(lk));
+	return 0;
+}
+
+static void add_negative(lookup_t *lk, const canon_zone_t *zone, uint8_t rcode)
+{
+	/* RFC 2308 §3 and RFC 6604 §3: the SOA and rcode are those of the last name. */
+	lk->answer->rcode = rcode;
+	section_add(lk, KNOT_AUTHORITY, &zone->negative_soa, KNOT_COMPR_HINT_NONE);
+}
+
+static const knot_dname_t *rdata_target(uint16_t type, const knot_rdata_t *rdata)
+{
+	switch (type) {
+	case KNOT_RRTYPE_NS:
+		return knot_ns_name(rdata);
+	case KNOT_RRTYPE_MX:
+		return knot_mx_name(rdata);
+	case KNOT_RRTYPE_SRV:
+		return knot_srv_name(rdata);
+	default:
+		return NULL;
+	}
+}
+
+/* RFC 1034 §4.3.2 step 6 (and §3.7): addresses of NS, MX and SRV targets in the zone. */
+static void add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
+{
+	static const uint16_t address_types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
+	knot_rdata_t *rdata = rr->rrs.rdata;
+	for (uint16_t i = 0; i < rr->rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
+		const knot_dname_t *target = rdata_target(rr->type, rdata);
+		if (target == NULL) {
+			return;
+		}
+		knot_dname_storage_t lower;
+		knot_dname_copy_lower(lower, target);
+		const canon_node_t *node = canon_zone_get(zone, lower, canon_name_hash(lower));
+		for (size_t t = 0; node != NULL && t < 2; t++) {
+			const canon_rrset_t *addr = canon_node_rrset(node, address_types[t]);
+			if (addr != NULL) {
+				section_add(lk, KNOT_ADDITIONAL, &addr->rr, KNOT_COMPR_HINT_NONE);
+			}
+		}
+	}
+}
+
+/* RFC 1034 §4.3.2 step 3b: a referral to the servers of the cut; AA is clear. */
+static void answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *cut)
+{
+	const canon_rrset_t *ns = canon_node_rrset(cut, KNOT_RRTYPE_NS);
+	if (lk->answer->hops == 0) {
+		lk->answer->aa = false;
+	}
+	section_add(lk, KNOT_AUTHORITY, &ns->rr, KNOT_COMPR_HINT_NONE);
+	add_additional(lk, zone, &ns->rr);
+}
+
+/*
+ * RFC 1034 §4.3.2 step 3a (and 3c for a wildcard source): data at the name.
+ * Sets *target when a CNAME sends the chase on.
+ */
+static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *node,
+                       const knot_dname_t *name, bool wildcard, const knot_dname_t **target)
+{
+	uint16_t qtype = lk->qtype;
+	/* A CNAME answers every type but CNAME itself, and ANY which matches it. */
+	if ((node->flags & CANON_NODE_CNAME) && qtype != KNOT_RRTYPE_CNAME &&
+	    qtype != KNOT_RRTYPE_ANY) {
+		const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+		*target = knot_cname_name(cname->rr.rrs.rdata);
+		return add_node_rrset(lk, cname, name, wildcard);
+	}
+	bool any_data = false;
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const canon_rrset_t *rrset = &node->rrsets[i];
+		if (qtype != KNOT_RRTYPE_ANY && rrset->rr.type != qtype) {
+			continue;
+		}
+		int ret = add_node_rrset(lk, rrset, name, wildcard);
+		if (ret != 0) {
+			return ret;
+		}
+		add_additional(lk, zone, &rrset->rr);
+		any_data = true;
+	}
+	if (!any_data) {
+		/* NODATA (RFC 2308 §2.2), also at an empty non-terminal (RFC 4592 §2.2.2). */
+		add_negative(lk, zone, KNOT_RCODE_NOERROR);
+	}
+	return 0;
+}
+
+/*
+ * RFC 6672 §3.2 step 3c: add the DNAME and a CNAME synthesized from it with the
+ * DNAME's TTL, then chase the new name; YXDOMAIN when it would exceed 255 octets.
+ */
+static int answer_dname(lookup_t *lk, const canon_node_t *node, const knot_dname_t *name,
+                        const knot_dname_t **target)
+{
+	const knot_rrset_t *dname = &canon_node_rrset(node, KNOT_RRTYPE_DNAME)->rr;
+	section_add(lk, KNOT_ANSWER, dname, KNOT_COMPR_HINT_NONE);
+
+	const knot_dname_t *dname_target = knot_dname_target(dname->rrs.rdata);
+	size_t prefix = knot_dname_size(name) - knot_dname_size(node->owner);
+	size_t suffix = knot_dname_size(dname_target);
+	if (prefix + suffix > KNOT_DNAME_MAXLEN) {
+		lk->answer->rcode = KNOT_RCODE_YXDOMAIN;
+		return 0;
+	}
+	uint8_t rdata[KNOT_DNAME_MAXLEN];
+	memcpy(rdata, name, prefix);
+	memcpy(rdata + prefix, dname_target, suffix);
+
+	knot_rrset_t *cname = lk->mm->alloc(lk->mm->ctx, sizeof(*cname));
+	if (cname == NULL) {
+		return -ENOMEM;
+	}
+	knot_rrset_init(cname, (knot_dname_t *)name, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, dname->ttl);
+	if (knot_rrset_add_rdata(cname, rdata, prefix + suffix, lk->mm) != 0) {
+		return -ENOMEM;
+	}
+	section_add(lk, KNOT_ANSWER, cname, owner_hint(lk));
+	*target = knot_cname_name(cname->rrs.rdata);
+	return 0;
+}
+
+/* A lower-case copy of 'name' in the arena, or NULL. */
+static const knot_dname_t *lower_copy(lookup_t *lk, const knot_dname_t *name)
+{
+	knot_dname_t *copy = knot_dname_copy(name, lk->mm);
+	if (copy != NULL) {
+		knot_dname_to_lower(copy);
+	}
+	return copy;
+}
+
+/*
+ * Move the chase to 'target'. Returns its lower-case form, or NULL when the
+ * chase must stop here: a loop (the target was already visited) or the chain
+ * limit. Either way the answer keeps the records up to that point.
+ */
+static const knot_dname_t *chase_to(lookup_t *lk, const knot_dname_t *target)
+{
+	if (lk->answer->hops >= CANON_CHAIN_MAX) {
+		lk->answer->chain_end = CANON_CHAIN_TOO_LONG;
+		return NULL;
+	}
+	const knot_dname_t *lower = lower_copy(lk, target);
+	if (lower == NULL) {
+		return NULL;
+	}
+	for (unsigned i = 0; i < lk->seen_count; i++) {
+		if (knot_dname_is_equal(lk->seen[i], lower)) {
+			lk->answer->chain_end = CANON_CHAIN_LOOP;
+			return NULL;
+		}
+	}
+	lk->seen[lk->seen_count++] = lower;
+	lk->answer->hops++;
+	return lower;
+}
+
+/* One turn of the loop: answer 'name' from 'zone'; *target set to go on. */
+static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dname_t *name,
+                          const knot_dname_t *lower, const knot_dname_t **target)
+{
+	const canon_node_t *node = NULL;
+	switch (canon_zone_find(zone, lower, &node)) {
+	case CANON_FIND_DELEG:
+		/* The parent is authoritative for the DS at a cut (RFC 4035 §3.1.4.1). */
+		if (lk->qtype == KNOT_RRTYPE_DS && knot_dname_is_equal(node->owner, lower)) {
+			return answer_node(lk, zone, node, name, false, target);
+		}
+		answer_referral(lk, zone, node);
+		return 0;
+	case CANON_FIND_DNAME:
+		return answer_dname(lk, node, name, target);
+	case CANON_FIND_FOUND:
+		return answer_node(lk, zone, node, name, false, target);
+	case CANON_FIND_NXNAME:
+		/* RFC 4592 §3.3.1: the wildcard child of the closest encloser, if any. */
+		if (node->wildcard != NULL) {
+			return answer_node(lk, zone, node->wildcard, name, true, target);
+		}
+		add_negative(lk, zone, KNOT_RCODE_NXDOMAIN);
+		return 0;
+	}
+	return 0;
+}
+
+int canon_lookup(const canon_zonetable_t *table, const knot_dname_t *qname, uint16_t qtype,
+                 canon_answer_t *answer, knot_mm_t *mm)
+{
+	lookup_t lk = {.table = table, .qtype = qtype, .answer = answer, .mm = mm};
+	answer->rcode = KNOT_RCODE_NOERROR;
+	answer->aa = false;
+	answer->hops = 0;
+	answer->chain_end = CANON_CHAIN_COMPLETE;
+	for (int i = 0; i < 3; i++) {
+		answer->section[i].count = 0;
+	}
+
+	const knot_dname_t *name = qname;
+	const knot_dname_t *lower = lower_copy(&lk, qname);
+	if (lower == NULL) {
+		return -ENOMEM;
+	}
+	lk.seen[lk.seen_count++] = lower;
+	for (;;) {
+		const canon_zone_t *zone = canon_zonetable_find(table, lower);
+		if (zone == NULL) {
+			/* Not ours at all: REFUSED; a chain that leaves our zones ends here. */
+			if (answer->hops == 0) {
+				answer->rcode = KNOT_RCODE_REFUSED;
+			} else {
+				answer->chain_end = CANON_CHAIN_LEFT;
+			}
+			return 0;
+		}
+		if (answer->hops == 0) {
+			answer->aa = true;
+		}
+		const knot_dname_t *target = NULL;
+		int ret = answer_in_zone(&lk, zone, name, lower, &target);
+		if (ret != 0 || target == NULL) {
+			return ret;
+		}
+		lower = chase_to(&lk, target);
+		if (lower == NULL) {
+			return answer->chain_end == CANON_CHAIN_COMPLETE ? -ENOMEM : 0;
+		}
+		name = target;
+	}
+}

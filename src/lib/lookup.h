@@ -1,0 +1,63 @@
+/*
+ * The authoritative answer algorithm of RFC 1034 §4.3.2 with its later
+ * clarifications: CNAME chasing across the zones served (RFC 2181 §10.1.1),
+ * DNAME (RFC 6672), wildcards (RFC 4592), negative answers (RFC 2308) and the
+ * rcode of a chain (RFC 6604). It fills a canon_answer_t with pointers to zone
+ * RRsets and to RRsets synthesized in the caller's arena; writing the packet is
+ * the server's job.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libknot/mm_ctx.h>
+#include <libknot/packet/pkt.h>
+
+#include "lib/zonetable.h"
+
+/*
+ * Longest CNAME/DNAME chain followed in one answer. Knot stops at 5, NSD at
+ * 18 by default, Unbound restarts at most 11 times; 16 keeps every real-world
+ * CDN chain and still bounds the packet. A chain longer than this is answered
+ * with its first CANON_CHAIN_MAX links and NOERROR, like a loop.
+ */
+#define CANON_CHAIN_MAX 16
+
+/* Most RRsets one section can hold (ANY at a busy name plus a full chain). */
+#define CANON_SECTION_MAX 64
+
+typedef struct {
+	const knot_rrset_t *rr;
+	uint16_t compr_hint; /* KNOT_COMPR_HINT_QNAME when the owner is the QNAME. */
+} canon_answer_rr_t;
+
+typedef struct {
+	canon_answer_rr_t rrs[CANON_SECTION_MAX];
+	uint16_t count;
+} canon_answer_section_t;
+
+typedef enum {
+	CANON_CHAIN_COMPLETE = 0, /* Ended at data, NODATA, NXDOMAIN or a referral. */
+	CANON_CHAIN_LOOP,         /* A target repeated an earlier name. */
+	CANON_CHAIN_TOO_LONG,     /* CANON_CHAIN_MAX links were followed. */
+	CANON_CHAIN_LEFT,         /* The target lies outside every zone served. */
+} canon_chain_end_t;
+
+typedef struct canon_answer {
+	uint8_t rcode; /* KNOT_RCODE_* */
+	bool aa;
+	uint8_t hops;                /* CNAME/DNAME links followed. */
+	canon_chain_end_t chain_end; /* Why the chase stopped. */
+	canon_answer_section_t section[3]; /* KNOT_ANSWER, KNOT_AUTHORITY, KNOT_ADDITIONAL */
+} canon_answer_t;
+
+/*
+ * Answer QNAME/QTYPE (class IN) from 'table'. 'qname' is in the case the client
+ * sent; synthesized records use it. Allocations (synthesized RRsets, name
+ * copies) come from 'mm', which the caller resets per query. Returns 0 or
+ * -ENOMEM when 'mm' ran out (answer SERVFAIL).
+ */
+int canon_lookup(const canon_zonetable_t *table, const knot_dname_t *qname, uint16_t qtype,
+                 canon_answer_t *answer, knot_mm_t *mm);

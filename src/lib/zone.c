@@ -1,0 +1,345 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/rrtype/soa.h>
+
+#include "lib/name.h"
+#include "lib/zone.h"
+
+static knot_dname_t *dname_lower_copy(const knot_dname_t *name)
+{
+	knot_dname_t *copy = knot_dname_copy(name, NULL);
+	if (copy != NULL) {
+		knot_dname_to_lower(copy);
+	}
+	return copy;
+}
+
+canon_zone_t *canon_zone_new(const knot_dname_t *apex)
+{
+	canon_zone_t *zone = calloc(1, sizeof(*zone));
+	if (zone == NULL) {
+		return NULL;
+	}
+	zone->apex_name = dname_lower_copy(apex);
+	zone->slot_mask = 63;
+	zone->slots = calloc(zone->slot_mask + 1, sizeof(*zone->slots));
+	if (zone->apex_name == NULL || zone->slots == NULL) {
+		canon_zone_free(zone);
+		return NULL;
+	}
+	return zone;
+}
+
+int canon_zone_add_file(canon_zone_t *zone, const char *file)
+{
+	for (size_t i = 0; i < zone->file_count; i++) {
+		if (strcmp(zone->files[i], file) == 0) {
+			return (int)i;
+		}
+	}
+	if (zone->file_count >= UINT16_MAX) {
+		return -ENOMEM;
+	}
+	char **files = realloc(zone->files, (zone->file_count + 1) * sizeof(*files));
+	if (files == NULL) {
+		return -ENOMEM;
+	}
+	zone->files = files;
+	files[zone->file_count] = strdup(file);
+	if (files[zone->file_count] == NULL) {
+		return -ENOMEM;
+	}
+	return (int)zone->file_count++;
+}
+
+const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
+                                   uint32_t hash)
+{
+	for (uint32_t i = hash & zone->slot_mask;; i = (i + 1) & zone->slot_mask) {
+		const canon_node_t *node = zone->slots[i];
+		if (node == NULL) {
+			return NULL;
+		}
+		if (node->hash == hash && knot_dname_is_case_equal(node->owner, lower)) {
+			return node;
+		}
+	}
+}
+
+static void slots_insert(canon_node_t **slots, uint32_t mask, canon_node_t *node)
+{
+	uint32_t i = node->hash & mask;
+	while (slots[i] != NULL) {
+		i = (i + 1) & mask;
+	}
+	slots[i] = node;
+}
+
+/* Keep the table at most half full so probes stay short. */
+static int slots_reserve(canon_zone_t *zone, size_t count)
+{
+	if (count * 2 <= (size_t)zone->slot_mask + 1) {
+		return 0;
+	}
+	uint32_t mask = zone->slot_mask * 2 + 1;
+	canon_node_t **slots = calloc((size_t)mask + 1, sizeof(*slots));
+	if (slots == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < zone->node_count; i++) {
+		slots_insert(slots, mask, zone->nodes[i]);
+	}
+	free(zone->slots);
+	zone->slots = slots;
+	zone->slot_mask = mask;
+	return 0;
+}
+
+/* The node for a lower-case name, created (empty) when missing. */
+static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *lower)
+{
+	uint32_t hash = canon_name_hash(lower);
+	canon_node_t *node = (canon_node_t *)canon_zone_get(zone, lower, hash);
+	if (node != NULL) {
+		return node;
+	}
+	if (slots_reserve(zone, zone->node_count + 1) != 0) {
+		return NULL;
+	}
+	if (zone->node_count == zone->node_cap) {
+		size_t cap = zone->node_cap ? zone->node_cap * 2 : 64;
+		canon_node_t **nodes = realloc(zone->nodes, cap * sizeof(*nodes));
+		if (nodes == NULL) {
+			return NULL;
+		}
+		zone->nodes = nodes;
+		zone->node_cap = cap;
+	}
+	node = calloc(1, sizeof(*node));
+	if (node == NULL) {
+		return NULL;
+	}
+	node->owner = knot_dname_copy(lower, NULL);
+	if (node->owner == NULL) {
+		free(node);
+		return NULL;
+	}
+	node->hash = hash;
+	zone->nodes[zone->node_count++] = node;
+	slots_insert(zone->slots, zone->slot_mask, node);
+	return node;
+}
+
+const canon_rrset_t *canon_node_rrset(const canon_node_t *node, uint16_t type)
+{
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		if (node->rrsets[i].rr.type == type) {
+			return &node->rrsets[i];
+		}
+	}
+	return NULL;
+}
+
+static canon_rrset_t *node_add_rrset(canon_node_t *node, uint16_t type, uint32_t ttl)
+{
+	if (node->rrset_count == node->rrset_cap) {
+		if (node->rrset_cap == UINT16_MAX) {
+			return NULL;
+		}
+		uint16_t cap = node->rrset_cap ? node->rrset_cap * 2 : 1;
+		canon_rrset_t *rrsets = realloc(node->rrsets, cap * sizeof(*rrsets));
+		if (rrsets == NULL) {
+			return NULL;
+		}
+		node->rrsets = rrsets;
+		node->rrset_cap = cap;
+	}
+	canon_rrset_t *rrset = &node->rrsets[node->rrset_count++];
+	memset(rrset, 0, sizeof(*rrset));
+	knot_rrset_init(&rrset->rr, node->owner, type, KNOT_CLASS_IN, ttl);
+	return rrset;
+}
+
+int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
+                   const uint8_t *rdata, uint16_t rdlen, uint16_t file, uint32_t line,
+                   bool *ttl_mismatch)
+{
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, owner);
+	if (!knot_dname_in_bailiwick(lower, zone->apex_name) &&
+	    !knot_dname_is_equal(lower, zone->apex_name)) {
+		return -EDOM;
+	}
+	canon_node_t *node = node_get_or_add(zone, lower);
+	if (node == NULL) {
+		return -ENOMEM;
+	}
+	canon_rrset_t *rrset = (canon_rrset_t *)canon_node_rrset(node, type);
+	*ttl_mismatch = false;
+	if (rrset == NULL) {
+		rrset = node_add_rrset(node, type, ttl);
+		if (rrset == NULL) {
+			return -ENOMEM;
+		}
+		rrset->line = line;
+		rrset->file = file;
+	} else if (rrset->rr.ttl != ttl) {
+		*ttl_mismatch = true;
+	}
+	uint16_t before = rrset->rr.rrs.count;
+	if (knot_rrset_add_rdata(&rrset->rr, rdata, rdlen, NULL) != 0) {
+		return -ENOMEM;
+	}
+	if (rrset->rr.rrs.count != before) {
+		rrset->line_last = line;
+		zone->record_count++;
+	}
+	return 0;
+}
+
+/* Create the empty non-terminals between every node and the apex, link parents. */
+static int link_parents(canon_zone_t *zone)
+{
+	/* The loop also visits nodes it creates, which link their own parents. */
+	for (size_t i = 0; i < zone->node_count; i++) {
+		canon_node_t *node = zone->nodes[i];
+		if (knot_dname_is_equal(node->owner, zone->apex_name)) {
+			zone->apex = node;
+			continue;
+		}
+		canon_node_t *parent = node_get_or_add(zone, canon_name_parent(node->owner));
+		if (parent == NULL) {
+			return -ENOMEM;
+		}
+		/* node_get_or_add may have moved the array: reload the child. */
+		node = zone->nodes[i];
+		node->parent = parent;
+		if (node->owner[0] == 1 && node->owner[1] == '*') {
+			parent->wildcard = node;
+		}
+	}
+	return 0;
+}
+
+static void set_own_flags(canon_zone_t *zone, canon_node_t *node)
+{
+	if (node != zone->apex && canon_node_rrset(node, KNOT_RRTYPE_NS) != NULL) {
+		node->flags |= CANON_NODE_DELEG;
+	}
+	if (canon_node_rrset(node, KNOT_RRTYPE_DNAME) != NULL) {
+		node->flags |= CANON_NODE_DNAME;
+	}
+	if (canon_node_rrset(node, KNOT_RRTYPE_CNAME) != NULL) {
+		node->flags |= CANON_NODE_CNAME;
+	}
+}
+
+/* Flags inherited from ancestors: what lies below a cut or a DNAME. */
+static void set_inherited_flags(canon_node_t *node)
+{
+	for (const canon_node_t *up = node->parent; up != NULL; up = up->parent) {
+		if (up->flags & (CANON_NODE_DELEG | CANON_NODE_BELOW_CUT)) {
+			node->flags |= CANON_NODE_BELOW_CUT;
+		}
+		if (up->flags & (CANON_NODE_DNAME | CANON_NODE_BELOW_DNAME)) {
+			node->flags |= CANON_NODE_BELOW_DNAME;
+		}
+	}
+}
+
+static void set_negative_soa(canon_zone_t *zone)
+{
+	const knot_rrset_t *soa = &zone->soa->rr;
+	zone->negative_soa = *soa;
+	uint32_t minimum = knot_soa_minimum(soa->rrs.rdata);
+	/* RFC 2308 §3: the negative TTL is the smaller of the SOA TTL and MINIMUM. */
+	if (minimum < soa->ttl) {
+		zone->negative_soa.ttl = minimum;
+	}
+}
+
+int canon_zone_seal(canon_zone_t *zone)
+{
+	if (zone->apex == NULL) {
+		/* Make sure the apex node exists even for a zone with no apex records. */
+		if (node_get_or_add(zone, zone->apex_name) == NULL) {
+			return -ENOMEM;
+		}
+	}
+	int ret = link_parents(zone);
+	if (ret != 0) {
+		return ret;
+	}
+	for (size_t i = 0; i < zone->node_count; i++) {
+		set_own_flags(zone, zone->nodes[i]);
+	}
+	for (size_t i = 0; i < zone->node_count; i++) {
+		set_inherited_flags(zone->nodes[i]);
+	}
+	zone->soa = canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA);
+	if (zone->soa == NULL) {
+		return -ENOENT;
+	}
+	set_negative_soa(zone);
+	return 0;
+}
+
+canon_find_t canon_zone_find(const canon_zone_t *zone, const knot_dname_t *lower,
+                             const canon_node_t **node_out)
+{
+	const canon_node_t *node = canon_zone_get(zone, lower, canon_name_hash(lower));
+	bool exact = node != NULL;
+	/* Not found: strip labels until a name exists, the closest encloser (RFC 4592 §3.3.1). */
+	const knot_dname_t *name = lower;
+	while (node == NULL) {
+		name = canon_name_parent(name);
+		node = canon_zone_get(zone, name, canon_name_hash(name));
+	}
+	*node_out = node;
+	uint16_t self_redirect = exact ? CANON_NODE_DELEG : (CANON_NODE_DELEG | CANON_NODE_DNAME);
+	if (!(node->flags & (self_redirect | CANON_NODE_BELOW_CUT | CANON_NODE_BELOW_DNAME))) {
+		return exact ? CANON_FIND_FOUND : CANON_FIND_NXNAME;
+	}
+	/* The topmost cut or DNAME above the name decides (RFC 1034 §4.3.2 step 3b, RFC 6672 §3.2). */
+	const canon_node_t *top = (node->flags & self_redirect) ? node : NULL;
+	for (const canon_node_t *up = node->parent; up != NULL; up = up->parent) {
+		if (up->flags & (CANON_NODE_DELEG | CANON_NODE_DNAME)) {
+			top = up;
+		}
+	}
+	if (top == NULL) {
+		return exact ? CANON_FIND_FOUND : CANON_FIND_NXNAME;
+	}
+	*node_out = top;
+	return (top->flags & CANON_NODE_DELEG) ? CANON_FIND_DELEG : CANON_FIND_DNAME;
+}
+
+void canon_zone_free(canon_zone_t *zone)
+{
+	if (zone == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < zone->node_count; i++) {
+		canon_node_t *node = zone->nodes[i];
+		for (uint16_t j = 0; j < node->rrset_count; j++) {
+			knot_rdataset_clear(&node->rrsets[j].rr.rrs, NULL);
+		}
+		free(node->rrsets);
+		free(node->owner);
+		free(node);
+	}
+	for (size_t i = 0; i < zone->file_count; i++) {
+		free(zone->files[i]);
+	}
+	free(zone->files);
+	free(zone->nodes);
+	free(zone->slots);
+	free(zone->apex_name);
+	free(zone);
+}

@@ -1,0 +1,109 @@
+/*
+ * The zone database: one zone's nodes in a hash table keyed by owner name, each
+ * node with its RRsets and the flags the answer algorithm needs (zone cut, DNAME,
+ * CNAME, occlusion), plus the file:line every RRset came from for the checker.
+ *
+ * A zone is built with canon_zone_add() calls and sealed with canon_zone_seal();
+ * after that it is read-only and may be shared by any number of threads.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libknot/rrset.h>
+
+typedef struct canon_rrset {
+	knot_rrset_t rr;
+	uint32_t line;      /* Line of the RRset's first record. */
+	uint32_t line_last; /* Line of the record most recently added to it. */
+	uint16_t file;      /* Index into canon_zone_t.files. */
+} canon_rrset_t;
+
+enum canon_node_flags {
+	CANON_NODE_DELEG = 1 << 0,       /* NS below the apex: a zone cut (RFC 1034 §4.2.1). */
+	CANON_NODE_DNAME = 1 << 1,       /* Owns a DNAME (RFC 6672). */
+	CANON_NODE_CNAME = 1 << 2,       /* Owns a CNAME. */
+	CANON_NODE_BELOW_CUT = 1 << 3,   /* Strictly below a zone cut: glue or occluded. */
+	CANON_NODE_BELOW_DNAME = 1 << 4, /* Strictly below a DNAME owner (RFC 6672 §2.3). */
+};
+
+typedef struct canon_node {
+	knot_dname_t *owner;         /* Lower-case wire format. */
+	struct canon_node *parent;   /* NULL at the apex. */
+	struct canon_node *wildcard; /* The '*' child (RFC 4592), if the zone has one. */
+	canon_rrset_t *rrsets;
+	uint16_t rrset_count;
+	uint16_t rrset_cap;
+	uint16_t flags;
+	uint32_t hash;
+} canon_node_t;
+
+typedef struct canon_zone {
+	knot_dname_t *apex_name; /* Lower-case wire format. */
+	canon_node_t *apex;
+	canon_node_t **nodes; /* In the order the zone file named them first. */
+	size_t node_count;
+	size_t node_cap;
+	canon_node_t **slots; /* Open-addressing hash table of nodes. */
+	uint32_t slot_mask;
+	char **files; /* Zone file names, for file:line in messages. */
+	size_t file_count;
+	size_t record_count;
+	const canon_rrset_t *soa;
+	knot_rrset_t negative_soa; /* SOA with TTL min(TTL, MINIMUM) (RFC 2308 §3). */
+	int refs;                  /* Zone tables holding this zone. */
+} canon_zone_t;
+
+/* Results of canon_zone_find(). */
+typedef enum {
+	CANON_FIND_FOUND,    /* The name exists (maybe as an empty non-terminal). */
+	CANON_FIND_NXNAME,   /* It does not: *node is the closest encloser. */
+	CANON_FIND_DELEG,    /* A zone cut at or above it: *node is the cut. */
+	CANON_FIND_DNAME,    /* A DNAME owner above it: *node is that owner. */
+} canon_find_t;
+
+/* A new empty zone for 'apex' (any case). NULL on allocation failure. */
+canon_zone_t *canon_zone_new(const knot_dname_t *apex);
+
+/* Remember a file name; returns its index for canon_zone_add(), or -ENOMEM. */
+int canon_zone_add_file(canon_zone_t *zone, const char *file);
+
+/*
+ * Add one record. The owner may be in any case. Identical records merge.
+ * Returns 0, -EDOM when the owner is outside the zone, -ENOMEM; sets
+ * *ttl_mismatch when the RRset already had another TTL (RFC 2181 §5.2: the
+ * first TTL is kept).
+ */
+int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
+                   const uint8_t *rdata, uint16_t rdlen, uint16_t file, uint32_t line,
+                   bool *ttl_mismatch);
+
+/*
+ * Finish building: create empty non-terminals, link parents and wildcards, set
+ * node flags and the negative-answer SOA. Returns 0, -ENOENT when the apex has
+ * no SOA, -ENOMEM.
+ */
+int canon_zone_seal(canon_zone_t *zone);
+
+/* The node owning 'lower' (lower-case, hash from canon_name_hash), or NULL. */
+const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
+                                   uint32_t hash);
+
+/* Find where the answer to 'lower' (lower-case, inside the zone) comes from. */
+canon_find_t canon_zone_find(const canon_zone_t *zone, const knot_dname_t *lower,
+                             const canon_node_t **node);
+
+/* The RRset of 'type' at 'node', or NULL. */
+const canon_rrset_t *canon_node_rrset(const canon_node_t *node, uint16_t type);
+
+/* Whether the node is an empty non-terminal or otherwise holds no data. */
+static inline bool canon_node_empty(const canon_node_t *node)
+{
+	return node->rrset_count == 0;
+}
+
+/* Free the zone and everything in it. */
+void canon_zone_free(canon_zone_t *zone);

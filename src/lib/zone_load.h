@@ -1,0 +1,26 @@
+/*
+ * Zone files (RFC 1035 §5 master format, via libzscanner) into a canon_zone_t,
+ * with the checks of lib/check.h run on the result.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "lib/check.h"
+#include "lib/zone.h"
+
+/*
+ * Parse 'path' as the zone 'origin' (presentation format, e.g. "example.test.")
+ * and check it. Every syntax error and rule finding is appended to 'findings'
+ * with its file and line; parsing goes on after a syntax error so one run
+ * reports them all. Returns 0 with a sealed zone in *zone (which may still have
+ * findings; see canon_findings_block_load), -EINVAL for a bad origin, or
+ * -ENOENT when the file cannot be read (a finding says why).
+ */
+int canon_zone_load(const char *origin, const char *path, canon_findings_t *findings,
+                    canon_zone_t **zone);
+
+/*
+ * canon_zone_load() for serving: also fails (-EINVAL, zone freed) when a finding
+ * blocks loading. Findings are logged, each as "file:line: message".
+ */
+int canon_zone_load_for_serving(const char *origin, const char *path, canon_zone_t **zone);

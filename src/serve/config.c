@@ -1,0 +1,241 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "serve/config.h"
+
+void canon_conf_init(canon_serve_conf_t *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->log_level = CANON_LOG_INFO;
+	conf->udp_max_payload = 1232; /* DNS flag day 2020: avoids IP fragmentation. */
+}
+
+void canon_conf_free(canon_serve_conf_t *conf)
+{
+	for (size_t i = 0; i < conf->zone_count; i++) {
+		free(conf->zones[i].origin);
+		free(conf->zones[i].file);
+	}
+	free(conf->zones);
+	free(conf->path);
+	canon_conf_init(conf);
+}
+
+static int parse_port(const char *text, uint16_t *port)
+{
+	char *end;
+	errno = 0;
+	long value = strtol(text, &end, 10);
+	if (errno != 0 || *end != '\0' || end == text || value < 1 || value > 65535) {
+		return -EINVAL;
+	}
+	*port = (uint16_t)value;
+	return 0;
+}
+
+/* Split "host:port" / "[v6]:port" / "host" into host and port. */
+static int split_host_port(const char *text, char *host, size_t size, uint16_t *port)
+{
+	*port = 53;
+	const char *port_text = NULL;
+	size_t host_len;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+			return -EINVAL;
+		}
+		host_len = (size_t)(close - text - 1);
+		text++;
+		port_text = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(text, ':');
+		bool v6 = colon && strchr(colon + 1, ':'); /* bare IPv6 address, no port */
+		host_len = (colon && !v6) ? (size_t)(colon - text) : strlen(text);
+		port_text = (colon && !v6) ? colon + 1 : NULL;
+	}
+	if (host_len == 0 || host_len >= size) {
+		return -EINVAL;
+	}
+	memcpy(host, text, host_len);
+	host[host_len] = '\0';
+	return port_text ? parse_port(port_text, port) : 0;
+}
+
+int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text)
+{
+	if (conf->listen_count == CANON_CONF_MAX_LISTEN) {
+		return -EINVAL;
+	}
+	char host[INET6_ADDRSTRLEN + 1];
+	uint16_t port;
+	if (split_host_port(text, host, sizeof(host), &port) != 0) {
+		return -EINVAL;
+	}
+	canon_listen_t *l = &conf->listen[conf->listen_count];
+	memset(l, 0, sizeof(*l));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&l->addr;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&l->addr;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		l->len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		l->len = sizeof(*v6);
+	} else {
+		return -EINVAL;
+	}
+	snprintf(l->text, sizeof(l->text), "%s%s%s:%u", l->addr.ss_family == AF_INET6 ? "[" : "",
+	         host, l->addr.ss_family == AF_INET6 ? "]" : "", port);
+	conf->listen_count++;
+	return 0;
+}
+
+int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file)
+{
+	canon_zone_conf_t *zones = realloc(conf->zones, (conf->zone_count + 1) * sizeof(*zones));
+	if (zones == NULL) {
+		return -ENOMEM;
+	}
+	conf->zones = zones;
+	zones[conf->zone_count].origin = strdup(origin);
+	zones[conf->zone_count].file = strdup(file);
+	if (zones[conf->zone_count].origin == NULL || zones[conf->zone_count].file == NULL) {
+		free(zones[conf->zone_count].origin);
+		free(zones[conf->zone_count].file);
+		return -ENOMEM;
+	}
+	conf->zone_count++;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s)) {
+		s++;
+	}
+	char *end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1])) {
+		*--end = '\0';
+	}
+	return s;
+}
+
+/* A zone path relative to the config file's directory. */
+static void resolve_path(const char *conf_path, const char *file, char *out, size_t size)
+{
+	const char *slash = strrchr(conf_path, '/');
+	if (file[0] == '/' || slash == NULL) {
+		snprintf(out, size, "%s", file);
+	} else {
+		snprintf(out, size, "%.*s/%s", (int)(slash - conf_path), conf_path, file);
+	}
+}
+
+static int parse_unsigned(const char *text, unsigned long min, unsigned long max,
+                          unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long value = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || end == text || value < min || value > max) {
+		return -EINVAL;
+	}
+	*out = value;
+	return 0;
+}
+
+static int apply_zone(canon_serve_conf_t *conf, const char *path, char *value)
+{
+	char *file = value;
+	char *origin = strsep(&file, " \t");
+	if (file == NULL || *trim(file) == '\0') {
+		return -EINVAL;
+	}
+	char full[PATH_MAX];
+	resolve_path(path, trim(file), full, sizeof(full));
+	return canon_conf_add_zone(conf, origin, full);
+}
+
+/* One "key: value" setting; returns 0 or a message for the error. */
+static const char *apply_setting(canon_serve_conf_t *conf, const char *path, const char *key,
+                                 char *value)
+{
+	unsigned long number;
+	if (strcmp(key, "listen") == 0) {
+		return canon_conf_add_listen(conf, value) ? "bad listen address" : NULL;
+	}
+	if (strcmp(key, "zone") == 0) {
+		return apply_zone(conf, path, value) ? "zone needs 'ORIGIN FILE'" : NULL;
+	}
+	if (strcmp(key, "workers") == 0) {
+		if (parse_unsigned(value, 1, 256, &number) != 0) {
+			return "workers must be 1..256";
+		}
+		conf->workers = (unsigned)number;
+		return NULL;
+	}
+	if (strcmp(key, "udp-max-payload") == 0) {
+		if (parse_unsigned(value, 512, 4096, &number) != 0) {
+			return "udp-max-payload must be 512..4096";
+		}
+		conf->udp_max_payload = (uint16_t)number;
+		return NULL;
+	}
+	if (strcmp(key, "log-level") == 0) {
+		conf->log_level = canon_log_level_parse(value);
+		return conf->log_level < 0 ? "log-level must be error, warning, info or debug"
+		                           : NULL;
+	}
+	return "unknown setting";
+}
+
+int canon_conf_read_file(canon_serve_conf_t *conf, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+		return -EINVAL;
+	}
+	char buf[4096];
+	int ret = 0;
+	for (unsigned line = 1; fgets(buf, sizeof(buf), f) != NULL; line++) {
+		char *hash = strchr(buf, '#');
+		if (hash != NULL) {
+			*hash = '\0';
+		}
+		char *text = trim(buf);
+		if (*text == '\0') {
+			continue;
+		}
+		char *colon = strchr(text, ':');
+		if (colon == NULL) {
+			fprintf(stderr, "%s:%u: expected 'key: value'\n", path, line);
+			ret = -EINVAL;
+			continue;
+		}
+		*colon = '\0';
+		char *key = trim(text);
+		const char *error = apply_setting(conf, path, key, trim(colon + 1));
+		if (error != NULL) {
+			fprintf(stderr, "%s:%u: %s: %s\n", path, line, key, error);
+			ret = -EINVAL;
+		}
+	}
+	fclose(f);
+	if (ret == 0 && conf->path == NULL) {
+		conf->path = strdup(path);
+	}
+	return ret;
+}

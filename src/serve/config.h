@@ -1,0 +1,57 @@
+/*
+ * Server settings, from the command line or a config file. The file is plain
+ * "key: value" lines; '#' starts a comment:
+ *
+ *   listen: 127.0.0.1:5300       # repeatable; [::1]:5300 for IPv6; port defaults to 53
+ *   workers: 2                   # default: the number of CPUs
+ *   log-level: info              # error, warning, info or debug
+ *   udp-max-payload: 1232        # largest UDP answer with EDNS0 (512..4096)
+ *   zone: example.test. examples/example.test.zone   # repeatable; paths relative to the file
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CANON_CONF_MAX_LISTEN 16
+
+typedef struct {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char text[64]; /* As the user wrote it, for messages. */
+} canon_listen_t;
+
+typedef struct {
+	char *origin;
+	char *file;
+} canon_zone_conf_t;
+
+typedef struct {
+	canon_listen_t listen[CANON_CONF_MAX_LISTEN];
+	size_t listen_count;
+	canon_zone_conf_t *zones;
+	size_t zone_count;
+	unsigned workers; /* 0: one per CPU. */
+	int log_level;
+	uint16_t udp_max_payload;
+	char *path; /* The config file, when there is one (SIGHUP re-reads its zones). */
+} canon_serve_conf_t;
+
+void canon_conf_init(canon_serve_conf_t *conf);
+void canon_conf_free(canon_serve_conf_t *conf);
+
+/* "127.0.0.1:5300", "[::1]:5300", "::1" or "127.0.0.1" (port 53). 0 or -EINVAL. */
+int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text);
+
+/* Add a zone; 0 or -ENOMEM. */
+int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file);
+
+/*
+ * Read a config file into 'conf' (added to what is there). Errors are printed
+ * to stderr as "file:line: message"; returns 0 or -EINVAL.
+ */
+int canon_conf_read_file(canon_serve_conf_t *conf, const char *path);

@@ -1,0 +1,197 @@
+/*
+ * Threads and sockets. Every worker owns one UDP and one TCP socket per listen
+ * address (SO_REUSEPORT spreads the load), an epoll set, preallocated batch
+ * buffers and an arena, so answering takes no lock and calls no malloc.
+ *
+ * The zone table is swapped with an atomic pointer store; the old table is
+ * freed once every worker has been seen outside its event processing since the
+ * swap (quiescent-state reclamation), so queries in flight never see a freed
+ * zone.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "serve/server.h"
+#include "serve/tcp.h"
+#include "serve/udp.h"
+#include "serve/worker.h"
+#include "serve/zoneset.h"
+
+static unsigned worker_count(const canon_serve_conf_t *conf)
+{
+	if (conf->workers > 0) {
+		return conf->workers;
+	}
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus > 0 ? (unsigned)cpus : 1;
+}
+
+static int open_worker_sockets(canon_server_t *server, canon_worker_t *w)
+{
+	const canon_serve_conf_t *conf = server->conf;
+	for (size_t i = 0; i < conf->listen_count; i++) {
+		const canon_listen_t *l = &conf->listen[i];
+		w->udp_fds[i] = canon_udp_socket(l);
+		w->tcp_fds[i] = canon_tcp_listen_socket(l);
+		if (w->udp_fds[i] < 0 || w->tcp_fds[i] < 0) {
+			int err = w->udp_fds[i] < 0 ? -w->udp_fds[i] : -w->tcp_fds[i];
+			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", l->text, strerror(err));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Wait until no worker can still be using a table swapped out before 'epoch'. */
+static void wait_for_quiescence(canon_server_t *server, uint64_t epoch)
+{
+	for (unsigned i = 0; i < server->worker_count; i++) {
+		canon_worker_t *w = &server->workers[i];
+		for (;;) {
+			uint64_t active = atomic_load(&w->active_epoch);
+			if (active == 0 || active >= epoch) {
+				break;
+			}
+			struct timespec pause = {0, 1000000};
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
+static void reload(canon_server_t *server)
+{
+	canon_log(CANON_LOG_INFO, "SIGHUP: reloading zones");
+	canon_serve_conf_t *conf = server->conf;
+	if (conf->path != NULL) {
+		/* Re-read the zone list; on a config error the old list stays. */
+		canon_serve_conf_t fresh;
+		canon_conf_init(&fresh);
+		if (canon_conf_read_file(&fresh, conf->path) == 0) {
+			canon_zone_conf_t *zones = conf->zones;
+			size_t count = conf->zone_count;
+			conf->zones = fresh.zones;
+			conf->zone_count = fresh.zone_count;
+			fresh.zones = zones;
+			fresh.zone_count = count;
+		} else {
+			canon_log(CANON_LOG_ERROR, "%s has errors, keeping the zone list", conf->path);
+		}
+		canon_conf_free(&fresh);
+	}
+	canon_zonetable_t *old = atomic_load(&server->table);
+	canon_zonetable_t *fresh_table = canon_zoneset_load(conf, old);
+	if (fresh_table == NULL) {
+		canon_log(CANON_LOG_ERROR, "reload: out of memory, keeping every zone");
+		return;
+	}
+	atomic_store(&server->table, fresh_table);
+	uint64_t epoch = atomic_fetch_add(&server->epoch, 1) + 1;
+	wait_for_quiescence(server, epoch);
+	canon_zonetable_free(old);
+	canon_log(CANON_LOG_INFO, "reload done: %zu zones served", fresh_table->count);
+}
+
+static int start_workers(canon_server_t *server)
+{
+	for (unsigned i = 0; i < server->worker_count; i++) {
+		canon_worker_t *w = &server->workers[i];
+		if (canon_worker_init(w, server, i) != 0 || open_worker_sockets(server, w) != 0) {
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < server->worker_count; i++) {
+		canon_worker_t *w = &server->workers[i];
+		if (pthread_create(&w->thread, NULL, canon_worker_run, w) != 0) {
+			canon_log(CANON_LOG_ERROR, "cannot start worker %u", i);
+			return -1;
+		}
+		w->started = true;
+	}
+	return 0;
+}
+
+static void stop_workers(canon_server_t *server)
+{
+	atomic_store(&server->stopping, true);
+	uint64_t one = 1;
+	if (write(server->wake_fd, &one, sizeof(one)) < 0) {
+		canon_log(CANON_LOG_WARNING, "cannot wake workers: %s", strerror(errno));
+	}
+	for (unsigned i = 0; i < server->worker_count; i++) {
+		canon_worker_t *w = &server->workers[i];
+		if (w->started) {
+			pthread_join(w->thread, NULL);
+		}
+		canon_worker_deinit(w);
+	}
+}
+
+static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
+{
+	for (;;) {
+		int sig = 0;
+		if (sigwait(signals, &sig) != 0) {
+			continue;
+		}
+		if (sig == SIGHUP) {
+			reload(server);
+			continue;
+		}
+		canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
+		return;
+	}
+}
+
+int canon_server_run(canon_serve_conf_t *conf)
+{
+	canon_server_t server = {.conf = conf, .worker_count = worker_count(conf)};
+	atomic_init(&server.epoch, 1);
+	atomic_init(&server.stopping, false);
+
+	/* Workers inherit this mask; only the main thread takes the signals. */
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGHUP);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	canon_zonetable_t *table = canon_zoneset_load(conf, NULL);
+	server.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	server.workers = calloc(server.worker_count, sizeof(*server.workers));
+	if (table == NULL || server.wake_fd < 0 || server.workers == NULL) {
+		canon_log(CANON_LOG_ERROR, "cannot start: out of memory");
+		return 1;
+	}
+	if (table->count == 0) {
+		canon_log(CANON_LOG_WARNING, "no zone loaded: every query will be REFUSED");
+	}
+	atomic_init(&server.table, table);
+
+	int status = 0;
+	if (start_workers(&server) == 0) {
+		for (size_t i = 0; i < conf->listen_count; i++) {
+			canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
+			          conf->listen[i].text, server.worker_count);
+		}
+		wait_for_signals(&server, &signals);
+	} else {
+		status = 1;
+	}
+	stop_workers(&server);
+	close(server.wake_fd);
+	free(server.workers);
+	canon_zonetable_free(atomic_load(&server.table));
+	return status;
+}

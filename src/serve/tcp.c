@@ -1,0 +1,210 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "serve/tcp.h"
+
+#define TCP_BACKLOG 128
+#define TCP_MAX_CONNS 256  /* Per worker; more are closed at once. */
+#define TCP_IDLE_SECONDS 10 /* RFC 7766 §6.2.3: idle connections are closed. */
+#define TCP_MSG_MAX (2 + 65535)
+
+struct canon_tcp_conn {
+	canon_ev_src_t src; /* Must be first. */
+	canon_tcp_conn_t *prev, *next;
+	time_t last_active;
+	size_t in_len;
+	size_t out_len, out_sent;
+	uint8_t in[TCP_MSG_MAX];
+	uint8_t out[TCP_MSG_MAX];
+};
+
+int canon_tcp_listen_socket(const canon_listen_t *l)
+{
+	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	int on = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	if (l->addr.ss_family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->len) != 0 ||
+	    listen(fd, TCP_BACKLOG) != 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static void conn_close(canon_worker_t *w, canon_tcp_conn_t *conn)
+{
+	epoll_ctl(w->epoll_fd, EPOLL_CTL_DEL, conn->src.fd, NULL);
+	close(conn->src.fd);
+	if (conn->prev != NULL) {
+		conn->prev->next = conn->next;
+	} else {
+		w->conns = conn->next;
+	}
+	if (conn->next != NULL) {
+		conn->next->prev = conn->prev;
+	}
+	w->conn_count--;
+	free(conn);
+}
+
+static void conn_watch(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = conn};
+	epoll_ctl(w->epoll_fd, EPOLL_CTL_MOD, conn->src.fd, &ev);
+}
+
+void canon_tcp_accept(canon_worker_t *w, int listen_fd)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			return;
+		}
+		canon_tcp_conn_t *conn = NULL;
+		if (w->conn_count < TCP_MAX_CONNS) {
+			conn = malloc(sizeof(*conn));
+		}
+		if (conn == NULL) {
+			close(fd);
+			continue;
+		}
+		conn->src.kind = CANON_EV_TCP_CONN;
+		conn->src.fd = fd;
+		conn->in_len = conn->out_len = conn->out_sent = 0;
+		conn->last_active = time(NULL);
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = conn};
+		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			close(fd);
+			free(conn);
+			continue;
+		}
+		conn->prev = NULL;
+		conn->next = w->conns;
+		if (w->conns != NULL) {
+			w->conns->prev = conn;
+		}
+		w->conns = conn;
+		w->conn_count++;
+	}
+}
+
+/* Send what is pending; returns 0 when all is out, 1 when the socket is full, -1 on error. */
+static int conn_flush(canon_tcp_conn_t *conn)
+{
+	while (conn->out_sent < conn->out_len) {
+		ssize_t n = send(conn->src.fd, conn->out + conn->out_sent,
+		                 conn->out_len - conn->out_sent, MSG_NOSIGNAL);
+		if (n < 0) {
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
+		}
+		conn->out_sent += (size_t)n;
+	}
+	conn->out_len = conn->out_sent = 0;
+	return 0;
+}
+
+/*
+ * Answer every complete message in the input, in order (RFC 7766 §6.2.1.1 allows
+ * any order; in order is simplest). Returns 0, 1 when output is blocked, -1 to close.
+ */
+static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx)
+{
+	size_t offset = 0;
+	int ret = 0;
+	while (conn->in_len - offset >= 2) {
+		size_t msg_len = ((size_t)conn->in[offset] << 8) | conn->in[offset + 1];
+		if (conn->in_len - offset < 2 + msg_len) {
+			break;
+		}
+		size_t len = canon_query_answer(ctx, conn->in + offset + 2, msg_len, conn->out + 2,
+		                                TCP_MSG_MAX - 2);
+		offset += 2 + msg_len;
+		if (len == 0) {
+			continue;
+		}
+		conn->out[0] = (uint8_t)(len >> 8);
+		conn->out[1] = (uint8_t)len;
+		conn->out_len = len + 2;
+		conn->out_sent = 0;
+		ret = conn_flush(conn);
+		if (ret != 0) {
+			break;
+		}
+	}
+	memmove(conn->in, conn->in + offset, conn->in_len - offset);
+	conn->in_len -= offset;
+	return ret;
+}
+
+void canon_tcp_serve(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t events,
+                     const canon_query_ctx_t *ctx)
+{
+	conn->last_active = time(NULL);
+	if (events & EPOLLERR) {
+		conn_close(w, conn);
+		return;
+	}
+	if (conn->out_len > 0) {
+		int ret = conn_flush(conn);
+		if (ret != 0) {
+			if (ret < 0) {
+				conn_close(w, conn);
+			}
+			return;
+		}
+		conn_watch(w, conn, EPOLLIN);
+	}
+	bool eof = false;
+	if (events & (EPOLLIN | EPOLLHUP)) {
+		ssize_t n = recv(conn->src.fd, conn->in + conn->in_len, TCP_MSG_MAX - conn->in_len, 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			eof = true;
+		} else if (n > 0) {
+			conn->in_len += (size_t)n;
+		}
+	}
+	int ret = conn_process(conn, ctx);
+	if (ret < 0 || (eof && ret == 0)) {
+		conn_close(w, conn);
+	} else if (ret == 1) {
+		conn_watch(w, conn, EPOLLOUT);
+	}
+}
+
+void canon_tcp_sweep(canon_worker_t *w)
+{
+	time_t now = time(NULL);
+	canon_tcp_conn_t *conn = w->conns;
+	while (conn != NULL) {
+		canon_tcp_conn_t *next = conn->next;
+		if (now - conn->last_active > TCP_IDLE_SECONDS) {
+			conn_close(w, conn);
+		}
+		conn = next;
+	}
+}
+
+void canon_tcp_close_all(canon_worker_t *w)
+{
+	while (w->conns != NULL) {
+		conn_close(w, w->conns);
+	}
+}

@@ -1,0 +1,127 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "serve/udp.h"
+
+#define UDP_BATCH 32
+#define UDP_QUERY_SIZE 4096
+#define UDP_ANSWER_SIZE 4096
+/* Batches drained per readiness event before other sockets get a turn. */
+#define UDP_ROUNDS 8
+
+struct canon_udp_batch {
+	struct mmsghdr in[UDP_BATCH];
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec in_iov[UDP_BATCH];
+	struct iovec out_iov[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	uint8_t query[UDP_BATCH][UDP_QUERY_SIZE];
+	uint8_t answer[UDP_BATCH][UDP_ANSWER_SIZE];
+};
+
+int canon_udp_socket(const canon_listen_t *l)
+{
+	int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	int on = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	if (l->addr.ss_family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->len) != 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+canon_udp_batch_t *canon_udp_batch_new(void)
+{
+	canon_udp_batch_t *b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		return NULL;
+	}
+	for (int i = 0; i < UDP_BATCH; i++) {
+		b->in_iov[i].iov_base = b->query[i];
+		b->in_iov[i].iov_len = UDP_QUERY_SIZE;
+		b->in[i].msg_hdr.msg_iov = &b->in_iov[i];
+		b->in[i].msg_hdr.msg_iovlen = 1;
+		b->in[i].msg_hdr.msg_name = &b->peer[i];
+		b->out_iov[i].iov_base = b->answer[i];
+		b->out[i].msg_hdr.msg_iov = &b->out_iov[i];
+		b->out[i].msg_hdr.msg_iovlen = 1;
+	}
+	return b;
+}
+
+void canon_udp_batch_free(canon_udp_batch_t *batch)
+{
+	free(batch);
+}
+
+static void send_all(int fd, struct mmsghdr *msgs, unsigned count)
+{
+	unsigned sent = 0;
+	while (sent < count) {
+		int n = sendmmsg(fd, msgs + sent, count - sent, 0);
+		if (n <= 0) {
+			/* A full socket buffer or an unreachable peer: drop, as UDP may. */
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			sent++;
+			continue;
+		}
+		sent += (unsigned)n;
+	}
+}
+
+/* Answer one received batch; returns how many messages it held. */
+static int serve_batch(canon_udp_batch_t *b, int fd, const canon_query_ctx_t *ctx)
+{
+	for (int i = 0; i < UDP_BATCH; i++) {
+		b->in[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
+	}
+	int n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0) {
+		return 0;
+	}
+	unsigned replies = 0;
+	for (int i = 0; i < n; i++) {
+		if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			continue; /* Larger than any query we accept: drop. */
+		}
+		size_t len = canon_query_answer(ctx, b->query[i], b->in[i].msg_len, b->answer[i],
+		                                UDP_ANSWER_SIZE);
+		if (len == 0) {
+			continue;
+		}
+		struct msghdr *hdr = &b->out[replies].msg_hdr;
+		hdr->msg_name = &b->peer[i];
+		hdr->msg_namelen = b->in[i].msg_hdr.msg_namelen;
+		hdr->msg_iov = &b->out_iov[i];
+		b->out_iov[i].iov_len = len;
+		replies++;
+	}
+	send_all(fd, b->out, replies);
+	return n;
+}
+
+void canon_udp_serve(canon_worker_t *w, int fd, const canon_query_ctx_t *ctx)
+{
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		if (serve_batch(w->udp, fd, ctx) < UDP_BATCH) {
+			return;
+		}
+	}
+}

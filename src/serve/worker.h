@@ -1,0 +1,71 @@
+/*
+ * Server and worker state shared by server.c, udp.c and tcp.c.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/arena.h"
+#include "lib/zonetable.h"
+#include "serve/config.h"
+#include "serve/query.h"
+
+typedef struct canon_worker canon_worker_t;
+
+typedef struct canon_server {
+	canon_serve_conf_t *conf;
+	_Atomic(canon_zonetable_t *) table;
+	_Atomic uint64_t epoch; /* Bumped after each table swap. */
+	_Atomic bool stopping;
+	int wake_fd; /* eventfd every worker polls; written once to stop them all. */
+	canon_worker_t *workers;
+	unsigned worker_count;
+} canon_server_t;
+
+typedef enum {
+	CANON_EV_UDP,
+	CANON_EV_TCP_LISTEN,
+	CANON_EV_TCP_CONN,
+	CANON_EV_WAKE,
+} canon_ev_kind_t;
+
+/* What an epoll event points at; first member of whatever owns the fd. */
+typedef struct {
+	canon_ev_kind_t kind;
+	int fd;
+} canon_ev_src_t;
+
+typedef struct canon_udp_batch canon_udp_batch_t;
+typedef struct canon_tcp_conn canon_tcp_conn_t;
+
+struct canon_worker {
+	canon_server_t *server;
+	unsigned id;
+	pthread_t thread;
+	bool started;
+	/* Epoch this worker entered its event processing with; 0 while it waits. */
+	_Atomic uint64_t active_epoch;
+	int epoll_fd;
+	int udp_fds[CANON_CONF_MAX_LISTEN];
+	int tcp_fds[CANON_CONF_MAX_LISTEN];
+	canon_ev_src_t udp_src[CANON_CONF_MAX_LISTEN];
+	canon_ev_src_t tcp_src[CANON_CONF_MAX_LISTEN];
+	canon_ev_src_t wake_src;
+	canon_arena_t arena;
+	canon_udp_batch_t *udp; /* recvmmsg/sendmmsg buffers. */
+	canon_tcp_conn_t *conns; /* Open TCP connections, a doubly linked list. */
+	unsigned conn_count;
+};
+
+/* Allocate the worker's buffers; sockets are opened by the caller. 0 or -1. */
+int canon_worker_init(canon_worker_t *w, canon_server_t *server, unsigned id);
+
+/* Thread body: serve events until the server stops. */
+void *canon_worker_run(void *arg);
+
+/* Close the worker's sockets and connections, free its buffers. */
+void canon_worker_deinit(canon_worker_t *w);

@@ -1,0 +1,125 @@
+"""Shared fixtures for end-to-end tests: start real servers on loopback, query them.
+
+Every server binds 127.0.0.1 on a port picked free at start, runs under a time
+bound, and is killed when its test ends.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+SOURCE_DIR = os.environ.get(
+    "CANON_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+)
+CANON_BIN = os.environ.get("CANON_BIN", os.path.join(SOURCE_DIR, "build", "canon"))
+ZONES_DIR = os.path.join(SOURCE_DIR, "tests", "zones")
+EXAMPLES_DIR = os.path.join(SOURCE_DIR, "examples")
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1 at this moment."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                    u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_for_dns(addr, port, timeout=10.0, qname="."):
+    """Poll until something answers a DNS query on addr:port (any rcode)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            dns.query.udp(dns.message.make_query(qname, "SOA"), addr, port=port, timeout=0.2)
+            return True
+        except Exception:
+            time.sleep(0.05)
+    return False
+
+
+class Server:
+    """A running process that answers DNS on addr:port."""
+
+    def __init__(self, argv, addr, port, logpath, env=None):
+        self.addr, self.port, self.logpath = addr, port, logpath
+        self.log = open(logpath, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def query(self, qname, qtype="A", tcp=False, timeout=3.0, **kw):
+        msg = dns.message.make_query(qname, qtype, **kw)
+        msg.flags &= ~dns.flags.RD
+        if tcp:
+            return dns.query.tcp(msg, self.addr, port=self.port, timeout=timeout)
+        return dns.query.udp(msg, self.addr, port=self.port, timeout=timeout)
+
+    def send(self, msg, tcp=False, timeout=3.0):
+        if tcp:
+            return dns.query.tcp(msg, self.addr, port=self.port, timeout=timeout)
+        return dns.query.udp(msg, self.addr, port=self.port, timeout=timeout)
+
+    def logtext(self):
+        self.log.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.log.close()
+
+
+def start_canon(tmp_path, zones, extra_args=(), wait_qname=None, workers=1):
+    """Start `canon serve` for {origin: zonefile}; returns a ready Server."""
+    port = free_port()
+    argv = [CANON_BIN, "serve", "--listen", f"127.0.0.1:{port}", "--workers", str(workers)]
+    for origin, path in zones.items():
+        argv += ["--zone", f"{origin}={path}"]
+    argv += list(extra_args)
+    server = Server(argv, "127.0.0.1", port, str(tmp_path / f"canon-{port}.log"))
+    if not wait_for_dns("127.0.0.1", port, qname=wait_qname or next(iter(zones), ".")):
+        server.stop()
+        raise RuntimeError("canon serve did not answer:\n" + open(server.logpath).read())
+    return server
+
+
+@pytest.fixture
+def canon_factory(tmp_path):
+    """Start any number of canon servers in a test; all are stopped at its end."""
+    servers = []
+
+    def start(zones, **kw):
+        s = start_canon(tmp_path, zones, **kw)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def need_tool(name):
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run scripts/deps")
+    return path
