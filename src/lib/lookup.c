@@ -58,6 +58,16 @@ static const knot_rrset_t *synthesize_owner(lookup_t *lk, const knot_rrset_t *rr
 	return copy;
 }
 
+/* Whether the answer already holds CANON_CHAIN_MAX alias links: add no more. */
+static bool chain_full(lookup_t *lk)
+{
+	if (lk->answer->hops < CANON_CHAIN_MAX) {
+		return false;
+	}
+	lk->answer->chain_end = CANON_CHAIN_TOO_LONG;
+	return true;
+}
+
 /* Add an RRset of the node answering 'name'; wildcard RRsets take 'name' as owner. */
 static int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, const knot_dname_t *name,
                           bool wildcard)
@@ -94,37 +104,68 @@ static const knot_dname_t *rdata_target(uint16_t type, const knot_rdata_t *rdata
 	}
 }
 
+/* The node holding the data of 'lower' in 'zone', wildcards included (RFC 4592 §3.3.1). */
+static const canon_node_t *data_node(const canon_zone_t *zone, const knot_dname_t *lower,
+                                     bool *wildcard)
+{
+	const canon_node_t *node = NULL;
+	*wildcard = false;
+	if (knot_dname_in_bailiwick(lower, zone->apex_name) < 0) {
+		return NULL; /* Not in this zone (nor its apex): no additional data from here. */
+	}
+	switch (canon_zone_find(zone, lower, &node)) {
+	case CANON_FIND_FOUND:
+		return node;
+	case CANON_FIND_NXNAME:
+		*wildcard = node->wildcard != NULL;
+		return node->wildcard;
+	case CANON_FIND_DELEG:
+		/* Glue below a cut is still additional data (RFC 1034 §4.3.2 step 6). */
+		return canon_zone_get(zone, lower, canon_name_hash(lower));
+	default:
+		return NULL;
+	}
+}
+
 /* RFC 1034 §4.3.2 step 6 (and §3.7): addresses of NS, MX and SRV targets in the zone. */
-static void add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
+static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
 {
 	static const uint16_t address_types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
 	knot_rdata_t *rdata = rr->rrs.rdata;
 	for (uint16_t i = 0; i < rr->rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
 		const knot_dname_t *target = rdata_target(rr->type, rdata);
 		if (target == NULL) {
-			return;
+			return 0;
 		}
 		knot_dname_storage_t lower;
 		knot_dname_copy_lower(lower, target);
-		const canon_node_t *node = canon_zone_get(zone, lower, canon_name_hash(lower));
+		bool wildcard;
+		const canon_node_t *node = data_node(zone, lower, &wildcard);
 		for (size_t t = 0; node != NULL && t < 2; t++) {
 			const canon_rrset_t *addr = canon_node_rrset(node, address_types[t]);
-			if (addr != NULL) {
-				section_add(lk, KNOT_ADDITIONAL, &addr->rr, KNOT_COMPR_HINT_NONE);
+			if (addr == NULL) {
+				continue;
 			}
+			const knot_rrset_t *rr_addr =
+			        wildcard ? synthesize_owner(lk, &addr->rr, target) : &addr->rr;
+			if (rr_addr == NULL) {
+				return -ENOMEM;
+			}
+			section_add(lk, KNOT_ADDITIONAL, rr_addr, KNOT_COMPR_HINT_NONE);
 		}
 	}
+	return 0;
 }
 
 /* RFC 1034 §4.3.2 step 3b: a referral to the servers of the cut; AA is clear. */
-static void answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *cut)
+static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *cut)
 {
 	const canon_rrset_t *ns = canon_node_rrset(cut, KNOT_RRTYPE_NS);
 	if (lk->answer->hops == 0) {
 		lk->answer->aa = false;
 	}
 	section_add(lk, KNOT_AUTHORITY, &ns->rr, KNOT_COMPR_HINT_NONE);
-	add_additional(lk, zone, &ns->rr);
+	return add_additional(lk, zone, &ns->rr);
 }
 
 /*
@@ -138,6 +179,9 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 	/* A CNAME answers every type but CNAME itself, and ANY which matches it. */
 	if ((node->flags & CANON_NODE_CNAME) && qtype != KNOT_RRTYPE_CNAME &&
 	    qtype != KNOT_RRTYPE_ANY) {
+		if (chain_full(lk)) {
+			return 0;
+		}
 		const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
 		*target = knot_cname_name(cname->rr.rrs.rdata);
 		return add_node_rrset(lk, cname, name, wildcard);
@@ -149,10 +193,12 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 			continue;
 		}
 		int ret = add_node_rrset(lk, rrset, name, wildcard);
+		if (ret == 0) {
+			ret = add_additional(lk, zone, &rrset->rr);
+		}
 		if (ret != 0) {
 			return ret;
 		}
-		add_additional(lk, zone, &rrset->rr);
 		any_data = true;
 	}
 	if (!any_data) {
@@ -169,6 +215,9 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 static int answer_dname(lookup_t *lk, const canon_node_t *node, const knot_dname_t *name,
                         const knot_dname_t **target)
 {
+	if (chain_full(lk)) {
+		return 0;
+	}
 	const knot_rrset_t *dname = &canon_node_rrset(node, KNOT_RRTYPE_DNAME)->rr;
 	section_add(lk, KNOT_ANSWER, dname, KNOT_COMPR_HINT_NONE);
 
@@ -192,7 +241,10 @@ static int answer_dname(lookup_t *lk, const canon_node_t *node, const knot_dname
 		return -ENOMEM;
 	}
 	section_add(lk, KNOT_ANSWER, cname, owner_hint(lk));
-	*target = knot_cname_name(cname->rrs.rdata);
+	/* QTYPE CNAME is answered by the synthesized CNAME itself (as Knot and NSD do). */
+	if (lk->qtype != KNOT_RRTYPE_CNAME) {
+		*target = knot_cname_name(cname->rrs.rdata);
+	}
 	return 0;
 }
 
@@ -208,15 +260,10 @@ static const knot_dname_t *lower_copy(lookup_t *lk, const knot_dname_t *name)
 
 /*
  * Move the chase to 'target'. Returns its lower-case form, or NULL when the
- * chase must stop here: a loop (the target was already visited) or the chain
- * limit. Either way the answer keeps the records up to that point.
+ * chase must stop here because the target was already visited (a loop). Either way the answer keeps the records up to that point.
  */
 static const knot_dname_t *chase_to(lookup_t *lk, const knot_dname_t *target)
 {
-	if (lk->answer->hops >= CANON_CHAIN_MAX) {
-		lk->answer->chain_end = CANON_CHAIN_TOO_LONG;
-		return NULL;
-	}
 	const knot_dname_t *lower = lower_copy(lk, target);
 	if (lower == NULL) {
 		return NULL;
@@ -232,6 +279,23 @@ static const knot_dname_t *chase_to(lookup_t *lk, const knot_dname_t *target)
 	return lower;
 }
 
+/*
+ * The zone to answer 'lower' from: the longest match, except that the DS at a
+ * zone's apex belongs to the parent zone when we serve it (RFC 4035 §3.1.4.1).
+ */
+static const canon_zone_t *zone_for(const lookup_t *lk, const knot_dname_t *lower)
+{
+	const canon_zone_t *zone = canon_zonetable_find(lk->table, lower);
+	if (zone != NULL && lk->qtype == KNOT_RRTYPE_DS && *lower != 0 &&
+	    knot_dname_is_equal(lower, zone->apex_name)) {
+		const canon_zone_t *parent = canon_zonetable_find(lk->table, canon_name_parent(lower));
+		if (parent != NULL) {
+			return parent;
+		}
+	}
+	return zone;
+}
+
 /* One turn of the loop: answer 'name' from 'zone'; *target set to go on. */
 static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dname_t *name,
                           const knot_dname_t *lower, const knot_dname_t **target)
@@ -243,8 +307,7 @@ static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dna
 		if (lk->qtype == KNOT_RRTYPE_DS && knot_dname_is_equal(node->owner, lower)) {
 			return answer_node(lk, zone, node, name, false, target);
 		}
-		answer_referral(lk, zone, node);
-		return 0;
+		return answer_referral(lk, zone, node);
 	case CANON_FIND_DNAME:
 		return answer_dname(lk, node, name, target);
 	case CANON_FIND_FOUND:
@@ -279,7 +342,7 @@ int canon_lookup(const canon_zonetable_t *table, const knot_dname_t *qname, uint
 	}
 	lk.seen[lk.seen_count++] = lower;
 	for (;;) {
-		const canon_zone_t *zone = canon_zonetable_find(table, lower);
+		const canon_zone_t *zone = zone_for(&lk, lower);
 		if (zone == NULL) {
 			/* Not ours at all: REFUSED; a chain that leaves our zones ends here. */
 			if (answer->hops == 0) {

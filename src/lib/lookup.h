@@ -20,8 +20,9 @@
 /*
  * Longest CNAME/DNAME chain followed in one answer. Knot stops at 5, NSD at
  * 18 by default, Unbound restarts at most 11 times; 16 keeps every real-world
- * CDN chain and still bounds the packet. A chain longer than this is answered
- * with its first CANON_CHAIN_MAX links and NOERROR, like a loop.
+ * CDN chain and still bounds the packet. An answer holds at most this many
+ * CNAME/DNAME links: a longer chain is answered with its first CANON_CHAIN_MAX
+ * links and NOERROR, like a loop.
  */
 #define CANON_CHAIN_MAX 16
 

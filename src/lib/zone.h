@@ -92,7 +92,7 @@ int canon_zone_seal(canon_zone_t *zone);
 const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
                                    uint32_t hash);
 
-/* Find where the answer to 'lower' (lower-case, inside the zone) comes from. */
+/* Find where the answer to 'lower' comes from; 'lower' must be lower-case and at or below the apex. */
 canon_find_t canon_zone_find(const canon_zone_t *zone, const knot_dname_t *lower,
                              const canon_node_t **node);
 

@@ -2,46 +2,140 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libknot/descriptor.h>
 #include <libzscanner/scanner.h>
 
+#include "lib/generate.h"
 #include "lib/log.h"
 #include "lib/zone_load.h"
 
 /* Default TTL when a file has no $TTL before its first record (as Knot does). */
 #define ZONE_DEFAULT_TTL 3600
 
+/*
+ * libzscanner does not know BIND's $GENERATE, and stops at an unknown directive.
+ * parse_file rewrites each "$GENERATE" at a line start into a comment that
+ * starts with this mark, so the scanner hands it to on_comment() with the
+ * $ORIGIN and $TTL in force at that line.
+ */
+#define GENERATE_MARK "canon-generate:"
+
 typedef struct {
 	canon_zone_t *zone;
 	canon_findings_t *findings;
-	bool saw_soa;
 	int error; /* First fatal (allocation) error. */
+	/* While records of a $GENERATE line are parsed: that line's place. */
+	const char *generate_file;
+	uint32_t generate_line;
+	const char *path; /* The zone file (libzscanner has no name for string input). */
 } load_t;
 
-static int file_index(load_t *ld, const zs_scanner_t *s)
+/* Where the record or error the scanner is at comes from. */
+static void place(const load_t *ld, const zs_scanner_t *s, const char **file, uint32_t *line)
 {
-	int idx = canon_zone_add_file(ld->zone, s->file.name ? s->file.name : "-");
+	if (ld->generate_file != NULL) {
+		*file = ld->generate_file;
+		*line = ld->generate_line;
+	} else {
+		*file = s->file.name ? s->file.name : ld->path;
+		*line = (uint32_t)s->line_counter;
+	}
+}
+
+static int file_index(load_t *ld, const char *file)
+{
+	int idx = canon_zone_add_file(ld->zone, file);
 	if (idx < 0 && ld->error == 0) {
 		ld->error = idx;
 	}
 	return idx;
 }
 
-static void on_error(zs_scanner_t *s)
+static void on_record(zs_scanner_t *s);
+
+static void report_syntax(load_t *ld, const zs_scanner_t *s)
 {
-	load_t *ld = s->process.data;
-	canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, s->file.name, (uint32_t)s->line_counter,
-	                   NULL, 0, NULL, "%s (%s)", zs_strerror(s->error.code),
-	                   zs_errorname(s->error.code));
+	const char *file;
+	uint32_t line;
+	place(ld, s, &file, &line);
+	canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, file, line, NULL, 0, NULL, "%s (%s)",
+	                   zs_strerror(s->error.code), zs_errorname(s->error.code));
 }
 
-static bool check_record_place(load_t *ld, const zs_scanner_t *s)
+static void on_generated_error(zs_scanner_t *s)
 {
-	uint32_t line = (uint32_t)s->line_counter;
+	report_syntax(s->process.data, s);
+}
+
+typedef struct {
+	load_t *ld;
+	zs_scanner_t *sub;
+} generate_ctx_t;
+
+static int parse_generated(const char *record, void *arg)
+{
+	generate_ctx_t *g = arg;
+	if (zs_set_input_string(g->sub, record, strlen(record)) != 0 || zs_parse_all(g->sub) != 0) {
+		/* Errors were reported by the callback; go on with the next record. */
+		return 0;
+	}
+	return g->ld->error;
+}
+
+/* Expand one $GENERATE line (its text after the directive), in the scanner's context. */
+static void expand_generate(load_t *ld, const zs_scanner_t *s, const char *args)
+{
+	char origin[KNOT_DNAME_TXT_MAXLEN + 1], error[256];
+	const char *file;
+	uint32_t line;
+	place(ld, s, &file, &line);
+	knot_dname_to_str(origin, s->zone_origin, sizeof(origin));
+	zs_scanner_t *sub = malloc(sizeof(*sub));
+	if (sub == NULL || zs_init(sub, origin, KNOT_CLASS_IN, s->default_ttl) != 0) {
+		free(sub);
+		ld->error = ld->error ? ld->error : -ENOMEM;
+		return;
+	}
+	zs_set_processing(sub, on_record, on_generated_error, ld);
+	ld->generate_file = file;
+	ld->generate_line = line;
+	generate_ctx_t ctx = {.ld = ld, .sub = sub};
+	if (canon_generate_expand(args, parse_generated, &ctx, error, sizeof(error)) == -EINVAL) {
+		canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, file, line, NULL, 0, NULL, "%s",
+		                   error);
+	}
+	ld->generate_file = NULL;
+	zs_deinit(sub);
+	free(sub);
+}
+
+/* Comment lines: parse_file turned each $GENERATE line into one (see there). */
+static void on_comment(zs_scanner_t *s)
+{
+	static const char DIRECTIVE[] = GENERATE_MARK "$GENERATE";
+	size_t len = sizeof(DIRECTIVE) - 1;
+	if (s->buffer_length > len && memcmp(s->buffer, DIRECTIVE, len) == 0) {
+		char args[sizeof(s->buffer) + 1];
+		memcpy(args, s->buffer + len, s->buffer_length - len);
+		args[s->buffer_length - len] = '\0';
+		expand_generate(s->process.data, s, args);
+	}
+}
+
+static void on_error(zs_scanner_t *s)
+{
+	report_syntax(s->process.data, s);
+}
+
+static bool check_record_place(load_t *ld, const zs_scanner_t *s, const char *file,
+                               uint32_t line)
+{
 	if (s->r_class != KNOT_CLASS_IN) {
-		canon_findings_add(ld->findings, &CANON_RULE_BAD_CLASS, s->file.name, line, s->r_owner,
+		canon_findings_add(ld->findings, &CANON_RULE_BAD_CLASS, file, line, s->r_owner,
 		                   s->r_type, "use class IN",
 		                   "record class %u is not IN; canon serves class IN only",
 		                   s->r_class);
@@ -50,7 +144,7 @@ static bool check_record_place(load_t *ld, const zs_scanner_t *s)
 	bool at_apex = knot_dname_is_case_equal(s->r_owner, ld->zone->apex_name) ||
 	               knot_dname_is_equal(s->r_owner, ld->zone->apex_name);
 	if (s->r_type == KNOT_RRTYPE_SOA && !at_apex) {
-		canon_findings_add(ld->findings, &CANON_RULE_SOA_NOT_APEX, s->file.name, line,
+		canon_findings_add(ld->findings, &CANON_RULE_SOA_NOT_APEX, file, line,
 		                   s->r_owner, s->r_type, "a zone has one SOA, at its apex",
 		                   "SOA record below the zone apex (RFC 1035 §5.2)");
 		return false;
@@ -61,11 +155,13 @@ static bool check_record_place(load_t *ld, const zs_scanner_t *s)
 static void on_record(zs_scanner_t *s)
 {
 	load_t *ld = s->process.data;
-	uint32_t line = (uint32_t)s->line_counter;
-	if (!check_record_place(ld, s)) {
+	const char *file_name;
+	uint32_t line;
+	place(ld, s, &file_name, &line);
+	if (!check_record_place(ld, s, file_name, line)) {
 		return;
 	}
-	int file = file_index(ld, s);
+	int file = file_index(ld, file_name);
 	if (file < 0) {
 		return;
 	}
@@ -73,7 +169,7 @@ static void on_record(zs_scanner_t *s)
 	int ret = canon_zone_add(ld->zone, s->r_owner, s->r_type, s->r_ttl, s->r_data,
 	                         (uint16_t)s->r_data_length, (uint16_t)file, line, &ttl_mismatch);
 	if (ret == -EDOM) {
-		canon_findings_add(ld->findings, &CANON_RULE_OUT_OF_ZONE, s->file.name, line,
+		canon_findings_add(ld->findings, &CANON_RULE_OUT_OF_ZONE, file_name, line,
 		                   s->r_owner, s->r_type, "remove it or put it in its own zone",
 		                   "record outside the zone, ignored (RFC 1034 §4.2.1)");
 	} else if (ret != 0 && ld->error == 0) {
@@ -81,12 +177,65 @@ static void on_record(zs_scanner_t *s)
 	} else if (ttl_mismatch) {
 		char type[16];
 		knot_rrtype_to_string(s->r_type, type, sizeof(type));
-		canon_findings_add(ld->findings, &CANON_RULE_TTL_MISMATCH, s->file.name, line,
+		canon_findings_add(ld->findings, &CANON_RULE_TTL_MISMATCH, file_name, line,
 		                   s->r_owner, s->r_type, "give every record of the RRset one TTL",
 		                   "TTL %u differs from the TTL of the RRset's first %s record; the "
 		                   "first is used (RFC 2181 §5.2)",
 		                   s->r_ttl, type);
 	}
+}
+
+/* The file's text with every $GENERATE line turned into a marked comment, or NULL if none. */
+static char *mark_generate_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		return NULL;
+	}
+	char *out = NULL;
+	size_t out_size = 0;
+	FILE *mem = open_memstream(&out, &out_size);
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	while (mem != NULL && getline(&line, &cap, f) >= 0) {
+		const char *text = line + strspn(line, " \t");
+		bool directive = strncasecmp(text, "$GENERATE", 9) == 0 &&
+		                 (text[9] == ' ' || text[9] == '\t');
+		if (directive) {
+			fprintf(mem, ";" GENERATE_MARK "$GENERATE%s", text + 9);
+			found = true;
+		} else {
+			fputs(line, mem);
+		}
+	}
+	free(line);
+	fclose(f);
+	if (mem != NULL) {
+		fclose(mem);
+	}
+	if (!found) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Point the scanner at the zone file, or at its text when it has $GENERATE lines. */
+static int set_input(zs_scanner_t *s, const char *path, char **text)
+{
+	*text = mark_generate_lines(path);
+	if (*text == NULL) {
+		return zs_set_input_file(s, path);
+	}
+	if (zs_set_input_string(s, *text, strlen(*text)) != 0) {
+		return -1;
+	}
+	/* Relative $INCLUDE names are relative to the zone file's directory. */
+	const char *slash = strrchr(path, '/');
+	free(s->path);
+	s->path = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	return 0;
 }
 
 static int parse_file(load_t *ld, const char *origin, const char *path)
@@ -98,18 +247,22 @@ static int parse_file(load_t *ld, const char *origin, const char *path)
 		                   "invalid zone origin '%s'", origin);
 		return -EINVAL;
 	}
-	if (zs_set_input_file(&s, path) != 0) {
+	char *text = NULL;
+	if (set_input(&s, path, &text) != 0) {
 		canon_findings_add(ld->findings, &CANON_RULE_UNREADABLE, path, 0, NULL, 0, NULL,
 		                   "cannot read the zone file: %s", zs_strerror(s.error.code));
 		zs_deinit(&s);
+		free(text);
 		return -ENOENT;
 	}
 	zs_set_processing(&s, on_record, on_error, ld);
+	zs_set_processing_comment(&s, on_comment);
 	if (zs_parse_all(&s) != 0 && s.error.fatal && s.error.counter == 0) {
 		canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, path, (uint32_t)s.line_counter,
 		                   NULL, 0, NULL, "%s", zs_strerror(s.error.code));
 	}
 	zs_deinit(&s);
+	free(text);
 	return 0;
 }
 
@@ -122,7 +275,7 @@ int canon_zone_load(const char *origin, const char *path, canon_findings_t *find
 		                   "invalid zone name '%s'", origin);
 		return -EINVAL;
 	}
-	load_t ld = {.zone = canon_zone_new(apex), .findings = findings};
+	load_t ld = {.zone = canon_zone_new(apex), .findings = findings, .path = path};
 	if (ld.zone == NULL) {
 		return -ENOMEM;
 	}

@@ -1,0 +1,254 @@
+/*
+ * canon dig: build the query, find the server, ask it with tries and the
+ * truncated-reply retry over TCP.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cli/dig.h"
+#include "cli/dig_net.h"
+
+#define DIG_REPLY_MAX 65535 /* largest DNS message (the TCP length prefix) */
+
+static uint16_t random_id(void)
+{
+	uint16_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+		id = (uint16_t)dig_now_ms();
+	}
+	return id;
+}
+
+/* RFC 6891 §6.1: the OPT pseudo-RR carries the payload size, version and DO. */
+static int query_add_opt(knot_pkt_t *pkt, const dig_params_t *p, uint8_t version)
+{
+	knot_rrset_t opt;
+	int ret = knot_pkt_begin(pkt, KNOT_ADDITIONAL);
+	if (ret == KNOT_EOK) {
+		ret = knot_edns_init(&opt, p->bufsize, 0, version, &pkt->mm);
+	}
+	if (ret != KNOT_EOK) {
+		return ret;
+	}
+	if (p->dnssec) {
+		knot_edns_set_do(&opt); /* RFC 3225 §3 */
+	}
+	ret = knot_pkt_put(pkt, KNOT_COMPR_HINT_NONE, &opt, KNOT_PF_FREE);
+	if (ret != KNOT_EOK) {
+		knot_rrset_clear(&opt, &pkt->mm);
+	}
+	return ret;
+}
+
+static knot_pkt_t *query_build(const dig_params_t *p, const knot_dname_t *qname, uint16_t qtype,
+                               uint8_t version)
+{
+	knot_pkt_t *pkt = knot_pkt_new(NULL, KNOT_WIRE_MAX_PKTSIZE, NULL);
+	if (pkt == NULL) {
+		return NULL;
+	}
+	knot_wire_set_id(pkt->wire, random_id());
+	if (p->recurse) {
+		knot_wire_set_rd(pkt->wire);
+	}
+	if (p->adflag) {
+		knot_wire_set_ad(pkt->wire);
+	}
+	if (p->cdflag) {
+		knot_wire_set_cd(pkt->wire);
+	}
+	int ret = knot_pkt_put_question(pkt, qname, p->qclass, qtype);
+	if (ret == KNOT_EOK && p->edns) {
+		ret = query_add_opt(pkt, p, version);
+	}
+	if (ret != KNOT_EOK) {
+		knot_pkt_free(pkt);
+		return NULL;
+	}
+	return pkt;
+}
+
+void dig_reply_clear(dig_reply_t *reply)
+{
+	knot_pkt_free(reply->pkt);
+	free(reply->wire);
+	memset(reply, 0, sizeof(*reply));
+}
+
+static int reply_parse(dig_reply_t *reply)
+{
+	reply->pkt = knot_pkt_new(reply->wire, (uint16_t)reply->len, NULL);
+	if (reply->pkt == NULL) {
+		return KNOT_ENOMEM;
+	}
+	reply->parse_ret = knot_pkt_parse(reply->pkt, 0);
+	return KNOT_EOK;
+}
+
+/* One transport, params->tries attempts; prints each failure as dig does. */
+static int exchange_tries(dig_out_t *out, const dig_server_t *server, const knot_pkt_t *query,
+                          bool tcp, dig_reply_t *reply)
+{
+	const dig_params_t *p = out->params;
+	dig_msg_t q = {.data = query->wire, .len = query->size, .cap = query->size};
+	dig_msg_t r = {.data = malloc(DIG_REPLY_MAX), .cap = DIG_REPLY_MAX};
+	if (r.data == NULL) {
+		return KNOT_ENOMEM;
+	}
+	int ret = KNOT_ECONN;
+	for (int i = 0; i < p->tries; i++) {
+		int64_t start = dig_now_ms();
+		int64_t deadline = start + (int64_t)p->timeout_s * 1000;
+		ret = tcp ? dig_net_tcp(server, &q, &r, deadline)
+		          : dig_net_udp(server, &q, &r, deadline);
+		if (ret == 0) {
+			*reply = (dig_reply_t){
+			        .wire = r.data, .len = r.len, .tcp = tcp, .server = server};
+			reply->rtt_ms = (long)(dig_now_ms() - start);
+			reply->when = time(NULL);
+			return reply_parse(reply);
+		}
+		dig_print_comm_error(server, dig_net_strerror(ret));
+	}
+	free(r.data);
+	return ret;
+}
+
+/* One query at one EDNS version, with the TC retry over TCP. */
+static int exec_version(dig_out_t *out, const dig_server_t *server, const knot_dname_t *qname,
+                        uint16_t qtype, uint8_t version, dig_reply_t *reply)
+{
+	const dig_params_t *p = out->params;
+	knot_pkt_t *query = query_build(p, qname, qtype, version);
+	if (query == NULL) {
+		fprintf(stderr, "canon dig: cannot build the query\n");
+		return KNOT_ENOMEM;
+	}
+	int ret = exchange_tries(out, server, query, p->tcp, reply);
+	/* RFC 7766 §5 / RFC 1035 §4.2.1: a truncated UDP reply is retried over TCP. */
+	if (ret == KNOT_EOK && !reply->tcp && knot_wire_get_tc(reply->wire) && !p->ignore_tc) {
+		if (!p->short_out) { /* +short turns dig's comments off */
+			printf(";; Truncated, retrying in TCP mode.\n");
+		}
+		dig_reply_clear(reply);
+		ret = exchange_tries(out, server, query, true, reply);
+	}
+	knot_pkt_free(query);
+	return ret;
+}
+
+/* RFC 6891 §6.1.3: BADVERS carries the highest version the server knows. */
+static bool badvers_retry(const dig_params_t *p, const dig_reply_t *reply, uint8_t *version)
+{
+	if (!p->edns || !p->edns_negotiation || p->edns_version == 0 || reply->pkt == NULL ||
+	    reply->pkt->opt_rr == NULL || dig_reply_rcode(reply->pkt) != KNOT_RCODE_BADVERS) {
+		return false;
+	}
+	uint8_t server = knot_edns_get_version(reply->pkt->opt_rr);
+	*version = server < p->edns_version ? server : 0;
+	return true;
+}
+
+int dig_exec_query(dig_out_t *out, const dig_server_t *server, const knot_dname_t *qname,
+                   uint16_t qtype, dig_reply_t *reply)
+{
+	const dig_params_t *p = out->params;
+	int ret = exec_version(out, server, qname, qtype, p->edns_version, reply);
+	uint8_t version = 0;
+	if (ret == KNOT_EOK && badvers_retry(p, reply, &version)) {
+		if (!p->short_out) {
+			printf(";; BADVERS, retrying with EDNS version %u.\n", version);
+		}
+		dig_reply_clear(reply);
+		ret = exec_version(out, server, qname, qtype, version, reply);
+	}
+	return ret;
+}
+
+/* First "nameserver" line of resolv.conf(5), copied into buf; NULL if none. */
+static const char *resolv_conf_server(char *buf, size_t len)
+{
+	FILE *f = fopen(DIG_RESOLV_CONF, "r");
+	if (f == NULL) {
+		return NULL;
+	}
+	char line[512];
+	const char *found = NULL;
+	while (found == NULL && fgets(line, sizeof(line), f) != NULL) {
+		char word[16], addr[DIG_SERVER_NAME_MAX];
+		if (sscanf(line, "%15s %255s", word, addr) == 2 &&
+		    strcmp(word, "nameserver") == 0) {
+			snprintf(buf, len, "%s", addr);
+			found = buf;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static bool server_seen(const dig_server_t *list, size_t count, const struct addrinfo *ai)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (list[i].addrlen == ai->ai_addrlen &&
+		    memcmp(&list[i].addr, ai->ai_addr, ai->ai_addrlen) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int dig_servers_resolve(const dig_params_t *p, dig_server_t *out, size_t max)
+{
+	char conf[DIG_SERVER_NAME_MAX];
+	const char *name = p->server_arg;
+	if (name == NULL) {
+		name = resolv_conf_server(conf, sizeof(conf));
+	}
+	if (name == NULL) {
+		name = "127.0.0.1";
+	}
+	char port[8];
+	snprintf(port, sizeof(port), "%u", p->port);
+	struct addrinfo hints = {
+	        .ai_family = p->family, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int ret = getaddrinfo(name, port, &hints, &res);
+	if (ret != 0) {
+		fprintf(stderr, "canon dig: couldn't get address for '%s': %s\n", name,
+		        gai_strerror(ret));
+		return KNOT_EINVAL;
+	}
+	size_t count = 0;
+	for (struct addrinfo *ai = res; ai != NULL && count < max; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(out->addr) || server_seen(out, count, ai)) {
+			continue;
+		}
+		memcpy(&out[count].addr, ai->ai_addr, ai->ai_addrlen);
+		out[count].addrlen = ai->ai_addrlen;
+		snprintf(out[count].name, sizeof(out[count].name), "%s", name);
+		count++;
+	}
+	freeaddrinfo(res);
+	return (int)count;
+}
+
+const char *dig_server_addr_str(const dig_server_t *server, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+	if (server->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&server->addr;
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		port = ntohs(sin->sin_port);
+	} else if (server->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&server->addr;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(buf, len, "%s#%u", addr, port);
+	return buf;
+}
