@@ -25,13 +25,23 @@ run: build
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure --timeout 900
 	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 900
+	$(MAKE) --no-print-directory fuzz
 
 bench: build
 	bash bench/run
 
+FUZZ_SECONDS ?= 30
+
+# A short libFuzzer run of the query path (part of `make test`); longer: FUZZ_SECONDS=3600.
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCANON_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_query
+	@mkdir -p build-fuzz/corpus
+	@./build-fuzz/fuzz/fuzz_query -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 build-fuzz/corpus fuzz/corpus >build-fuzz/fuzz.log 2>&1; \
+		status=$$?; tail -n 6 build-fuzz/fuzz.log; \
+		if [ $$status -ne 0 ]; then echo "fuzz_query failed, see build-fuzz/fuzz.log"; fi; \
+		exit $$status
 
 format:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c
