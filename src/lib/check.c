@@ -109,6 +109,28 @@ bool canon_findings_block_load(const canon_findings_t *findings)
 	return false;
 }
 
+static int finding_cmp(const void *a, const void *b)
+{
+	const canon_finding_t *fa = a, *fb = b;
+	int files = strcmp(fa->file ? fa->file : "", fb->file ? fb->file : "");
+	if (files != 0) {
+		return files;
+	}
+	if (fa->line != fb->line) {
+		return fa->line < fb->line ? -1 : 1;
+	}
+	/* Same place: keep the order they were found in (qsort is not stable). */
+	return fa < fb ? -1 : (fa > fb);
+}
+
+void canon_findings_sort(canon_findings_t *findings, size_t from)
+{
+	if (findings->count > from) {
+		qsort(findings->items + from, findings->count - from, sizeof(canon_finding_t),
+		      finding_cmp);
+	}
+}
+
 void canon_findings_print(const canon_findings_t *findings, FILE *out)
 {
 	for (size_t i = 0; i < findings->count; i++) {

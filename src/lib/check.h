@@ -73,6 +73,9 @@ size_t canon_findings_count(const canon_findings_t *findings, canon_severity_t s
 /* Whether any finding makes `canon serve` refuse the zone. */
 bool canon_findings_block_load(const canon_findings_t *findings);
 
+/* Order findings[from..] by file and line. */
+void canon_findings_sort(canon_findings_t *findings, size_t from);
+
 /* "file:line: severity: message [rule]" lines, each followed by "  hint: ..." if any. */
 void canon_findings_print(const canon_findings_t *findings, FILE *out);
 

@@ -275,6 +275,7 @@ int canon_zone_load(const char *origin, const char *path, canon_findings_t *find
 		                   "invalid zone name '%s'", origin);
 		return -EINVAL;
 	}
+	size_t first_finding = findings->count;
 	load_t ld = {.zone = canon_zone_new(apex), .findings = findings, .path = path};
 	if (ld.zone == NULL) {
 		return -ENOMEM;
@@ -297,6 +298,7 @@ int canon_zone_load(const char *origin, const char *path, canon_findings_t *find
 		return ret;
 	}
 	canon_check_zone(ld.zone, findings);
+	canon_findings_sort(findings, first_finding);
 	*zone_out = ld.zone;
 	return 0;
 }
