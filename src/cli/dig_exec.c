@@ -10,7 +10,7 @@
 #include <sys/random.h>
 
 #include "cli/dig.h"
-#include "cli/dig_net.h"
+#include "lib/net.h"
 
 #define DIG_REPLY_MAX 65535 /* largest DNS message (the TCP length prefix) */
 
@@ -18,7 +18,7 @@ static uint16_t random_id(void)
 {
 	uint16_t id = 0;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
-		id = (uint16_t)dig_now_ms();
+		id = (uint16_t)canon_now_ms();
 	}
 	return id;
 }
@@ -89,30 +89,39 @@ static int reply_parse(dig_reply_t *reply)
 	return KNOT_EOK;
 }
 
+/* dig keeps waiting after a reply that is not ours, and says so. */
+static void warn_reply(const char *why)
+{
+	printf(";; Warning: %s\n", why);
+}
+
 /* One transport, params->tries attempts; prints each failure as dig does. */
 static int exchange_tries(dig_out_t *out, const dig_server_t *server, const knot_pkt_t *query,
                           bool tcp, dig_reply_t *reply)
 {
 	const dig_params_t *p = out->params;
-	dig_msg_t q = {.data = query->wire, .len = query->size, .cap = query->size};
-	dig_msg_t r = {.data = malloc(DIG_REPLY_MAX), .cap = DIG_REPLY_MAX};
+	canon_msg_t q = {.data = query->wire, .len = query->size, .cap = query->size};
+	canon_msg_t r = {.data = malloc(DIG_REPLY_MAX), .cap = DIG_REPLY_MAX};
 	if (r.data == NULL) {
 		return KNOT_ENOMEM;
 	}
+	canon_net_peer_t peer = {.addr = (const struct sockaddr *)&server->addr,
+	                         .addrlen = server->addrlen,
+	                         .warn = warn_reply};
 	int ret = KNOT_ECONN;
 	for (int i = 0; i < p->tries; i++) {
-		int64_t start = dig_now_ms();
+		int64_t start = canon_now_ms();
 		int64_t deadline = start + (int64_t)p->timeout_s * 1000;
-		ret = tcp ? dig_net_tcp(server, &q, &r, deadline)
-		          : dig_net_udp(server, &q, &r, deadline);
+		ret = tcp ? canon_net_tcp(&peer, &q, &r, deadline)
+		          : canon_net_udp(&peer, &q, &r, deadline);
 		if (ret == 0) {
 			*reply = (dig_reply_t){
 			        .wire = r.data, .len = r.len, .tcp = tcp, .server = server};
-			reply->rtt_ms = (long)(dig_now_ms() - start);
+			reply->rtt_ms = (long)(canon_now_ms() - start);
 			reply->when = time(NULL);
 			return reply_parse(reply);
 		}
-		dig_print_comm_error(server, dig_net_strerror(ret));
+		dig_print_comm_error(server, canon_net_strerror(ret));
 	}
 	free(r.data);
 	return ret;

@@ -9,6 +9,7 @@
 
 static const canon_command_t COMMANDS[] = {
 	{"serve", canon_serve_main, "authoritative server for zone files"},
+	{"check", canon_check_main, "zone checker that finds every alias mistake"},
 	{"dig", canon_dig_main, "dig-compatible client that shows alias chains (+chain)"},
 };
 

@@ -31,6 +31,12 @@ const canon_rule_t CANON_RULE_MX_TO_CNAME = {"mx-to-cname", E, false};
 const canon_rule_t CANON_RULE_NS_TO_CNAME = {"ns-to-cname", E, false};
 const canon_rule_t CANON_RULE_CNAME_LOOP = {"cname-loop", E, false};
 const canon_rule_t CANON_RULE_CNAME_CHAIN = {"cname-chain", W, false};
+const canon_rule_t CANON_RULE_CNAME_DANGLING = {"cname-dangling", E, false};
+const canon_rule_t CANON_RULE_CNAME_TO_IP = {"cname-to-ip", W, false};
+const canon_rule_t CANON_RULE_ORIGIN_TWICE = {"origin-twice", W, false};
+const canon_rule_t CANON_RULE_SRV_TO_CNAME = {"srv-to-cname", W, false};
+const canon_rule_t CANON_RULE_PTR_TO_CNAME = {"ptr-to-cname", W, false};
+const canon_rule_t CANON_RULE_CNAME_TTL = {"cname-ttl", W, false};
 
 #undef E
 #undef W
@@ -51,6 +57,7 @@ void canon_findings_free(canon_findings_t *findings)
 		free(f->owner);
 		free(f->message);
 		free(f->hint);
+		free(f->fix_target);
 	}
 	free(findings->items);
 	canon_findings_init(findings);
@@ -88,6 +95,14 @@ void canon_findings_add(canon_findings_t *findings, const canon_rule_t *rule, co
 	f->type = type;
 	f->message = strdup(message);
 	f->hint = hint ? strdup(hint) : NULL;
+	f->fix_target = NULL;
+}
+
+void canon_findings_set_fix(canon_findings_t *findings, const knot_dname_t *target)
+{
+	if (findings->count > 0) {
+		findings->items[findings->count - 1].fix_target = dname_text(target);
+	}
 }
 
 size_t canon_findings_count(const canon_findings_t *findings, canon_severity_t severity)
@@ -274,32 +289,135 @@ static const knot_dname_t *chain_end(const canon_zone_t *zone, const knot_dname_
 	return target;
 }
 
-/* RFC 2181 §10.3: MX and NS name a host with addresses, never an alias. */
-static void check_target_not_alias(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset)
+/* Record types whose target must not be an alias, and why. */
+typedef struct {
+	uint16_t type;
+	const canon_rule_t *rule;
+	const char *why;
+} target_rule_t;
+
+static const target_rule_t TARGET_RULES[] = {
+        {KNOT_RRTYPE_MX, &CANON_RULE_MX_TO_CNAME, "MX must name a host with addresses "
+                                                  "(RFC 2181 §10.3)"},
+        {KNOT_RRTYPE_NS, &CANON_RULE_NS_TO_CNAME, "NS must name a host with addresses "
+                                                  "(RFC 2181 §10.3)"},
+        {KNOT_RRTYPE_SRV, &CANON_RULE_SRV_TO_CNAME, "the SRV target must not be an alias "
+                                                    "(RFC 2782)"},
+        {KNOT_RRTYPE_PTR, &CANON_RULE_PTR_TO_CNAME, "a PTR should name the canonical name "
+                                                    "(RFC 2181 §10.2)"},
+};
+
+static const target_rule_t *target_rule(uint16_t type)
 {
-	const canon_rule_t *rule =
-	        rrset->rr.type == KNOT_RRTYPE_MX ? &CANON_RULE_MX_TO_CNAME : &CANON_RULE_NS_TO_CNAME;
-	knot_rdata_t *rdata = rrset->rr.rrs.rdata;
-	for (uint16_t i = 0; i < rrset->rr.rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
-		const knot_dname_t *target = rrset->rr.type == KNOT_RRTYPE_MX ? knot_mx_name(rdata)
-		                                                              : knot_ns_name(rdata);
-		const canon_node_t *target_node = zone_node(c->zone, target);
-		if (target_node == NULL || !(target_node->flags & CANON_NODE_CNAME)) {
-			continue;
+	for (size_t i = 0; i < sizeof(TARGET_RULES) / sizeof(TARGET_RULES[0]); i++) {
+		if (TARGET_RULES[i].type == type) {
+			return &TARGET_RULES[i];
 		}
-		char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1];
-		char final[KNOT_DNAME_TXT_MAXLEN + 1], type[16], hint[KNOT_DNAME_TXT_MAXLEN + 64];
-		knot_dname_to_str(owner, node->owner, sizeof(owner));
-		knot_dname_to_str(name, target, sizeof(name));
-		knot_dname_to_str(final, chain_end(c->zone, target), sizeof(final));
-		type_text(rrset->rr.type, type, sizeof(type));
-		snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to", type,
-		         final);
-		canon_findings_add(c->findings, rule, rrset_file(c, rrset), rrset->line, node->owner,
-		                   rrset->rr.type, hint,
-		                   "%s target %s of %s is an alias (CNAME); %s must name a host with "
-		                   "addresses (RFC 2181 §10.3)",
-		                   type, name, owner, type);
+	}
+	return NULL;
+}
+
+/* The name an MX, NS, SRV, PTR or CNAME record points at. */
+static const knot_dname_t *record_target(uint16_t type, const knot_rdata_t *rdata)
+{
+	switch (type) {
+	case KNOT_RRTYPE_MX:
+		return knot_mx_name(rdata);
+	case KNOT_RRTYPE_NS:
+		return knot_ns_name(rdata);
+	case KNOT_RRTYPE_SRV:
+		return knot_srv_name(rdata);
+	case KNOT_RRTYPE_PTR:
+		return knot_ptr_name(rdata);
+	case KNOT_RRTYPE_CNAME:
+		return knot_cname_name(rdata);
+	default:
+		return NULL;
+	}
+}
+
+/* RFC 2181 §10.2-10.3, RFC 2782: MX, NS, SRV and PTR name a host, never an alias. */
+static void check_target_not_alias(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
+                                   const knot_dname_t *target)
+{
+	const target_rule_t *rule = target_rule(rrset->rr.type);
+	const canon_node_t *target_node = zone_node(c->zone, target);
+	if (rule == NULL || target_node == NULL || !(target_node->flags & CANON_NODE_CNAME)) {
+		return;
+	}
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1];
+	char final[KNOT_DNAME_TXT_MAXLEN + 1], type[16], hint[KNOT_DNAME_TXT_MAXLEN + 64];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	knot_dname_to_str(name, target, sizeof(name));
+	knot_dname_to_str(final, chain_end(c->zone, target), sizeof(final));
+	type_text(rrset->rr.type, type, sizeof(type));
+	snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to", type, final);
+	canon_findings_add(c->findings, rule->rule, rrset_file(c, rrset), rrset->line, node->owner,
+	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
+	                   name, owner, rule->why);
+}
+
+/* Whether the first four labels of 'name' are decimal octets, as in "192.0.2.1.example.". */
+static bool looks_like_ipv4(const knot_dname_t *name)
+{
+	for (int i = 0; i < 4; i++, name += *name + 1) {
+		if (*name == 0 || *name > 3) {
+			return false;
+		}
+		unsigned value = 0;
+		for (uint8_t j = 1; j <= *name; j++) {
+			if (name[j] < '0' || name[j] > '9') {
+				return false;
+			}
+			value = value * 10 + (name[j] - '0');
+		}
+		if (value > 255) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Whether 'name' (lower-case) ends in the zone's origin twice ("www.example.com.example.com."). */
+static bool origin_twice(const canon_zone_t *zone, const knot_dname_t *name)
+{
+	size_t apex_labels = knot_dname_labels(zone->apex_name, NULL);
+	size_t labels = knot_dname_labels(name, NULL);
+	if (apex_labels == 0 || labels < 2 * apex_labels) {
+		return false;
+	}
+	for (size_t i = labels; i > 2 * apex_labels; i--) {
+		name += *name + 1;
+	}
+	size_t body = knot_dname_size(zone->apex_name) - 1; /* The origin less its root label. */
+	return memcmp(name, zone->apex_name, body) == 0 &&
+	       knot_dname_is_equal(name + body, zone->apex_name);
+}
+
+static void check_target_text(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
+                              const knot_dname_t *target)
+{
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1], type[16];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	knot_dname_to_str(name, target, sizeof(name));
+	type_text(rrset->rr.type, type, sizeof(type));
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, target);
+	if (rrset->rr.type == KNOT_RRTYPE_CNAME && looks_like_ipv4(lower)) {
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_TO_IP, rrset_file(c, rrset),
+		                   rrset->line, node->owner, rrset->rr.type,
+		                   "a CNAME points at a name; for an address use an A (or AAAA) record",
+		                   "CNAME target %s of %s looks like an IP address; a CNAME must point "
+		                   "to a domain name, never to an address (RFC 1034 §3.6.2)",
+		                   name, owner);
+	}
+	if (origin_twice(c->zone, lower)) {
+		canon_findings_add(c->findings, &CANON_RULE_ORIGIN_TWICE, rrset_file(c, rrset),
+		                   rrset->line, node->owner, rrset->rr.type,
+		                   "end an absolute name with a dot, or write it relative to $ORIGIN",
+		                   "%s target %s of %s ends in the origin twice: a trailing dot is "
+		                   "probably missing (RFC 1035 §5.1)",
+		                   type, name, owner);
 	}
 }
 
@@ -385,6 +503,62 @@ static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_
 	                   "alias chain of %d hops %s; legal, but each hop costs resolvers "
 	                   "another lookup (RFC 1034 §3.6.2)",
 	                   hops, text);
+	canon_findings_set_fix(c->findings, final);
+}
+
+/* The smallest TTL of the data at 'node', or 0 when it holds none. */
+static uint32_t node_min_ttl(const canon_node_t *node)
+{
+	uint32_t ttl = 0;
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		uint32_t t = node->rrsets[i].rr.ttl;
+		if (ttl == 0 || t < ttl) {
+			ttl = t;
+		}
+	}
+	return ttl;
+}
+
+/* A CNAME TTL this many times the target's is flagged: caches keep a stale alias. */
+#define CNAME_TTL_RATIO 10
+
+static void check_cname_target(check_t *c, const canon_node_t *node, const canon_rrset_t *cname)
+{
+	const knot_dname_t *target = knot_cname_name(cname->rr.rrs.rdata);
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, target);
+	if (knot_dname_in_bailiwick(lower, c->zone->apex_name) < 0) {
+		return; /* Out of zone: only --resolve can tell. */
+	}
+	const canon_node_t *found = NULL;
+	canon_find_t where = canon_zone_find(c->zone, lower, &found);
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	knot_dname_to_str(name, target, sizeof(name));
+	if (where == CANON_FIND_NXNAME && found->wildcard == NULL) {
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_DANGLING, rrset_file(c, cname),
+		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
+		                   "add the target's records, or point the CNAME at a name that exists",
+		                   "CNAME target %s of %s does not exist in the zone: the alias "
+		                   "answers NXDOMAIN (RFC 1034 §3.6.2, RFC 6604)",
+		                   name, owner);
+		return;
+	}
+	if (where != CANON_FIND_FOUND || (found->flags & CANON_NODE_CNAME)) {
+		return; /* Chains are judged as a whole by check_chain. */
+	}
+	uint32_t target_ttl = node_min_ttl(found);
+	if (target_ttl > 0 && cname->rr.ttl / CNAME_TTL_RATIO >= target_ttl) {
+		char hint[128];
+		snprintf(hint, sizeof(hint), "lower the CNAME TTL to %u or less", target_ttl);
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_TTL, rrset_file(c, cname),
+		                   cname->line, node->owner, KNOT_RRTYPE_CNAME, hint,
+		                   "CNAME %s has TTL %u but its target %s has TTL %u: caches keep the "
+		                   "alias %ux longer than the data; the effective TTL of the answer "
+		                   "is %u (RFC 2181 §10.1.1)",
+		                   owner, cname->rr.ttl, name, target_ttl,
+		                   cname->rr.ttl / target_ttl, target_ttl);
+	}
 }
 
 static void check_node(check_t *c, const canon_node_t *node)
@@ -394,6 +568,7 @@ static void check_node(check_t *c, const canon_node_t *node)
 	if (cname != NULL) {
 		check_cname_node(c, node, cname);
 		check_chain(c, node, cname);
+		check_cname_target(c, node, cname);
 	}
 	if (dname != NULL) {
 		check_dname_node(c, node, dname);
@@ -402,9 +577,14 @@ static void check_node(check_t *c, const canon_node_t *node)
 		check_below_dname(c, node);
 	}
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
-		uint16_t type = node->rrsets[i].rr.type;
-		if (type == KNOT_RRTYPE_MX || type == KNOT_RRTYPE_NS) {
-			check_target_not_alias(c, node, &node->rrsets[i]);
+		const canon_rrset_t *rrset = &node->rrsets[i];
+		knot_rdata_t *rdata = rrset->rr.rrs.rdata;
+		for (uint16_t j = 0; j < rrset->rr.rrs.count; j++, rdata = knot_rdataset_next(rdata)) {
+			const knot_dname_t *target = record_target(rrset->rr.type, rdata);
+			if (target != NULL) {
+				check_target_not_alias(c, node, rrset, target);
+				check_target_text(c, node, rrset, target);
+			}
 		}
 	}
 }

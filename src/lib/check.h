@@ -42,6 +42,12 @@ extern const canon_rule_t CANON_RULE_MX_TO_CNAME;
 extern const canon_rule_t CANON_RULE_NS_TO_CNAME;
 extern const canon_rule_t CANON_RULE_CNAME_LOOP;
 extern const canon_rule_t CANON_RULE_CNAME_CHAIN;
+extern const canon_rule_t CANON_RULE_CNAME_DANGLING;
+extern const canon_rule_t CANON_RULE_CNAME_TO_IP;
+extern const canon_rule_t CANON_RULE_ORIGIN_TWICE;
+extern const canon_rule_t CANON_RULE_SRV_TO_CNAME;
+extern const canon_rule_t CANON_RULE_PTR_TO_CNAME;
+extern const canon_rule_t CANON_RULE_CNAME_TTL;
 
 typedef struct {
 	const canon_rule_t *rule;
@@ -51,6 +57,7 @@ typedef struct {
 	uint16_t type; /* RR type the finding is about, or 0. */
 	char *message;
 	char *hint; /* How to fix it, or NULL. */
+	char *fix_target; /* For `canon check --fix`: the record's new target, or NULL. */
 } canon_finding_t;
 
 typedef struct {
@@ -72,6 +79,9 @@ size_t canon_findings_count(const canon_findings_t *findings, canon_severity_t s
 
 /* Whether any finding makes `canon serve` refuse the zone. */
 bool canon_findings_block_load(const canon_findings_t *findings);
+
+/* Set the --fix replacement target of the finding added last. */
+void canon_findings_set_fix(canon_findings_t *findings, const knot_dname_t *target);
 
 /* Order findings[from..] by file and line. */
 void canon_findings_sort(canon_findings_t *findings, size_t from);

@@ -327,3 +327,48 @@ int canon_zone_load_for_serving(const char *origin, const char *path, canon_zone
 	*zone = loaded;
 	return 0;
 }
+
+static void guess_on_record(zs_scanner_t *s)
+{
+	if (s->r_type == KNOT_RRTYPE_SOA) {
+		knot_dname_to_str(s->process.data, s->r_owner, KNOT_DNAME_TXT_MAXLEN + 1);
+		s->state = ZS_STATE_STOP;
+	}
+}
+
+static void origin_from_file_name(const char *path, char *out, size_t size)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (strncmp(base, "db.", 3) == 0) {
+		base += 3;
+	}
+	size_t len = strlen(base);
+	static const char *const suffixes[] = {".zone", ".db"};
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(suffixes[i]);
+		if (len > n && strcmp(base + len - n, suffixes[i]) == 0) {
+			len -= n;
+			break;
+		}
+	}
+	bool dotted = len > 0 && base[len - 1] == '.';
+	snprintf(out, size, "%.*s%s", (int)len, base, dotted ? "" : ".");
+}
+
+void canon_zone_guess_origin(const char *path, char *out, size_t size)
+{
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1] = "";
+	zs_scanner_t s;
+	if (zs_init(&s, ".", KNOT_CLASS_IN, ZONE_DEFAULT_TTL) == 0 &&
+	    zs_set_input_file(&s, path) == 0) {
+		zs_set_processing(&s, guess_on_record, NULL, owner);
+		zs_parse_all(&s);
+	}
+	zs_deinit(&s);
+	if (owner[0] != '\0' && strcmp(owner, ".") != 0) {
+		snprintf(out, size, "%s", owner);
+	} else {
+		origin_from_file_name(path, out, size);
+	}
+}

@@ -24,3 +24,10 @@ int canon_zone_load(const char *origin, const char *path, canon_findings_t *find
  * blocks loading. Findings are logged, each as "file:line: message".
  */
 int canon_zone_load_for_serving(const char *origin, const char *path, canon_zone_t **zone);
+
+/*
+ * The origin of a zone file when none is given: the owner of its first SOA
+ * record, else its file name less a "db." prefix and a ".zone"/".db" suffix.
+ * Writes a presentation-format name with a trailing dot into 'out'.
+ */
+void canon_zone_guess_origin(const char *path, char *out, size_t size);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/net.h"
 #include "serve/config.h"
 
 void canon_conf_init(canon_serve_conf_t *conf)
@@ -31,73 +32,17 @@ void canon_conf_free(canon_serve_conf_t *conf)
 	canon_conf_init(conf);
 }
 
-static int parse_port(const char *text, uint16_t *port)
-{
-	char *end;
-	errno = 0;
-	long value = strtol(text, &end, 10);
-	if (errno != 0 || *end != '\0' || end == text || value < 1 || value > 65535) {
-		return -EINVAL;
-	}
-	*port = (uint16_t)value;
-	return 0;
-}
-
-/* Split "host:port" / "[v6]:port" / "host" into host and port. */
-static int split_host_port(const char *text, char *host, size_t size, uint16_t *port)
-{
-	*port = 53;
-	const char *port_text = NULL;
-	size_t host_len;
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
-			return -EINVAL;
-		}
-		host_len = (size_t)(close - text - 1);
-		text++;
-		port_text = close[1] == ':' ? close + 2 : NULL;
-	} else {
-		const char *colon = strchr(text, ':');
-		bool v6 = colon && strchr(colon + 1, ':'); /* bare IPv6 address, no port */
-		host_len = (colon && !v6) ? (size_t)(colon - text) : strlen(text);
-		port_text = (colon && !v6) ? colon + 1 : NULL;
-	}
-	if (host_len == 0 || host_len >= size) {
-		return -EINVAL;
-	}
-	memcpy(host, text, host_len);
-	host[host_len] = '\0';
-	return port_text ? parse_port(port_text, port) : 0;
-}
-
 int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text)
 {
 	if (conf->listen_count == CANON_CONF_MAX_LISTEN) {
 		return -EINVAL;
 	}
-	char host[INET6_ADDRSTRLEN + 1];
-	uint16_t port;
-	if (split_host_port(text, host, sizeof(host), &port) != 0) {
-		return -EINVAL;
-	}
 	canon_listen_t *l = &conf->listen[conf->listen_count];
 	memset(l, 0, sizeof(*l));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&l->addr;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&l->addr;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons(port);
-		l->len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons(port);
-		l->len = sizeof(*v6);
-	} else {
+	if (canon_net_addr_parse(text, 53, &l->addr, &l->len) != 0) {
 		return -EINVAL;
 	}
-	snprintf(l->text, sizeof(l->text), "%s%s%s:%u", l->addr.ss_family == AF_INET6 ? "[" : "",
-	         host, l->addr.ss_family == AF_INET6 ? "]" : "", port);
+	canon_net_addr_str(&l->addr, l->text, sizeof(l->text));
 	conf->listen_count++;
 	return 0;
 }

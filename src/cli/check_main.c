@@ -1,0 +1,209 @@
+/*
+ * canon check: the zone checker. It runs the same load and check module as
+ * `canon serve` (lib/zone_load.c, lib/check.c) and reports every finding.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libknot/descriptor.h>
+
+#include "cli/check.h"
+#include "cli/commands.h"
+#include "lib/zone_load.h"
+
+/* Exit statuses (documented in the usage text). */
+enum {
+	CHECK_CLEAN = 0,
+	CHECK_ERRORS = 1,
+	CHECK_WARNINGS = 2,
+	CHECK_UNREADABLE = 3,
+	CHECK_USAGE = 4,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: canon check [-o ORIGIN] [--json] [--resolve[=SERVER]] [--fix] ZONEFILE...\n"
+	        "\n"
+	        "  -o, --origin ORIGIN   the zone's name (default: owner of the first SOA, else\n"
+	        "                        the file name)\n"
+	        "  -j, --json            one JSON document instead of text\n"
+	        "  -r, --resolve[=ADDR]  look up out-of-zone alias targets (at ADDR[:PORT], else\n"
+	        "                        the first nameserver of /etc/resolv.conf)\n"
+	        "  -f, --fix             print the zone with in-zone alias chains collapsed\n"
+	        "\n"
+	        "Exit status: 0 clean, 1 errors, 2 warnings only, 3 a file could not be read\n"
+	        "or parsed, 4 bad usage.\n");
+}
+
+static int parse_args(canon_check_opts_t *opts, int argc, char **argv)
+{
+	static const struct option options[] = {
+	        {"origin", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
+	        {"resolve", optional_argument, NULL, 'r'}, {"fix", no_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "o:jfh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			opts->origin = optarg;
+			break;
+		case 'j':
+			opts->json = true;
+			break;
+		case 'r':
+			opts->resolve = true;
+			opts->resolver = optarg;
+			break;
+		case 'f':
+			opts->fix = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind == argc) {
+		fprintf(stderr, "canon check: no zone file given\n");
+		usage(stderr);
+		return -1;
+	}
+	if (opts->origin != NULL && argc - optind > 1) {
+		fprintf(stderr, "canon check: -o names one zone; give one file with it\n");
+		return -1;
+	}
+	opts->files = argv + optind;
+	opts->file_count = argc - optind;
+	return 0;
+}
+
+static const char *severity_name(canon_severity_t severity)
+{
+	return severity == CANON_SEVERITY_ERROR ? "error" : "warning";
+}
+
+static json_t *finding_json(const canon_finding_t *f)
+{
+	char type[32] = "";
+	if (f->type != 0) {
+		knot_rrtype_to_string(f->type, type, sizeof(type));
+	}
+	return json_pack("{s:s?, s:i, s:s?, s:s?, s:s, s:s, s:s?, s:s?}", "file", f->file, "line",
+	                 (json_int_t)f->line, "owner", f->owner, "type", type[0] ? type : NULL,
+	                 "severity", severity_name(f->rule->severity), "rule", f->rule->id,
+	                 "message", f->message, "hint", f->hint);
+}
+
+static void print_json(const canon_check_zone_t *zones, size_t count)
+{
+	json_t *doc = json_object();
+	json_t *list = json_array();
+	json_t *files = json_array();
+	size_t errors = 0, warnings = 0;
+	for (size_t i = 0; i < count; i++) {
+		const canon_findings_t *findings = &zones[i].findings;
+		for (size_t j = 0; j < findings->count; j++) {
+			json_array_append_new(list, finding_json(&findings->items[j]));
+		}
+		errors += canon_findings_count(findings, CANON_SEVERITY_ERROR);
+		warnings += canon_findings_count(findings, CANON_SEVERITY_WARNING);
+		json_array_append_new(files, json_pack("{s:s, s:s, s:b}", "file", zones[i].path,
+		                                       "origin", zones[i].origin, "read",
+		                                       zones[i].zone != NULL));
+	}
+	json_object_set_new(doc, "zones", files);
+	json_object_set_new(doc, "findings", list);
+	json_object_set_new(doc, "summary", json_pack("{s:i, s:i}", "errors", (json_int_t)errors,
+	                                              "warnings", (json_int_t)warnings));
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+static void print_text(const canon_check_zone_t *zones, size_t count)
+{
+	size_t errors = 0, warnings = 0;
+	for (size_t i = 0; i < count; i++) {
+		canon_findings_print(&zones[i].findings, stdout);
+		errors += canon_findings_count(&zones[i].findings, CANON_SEVERITY_ERROR);
+		warnings += canon_findings_count(&zones[i].findings, CANON_SEVERITY_WARNING);
+	}
+	printf("%zu zone%s checked: %zu error%s, %zu warning%s\n", count, count == 1 ? "" : "s",
+	       errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+}
+
+static int exit_status(const canon_check_zone_t *zones, size_t count)
+{
+	int status = CHECK_CLEAN;
+	for (size_t i = 0; i < count; i++) {
+		if (zones[i].zone == NULL) {
+			return CHECK_UNREADABLE;
+		}
+		if (canon_findings_count(&zones[i].findings, CANON_SEVERITY_ERROR) > 0) {
+			status = CHECK_ERRORS;
+		} else if (status == CHECK_CLEAN &&
+		           canon_findings_count(&zones[i].findings, CANON_SEVERITY_WARNING) > 0) {
+			status = CHECK_WARNINGS;
+		}
+	}
+	return status;
+}
+
+static void load_zone(canon_check_zone_t *cz, const canon_check_opts_t *opts, const char *path)
+{
+	cz->path = path;
+	canon_findings_init(&cz->findings);
+	if (opts->origin != NULL) {
+		snprintf(cz->origin, sizeof(cz->origin), "%s", opts->origin);
+	} else {
+		canon_zone_guess_origin(path, cz->origin, sizeof(cz->origin));
+	}
+	if (canon_zone_load(cz->origin, path, &cz->findings, &cz->zone) != 0) {
+		cz->zone = NULL;
+	}
+}
+
+int canon_check_main(int argc, char **argv)
+{
+	canon_check_opts_t opts = {0};
+	int ret = parse_args(&opts, argc, argv);
+	if (ret != 0) {
+		return ret > 0 ? CHECK_CLEAN : CHECK_USAGE;
+	}
+	canon_check_zone_t *zones = calloc((size_t)opts.file_count, sizeof(*zones));
+	if (zones == NULL) {
+		return CHECK_UNREADABLE;
+	}
+	for (int i = 0; i < opts.file_count; i++) {
+		load_zone(&zones[i], &opts, opts.files[i]);
+		if (opts.resolve && zones[i].zone != NULL &&
+		    canon_check_resolve(&zones[i], opts.resolver) != 0) {
+			ret = CHECK_USAGE;
+		}
+	}
+	int status = ret ? ret : exit_status(zones, (size_t)opts.file_count);
+	if (opts.fix) {
+		if (canon_check_fix(zones, (size_t)opts.file_count) != 0) {
+			status = CHECK_UNREADABLE;
+		}
+	} else if (opts.json) {
+		print_json(zones, (size_t)opts.file_count);
+	} else {
+		print_text(zones, (size_t)opts.file_count);
+	}
+	for (int i = 0; i < opts.file_count; i++) {
+		canon_findings_free(&zones[i].findings);
+		canon_zone_free(zones[i].zone);
+	}
+	free(zones);
+	return status;
+}
