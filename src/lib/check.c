@@ -180,7 +180,7 @@ static const canon_node_t *zone_node(const canon_zone_t *zone, const knot_dname_
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, name);
-	return canon_zone_get(zone, lower, canon_name_hash(lower));
+	return canon_zone_get_name(zone, lower);
 }
 
 /* RRSIG and NSEC may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5). */
@@ -531,7 +531,9 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 		return; /* Out of zone: only --resolve can tell. */
 	}
 	const canon_node_t *found = NULL;
-	canon_find_t where = canon_zone_find(c->zone, lower, &found);
+	canon_name_t prepared;
+	canon_name_prepare(&prepared, lower);
+	canon_find_t where = canon_zone_find(c->zone, &prepared, &found);
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	knot_dname_to_str(name, target, sizeof(name));

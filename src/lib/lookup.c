@@ -18,8 +18,8 @@ typedef struct {
 	uint16_t qtype;
 	canon_answer_t *answer;
 	knot_mm_t *mm;
-	/* Lower-case names visited so far, to stop loops (RFC 1034 §3.6.2). */
-	const knot_dname_t *seen[CANON_CHAIN_MAX + 1];
+	/* Names visited so far, to stop loops (RFC 1034 §3.6.2). */
+	const canon_name_t *seen[CANON_CHAIN_MAX + 1];
 	unsigned seen_count;
 } lookup_t;
 
@@ -104,16 +104,16 @@ static const knot_dname_t *rdata_target(uint16_t type, const knot_rdata_t *rdata
 	}
 }
 
-/* The node holding the data of 'lower' in 'zone', wildcards included (RFC 4592 §3.3.1). */
-static const canon_node_t *data_node(const canon_zone_t *zone, const knot_dname_t *lower,
+/* The node holding the data of 'name' in 'zone', wildcards included (RFC 4592 §3.3.1). */
+static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_t *name,
                                      bool *wildcard)
 {
 	const canon_node_t *node = NULL;
 	*wildcard = false;
-	if (knot_dname_in_bailiwick(lower, zone->apex_name) < 0) {
+	if (knot_dname_in_bailiwick(name->wire, zone->apex_name) < 0) {
 		return NULL; /* Not in this zone (nor its apex): no additional data from here. */
 	}
-	switch (canon_zone_find(zone, lower, &node)) {
+	switch (canon_zone_find(zone, name, &node)) {
 	case CANON_FIND_FOUND:
 		return node;
 	case CANON_FIND_NXNAME:
@@ -121,7 +121,7 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const knot_dname_
 		return node->wildcard;
 	case CANON_FIND_DELEG:
 		/* Glue below a cut is still additional data (RFC 1034 §4.3.2 step 6). */
-		return canon_zone_get(zone, lower, canon_name_hash(lower));
+		return canon_zone_get(zone, name->wire, name->size, name->hash[0]);
 	default:
 		return NULL;
 	}
@@ -137,10 +137,10 @@ static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrs
 		if (target == NULL) {
 			return 0;
 		}
-		knot_dname_storage_t lower;
-		knot_dname_copy_lower(lower, target);
+		canon_name_t name;
+		canon_name_prepare(&name, target);
 		bool wildcard;
-		const canon_node_t *node = data_node(zone, lower, &wildcard);
+		const canon_node_t *node = data_node(zone, &name, &wildcard);
 		for (size_t t = 0; node != NULL && t < 2; t++) {
 			const canon_rrset_t *addr = canon_node_rrset(node, address_types[t]);
 			if (addr == NULL) {
@@ -248,47 +248,48 @@ static int answer_dname(lookup_t *lk, const canon_node_t *node, const knot_dname
 	return 0;
 }
 
-/* A lower-case copy of 'name' in the arena, or NULL. */
-static const knot_dname_t *lower_copy(lookup_t *lk, const knot_dname_t *name)
+/* 'name' prepared for lookups (lib/name.h), in the arena; NULL when it is full. */
+static const canon_name_t *prepare(lookup_t *lk, const knot_dname_t *name)
 {
-	knot_dname_t *copy = knot_dname_copy(name, lk->mm);
-	if (copy != NULL) {
-		knot_dname_to_lower(copy);
+	canon_name_t *prepared = lk->mm->alloc(lk->mm->ctx, sizeof(*prepared));
+	if (prepared != NULL) {
+		canon_name_prepare(prepared, name);
 	}
-	return copy;
+	return prepared;
 }
 
 /*
- * Move the chase to 'target'. Returns its lower-case form, or NULL when the
- * chase must stop here because the target was already visited (a loop). Either way the answer keeps the records up to that point.
+ * Move the chase to 'target'. Returns it prepared, or NULL when the chase must
+ * stop here because the target was already visited (a loop). Either way the
+ * answer keeps the records up to that point.
  */
-static const knot_dname_t *chase_to(lookup_t *lk, const knot_dname_t *target)
+static const canon_name_t *chase_to(lookup_t *lk, const knot_dname_t *target)
 {
-	const knot_dname_t *lower = lower_copy(lk, target);
-	if (lower == NULL) {
+	const canon_name_t *next = prepare(lk, target);
+	if (next == NULL) {
 		return NULL;
 	}
 	for (unsigned i = 0; i < lk->seen_count; i++) {
-		if (knot_dname_is_equal(lk->seen[i], lower)) {
+		if (canon_name_equal(lk->seen[i]->wire, lk->seen[i]->size, next->wire, next->size)) {
 			lk->answer->chain_end = CANON_CHAIN_LOOP;
 			return NULL;
 		}
 	}
-	lk->seen[lk->seen_count++] = lower;
+	lk->seen[lk->seen_count++] = next;
 	lk->answer->hops++;
-	return lower;
+	return next;
 }
 
 /*
- * The zone to answer 'lower' from: the longest match, except that the DS at a
+ * The zone to answer 'name' from: the longest match, except that the DS at a
  * zone's apex belongs to the parent zone when we serve it (RFC 4035 §3.1.4.1).
  */
-static const canon_zone_t *zone_for(const lookup_t *lk, const knot_dname_t *lower)
+static const canon_zone_t *zone_for(const lookup_t *lk, const canon_name_t *name)
 {
-	const canon_zone_t *zone = canon_zonetable_find(lk->table, lower);
-	if (zone != NULL && lk->qtype == KNOT_RRTYPE_DS && *lower != 0 &&
-	    knot_dname_is_equal(lower, zone->apex_name)) {
-		const canon_zone_t *parent = canon_zonetable_find(lk->table, canon_name_parent(lower));
+	const canon_zone_t *zone = canon_zonetable_find(lk->table, name, 0);
+	if (zone != NULL && lk->qtype == KNOT_RRTYPE_DS && name->labels > 0 &&
+	    zone->apex->owner_size == name->size) {
+		const canon_zone_t *parent = canon_zonetable_find(lk->table, name, 1);
 		if (parent != NULL) {
 			return parent;
 		}
@@ -298,13 +299,13 @@ static const canon_zone_t *zone_for(const lookup_t *lk, const knot_dname_t *lowe
 
 /* One turn of the loop: answer 'name' from 'zone'; *target set to go on. */
 static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dname_t *name,
-                          const knot_dname_t *lower, const knot_dname_t **target)
+                          const canon_name_t *prepared, const knot_dname_t **target)
 {
 	const canon_node_t *node = NULL;
-	switch (canon_zone_find(zone, lower, &node)) {
+	switch (canon_zone_find(zone, prepared, &node)) {
 	case CANON_FIND_DELEG:
 		/* The parent is authoritative for the DS at a cut (RFC 4035 §3.1.4.1). */
-		if (lk->qtype == KNOT_RRTYPE_DS && knot_dname_is_equal(node->owner, lower)) {
+		if (lk->qtype == KNOT_RRTYPE_DS && node->owner_size == prepared->size) {
 			return answer_node(lk, zone, node, name, false, target);
 		}
 		return answer_referral(lk, zone, node);
@@ -336,13 +337,13 @@ int canon_lookup(const canon_zonetable_t *table, const knot_dname_t *qname, uint
 	}
 
 	const knot_dname_t *name = qname;
-	const knot_dname_t *lower = lower_copy(&lk, qname);
-	if (lower == NULL) {
+	const canon_name_t *prepared = prepare(&lk, qname);
+	if (prepared == NULL) {
 		return -ENOMEM;
 	}
-	lk.seen[lk.seen_count++] = lower;
+	lk.seen[lk.seen_count++] = prepared;
 	for (;;) {
-		const canon_zone_t *zone = zone_for(&lk, lower);
+		const canon_zone_t *zone = zone_for(&lk, prepared);
 		if (zone == NULL) {
 			/* Not ours at all: REFUSED; a chain that leaves our zones ends here. */
 			if (answer->hops == 0) {
@@ -356,12 +357,12 @@ int canon_lookup(const canon_zonetable_t *table, const knot_dname_t *qname, uint
 			answer->aa = true;
 		}
 		const knot_dname_t *target = NULL;
-		int ret = answer_in_zone(&lk, zone, name, lower, &target);
+		int ret = answer_in_zone(&lk, zone, name, prepared, &target);
 		if (ret != 0 || target == NULL) {
 			return ret;
 		}
-		lower = chase_to(&lk, target);
-		if (lower == NULL) {
+		prepared = chase_to(&lk, target);
+		if (prepared == NULL) {
 			return answer->chain_end == CANON_CHAIN_COMPLETE ? -ENOMEM : 0;
 		}
 		name = target;

@@ -1,29 +1,54 @@
 /*
- * Domain-name helpers on top of libknot's wire-format names.
+ * Domain-name helpers on top of libknot's wire-format names, and the prepared
+ * form the answer path looks names up by: lower-cased once, with the offset and
+ * hash of every suffix, so that finding the zone and the closest encloser costs
+ * one pass over the name instead of one per label.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
+#include <libknot/consts.h>
 #include <libknot/dname.h>
 
-/* Hash of a lower-case wire-format name (FNV-1a); equal names hash equal. */
-static inline uint32_t canon_name_hash(const knot_dname_t *lower)
+typedef struct {
+	uint8_t wire[KNOT_DNAME_MAXLEN]; /* Lower-case. */
+	uint8_t labels;                  /* Labels before the root label. */
+	uint8_t offset[KNOT_DNAME_MAXLABELS + 1]; /* Start of the suffix at label i. */
+	uint32_t hash[KNOT_DNAME_MAXLABELS + 1];  /* canon_name_hash() of that suffix. */
+	uint16_t size;                            /* Wire size of the whole name. */
+} canon_name_t;
+
+/* Hash of a lower-case wire-format name; equal names hash equal. */
+uint32_t canon_name_hash(const knot_dname_t *lower);
+
+/* Prepare 'name' (any case, uncompressed wire format) for lookups. */
+void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name);
+
+/* The suffix of a prepared name that starts at label 'i' (i == labels: the root). */
+static inline const knot_dname_t *canon_name_suffix(const canon_name_t *name, unsigned i)
 {
-	uint32_t h = 2166136261u;
-	while (*lower != 0) {
-		uint8_t len = *lower;
-		for (uint8_t i = 0; i <= len; i++) {
-			h = (h ^ lower[i]) * 16777619u;
-		}
-		lower += len + 1;
-	}
-	return h;
+	return name->wire + name->offset[i];
+}
+
+/* Wire size of the suffix that starts at label 'i'. */
+static inline uint16_t canon_name_suffix_size(const canon_name_t *name, unsigned i)
+{
+	return (uint16_t)(name->size - name->offset[i]);
 }
 
 /* The name without its leftmost label; the root stays the root. */
 static inline const knot_dname_t *canon_name_parent(const knot_dname_t *name)
 {
 	return *name == 0 ? name : name + *name + 1;
+}
+
+/* Whether two lower-case names of known sizes are equal. */
+static inline bool canon_name_equal(const knot_dname_t *a, uint16_t a_size, const knot_dname_t *b,
+                                    uint16_t b_size)
+{
+	return a_size == b_size && memcmp(a, b, a_size) == 0;
 }

@@ -59,17 +59,22 @@ int canon_zone_add_file(canon_zone_t *zone, const char *file)
 }
 
 const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
-                                   uint32_t hash)
+                                   uint16_t size, uint32_t hash)
 {
 	for (uint32_t i = hash & zone->slot_mask;; i = (i + 1) & zone->slot_mask) {
 		const canon_node_t *node = zone->slots[i];
 		if (node == NULL) {
 			return NULL;
 		}
-		if (node->hash == hash && knot_dname_is_case_equal(node->owner, lower)) {
+		if (node->hash == hash && canon_name_equal(node->owner, node->owner_size, lower, size)) {
 			return node;
 		}
 	}
+}
+
+const canon_node_t *canon_zone_get_name(const canon_zone_t *zone, const knot_dname_t *lower)
+{
+	return canon_zone_get(zone, lower, (uint16_t)knot_dname_size(lower), canon_name_hash(lower));
 }
 
 static void slots_insert(canon_node_t **slots, uint32_t mask, canon_node_t *node)
@@ -105,7 +110,8 @@ static int slots_reserve(canon_zone_t *zone, size_t count)
 static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *lower)
 {
 	uint32_t hash = canon_name_hash(lower);
-	canon_node_t *node = (canon_node_t *)canon_zone_get(zone, lower, hash);
+	uint16_t size = (uint16_t)knot_dname_size(lower);
+	canon_node_t *node = (canon_node_t *)canon_zone_get(zone, lower, size, hash);
 	if (node != NULL) {
 		return node;
 	}
@@ -131,6 +137,7 @@ static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *low
 		return NULL;
 	}
 	node->hash = hash;
+	node->owner_size = size;
 	zone->nodes[zone->node_count++] = node;
 	slots_insert(zone->slots, zone->slot_mask, node);
 	return node;
@@ -290,16 +297,19 @@ int canon_zone_seal(canon_zone_t *zone)
 	return 0;
 }
 
-canon_find_t canon_zone_find(const canon_zone_t *zone, const knot_dname_t *lower,
+canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
                              const canon_node_t **node_out)
 {
-	const canon_node_t *node = canon_zone_get(zone, lower, canon_name_hash(lower));
+	const canon_node_t *node = canon_zone_get(zone, name->wire, name->size, name->hash[0]);
 	bool exact = node != NULL;
 	/* Not found: strip labels until a name exists, the closest encloser (RFC 4592 §3.3.1). */
-	const knot_dname_t *name = lower;
-	while (node == NULL) {
-		name = canon_name_parent(name);
-		node = canon_zone_get(zone, name, canon_name_hash(name));
+	for (unsigned i = 1; node == NULL; i++) {
+		if (i > name->labels) {
+			node = zone->apex; /* Not in the zone at all: the caller's mistake. */
+			break;
+		}
+		node = canon_zone_get(zone, canon_name_suffix(name, i), canon_name_suffix_size(name, i),
+		                      name->hash[i]);
 	}
 	*node_out = node;
 	uint16_t self_redirect = exact ? CANON_NODE_DELEG : (CANON_NODE_DELEG | CANON_NODE_DNAME);

@@ -15,6 +15,8 @@
 
 #include <libknot/rrset.h>
 
+#include "lib/name.h"
+
 typedef struct canon_rrset {
 	knot_rrset_t rr;
 	uint32_t line;      /* Line of the RRset's first record. */
@@ -38,7 +40,8 @@ typedef struct canon_node {
 	uint16_t rrset_count;
 	uint16_t rrset_cap;
 	uint16_t flags;
-	uint32_t hash;
+	uint16_t owner_size; /* Wire size of owner. */
+	uint32_t hash;       /* canon_name_hash(owner) */
 } canon_node_t;
 
 typedef struct canon_zone {
@@ -88,12 +91,15 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
  */
 int canon_zone_seal(canon_zone_t *zone);
 
-/* The node owning 'lower' (lower-case, hash from canon_name_hash), or NULL. */
+/* The node owning 'lower' (lower-case, of wire size 'size', hash from canon_name_hash), or NULL. */
 const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
-                                   uint32_t hash);
+                                   uint16_t size, uint32_t hash);
 
-/* Find where the answer to 'lower' comes from; 'lower' must be lower-case and at or below the apex. */
-canon_find_t canon_zone_find(const canon_zone_t *zone, const knot_dname_t *lower,
+/* canon_zone_get() for any lower-case name. */
+const canon_node_t *canon_zone_get_name(const canon_zone_t *zone, const knot_dname_t *lower);
+
+/* Find where the answer to 'name' comes from; 'name' must be at or below the apex. */
+canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
                              const canon_node_t **node);
 
 /* The RRset of 'type' at 'node', or NULL. */

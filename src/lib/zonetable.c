@@ -7,14 +7,15 @@
 #include "lib/zonetable.h"
 
 static canon_zone_t *slot_lookup(const canon_zonetable_t *table, const knot_dname_t *lower,
-                                 uint32_t hash)
+                                 uint16_t size, uint32_t hash)
 {
 	for (uint32_t i = hash & table->slot_mask;; i = (i + 1) & table->slot_mask) {
 		canon_zone_t *zone = table->slots[i];
 		if (zone == NULL) {
 			return NULL;
 		}
-		if (zone->apex->hash == hash && knot_dname_is_case_equal(zone->apex_name, lower)) {
+		const canon_node_t *apex = zone->apex;
+		if (apex->hash == hash && canon_name_equal(apex->owner, apex->owner_size, lower, size)) {
 			return zone;
 		}
 	}
@@ -40,7 +41,7 @@ canon_zonetable_t *canon_zonetable_new(canon_zone_t *const *zones, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		canon_zone_t *zone = zones[i];
 		uint32_t hash = zone->apex->hash;
-		if (slot_lookup(table, zone->apex_name, hash) != NULL) {
+		if (slot_lookup(table, zone->apex_name, zone->apex->owner_size, hash) != NULL) {
 			continue;
 		}
 		uint32_t slot = hash & table->slot_mask;
@@ -54,22 +55,22 @@ canon_zonetable_t *canon_zonetable_new(canon_zone_t *const *zones, size_t count)
 	return table;
 }
 
-const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const knot_dname_t *lower)
+const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const canon_name_t *name,
+                                         unsigned first)
 {
-	for (const knot_dname_t *name = lower;; name = canon_name_parent(name)) {
-		const canon_zone_t *zone = slot_lookup(table, name, canon_name_hash(name));
+	for (unsigned i = first; i <= name->labels; i++) {
+		const canon_zone_t *zone = slot_lookup(table, canon_name_suffix(name, i),
+		                                       canon_name_suffix_size(name, i), name->hash[i]);
 		if (zone != NULL) {
 			return zone;
 		}
-		if (*name == 0) {
-			return NULL;
-		}
 	}
+	return NULL;
 }
 
 canon_zone_t *canon_zonetable_get(const canon_zonetable_t *table, const knot_dname_t *lower)
 {
-	return slot_lookup(table, lower, canon_name_hash(lower));
+	return slot_lookup(table, lower, (uint16_t)knot_dname_size(lower), canon_name_hash(lower));
 }
 
 void canon_zonetable_free(canon_zonetable_t *table)

@@ -24,8 +24,12 @@ typedef struct canon_zonetable {
  */
 canon_zonetable_t *canon_zonetable_new(canon_zone_t *const *zones, size_t count);
 
-/* The zone with the longest apex that is a suffix of 'lower' (lower-case), or NULL. */
-const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const knot_dname_t *lower);
+/*
+ * The zone with the longest apex that is a suffix of 'name', trying suffixes
+ * from label 'first' on (0: the whole name), or NULL.
+ */
+const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const canon_name_t *name,
+                                         unsigned first);
 
 /* The zone whose apex is exactly 'lower', or NULL. */
 canon_zone_t *canon_zonetable_get(const canon_zonetable_t *table, const knot_dname_t *lower);
