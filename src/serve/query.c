@@ -126,6 +126,75 @@ static void put_opt(answer_t *a)
 	}
 }
 
+/*
+ * Whether a message that libknot could not parse has an OPT record in its
+ * additional section: a scan of the RR framing only (names, types, lengths).
+ */
+static bool wire_has_opt(const uint8_t *wire, size_t len)
+{
+	const uint8_t *pos = wire + KNOT_WIRE_HEADER_SIZE, *end = wire + len;
+	for (uint16_t i = 0; i < knot_wire_get_qdcount(wire); i++) {
+		int size = knot_dname_wire_check(pos, end, wire);
+		if (size <= 0 || end - pos < size + 4) {
+			return false;
+		}
+		pos += size + 4;
+	}
+	unsigned before_additional = knot_wire_get_ancount(wire) + knot_wire_get_nscount(wire);
+	unsigned total = before_additional + knot_wire_get_arcount(wire);
+	for (unsigned i = 0; i < total; i++) {
+		int size = knot_dname_wire_check(pos, end, wire);
+		if (size <= 0 || end - pos < size + 10) {
+			return false;
+		}
+		if (i >= before_additional && knot_wire_read_u16(pos + size) == KNOT_RRTYPE_OPT) {
+			return true;
+		}
+		pos += size + 10 + knot_wire_read_u16(pos + size + 8);
+		if (pos > end) {
+			return false;
+		}
+	}
+	return false;
+}
+
+/*
+ * FORMERR for a message libknot could not parse: the question when it can be
+ * read, and an OPT when the query had one (RFC 6891 §6.1.1 and §7).
+ */
+static size_t answer_formerr(answer_t *a, uint8_t *query, size_t query_len, uint8_t *resp)
+{
+	knot_mm_t *mm = &a->ctx->arena->mm;
+	bool opt = wire_has_opt(query, query_len);
+	a->query = knot_pkt_new(query, (uint16_t)query_len, mm);
+	bool question = a->query != NULL && knot_wire_get_qdcount(query) == 1 &&
+	                knot_pkt_parse_question(a->query) == KNOT_EOK;
+	if (!opt) {
+		size_t len = answer_header_only(query, resp, KNOT_RCODE_FORMERR);
+		if (question) {
+			memcpy(resp + len, query + len, knot_pkt_question_size(a->query));
+			knot_wire_set_qdcount(resp, 1);
+			len += knot_pkt_question_size(a->query);
+		}
+		return len;
+	}
+	a->resp = knot_pkt_new(resp, KNOT_WIRE_MIN_PKTSIZE, mm);
+	if (a->resp == NULL || knot_edns_init(&a->opt, a->ctx->udp_max_payload, 0, EDNS_VERSION,
+	                                      mm) != KNOT_EOK) {
+		return answer_header_only(query, resp, KNOT_RCODE_FORMERR);
+	}
+	if (question) {
+		knot_pkt_init_response(a->resp, a->query);
+	} else {
+		knot_pkt_clear(a->resp); /* Header only: knot_pkt_new took resp as a full packet. */
+		answer_header_only(query, resp, 0);
+	}
+	knot_wire_set_rcode(resp, KNOT_RCODE_FORMERR);
+	knot_pkt_reserve(a->resp, knot_edns_wire_size(&a->opt));
+	put_opt(a);
+	return a->resp->size;
+}
+
 static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 {
 	const canon_query_ctx_t *ctx = a->ctx;
@@ -139,6 +208,9 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 		uint8_t version = knot_edns_get_version(a->query->opt_rr);
 		if (knot_edns_init(&a->opt, ctx->udp_max_payload, 0, EDNS_VERSION, mm) != KNOT_EOK) {
 			return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
+		}
+		if (knot_edns_do(a->query->opt_rr)) {
+			knot_edns_set_do(&a->opt); /* RFC 3225 §3: the DO bit is copied. */
 		}
 		knot_pkt_reserve(a->resp, knot_edns_wire_size(&a->opt));
 		if (version != EDNS_VERSION) {
@@ -181,9 +253,10 @@ size_t canon_query_answer(const canon_query_ctx_t *ctx, uint8_t *query, size_t q
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
 	}
 	if (knot_pkt_parse(a.query, KNOT_PF_NOCANON) != KNOT_EOK) {
-		uint8_t rcode = knot_wire_get_opcode(query) == KNOT_OPCODE_QUERY ? KNOT_RCODE_FORMERR
-		                                                                  : KNOT_RCODE_NOTIMPL;
-		return answer_header_only(query, resp, rcode);
+		if (knot_wire_get_opcode(query) != KNOT_OPCODE_QUERY) {
+			return answer_header_only(query, resp, KNOT_RCODE_NOTIMPL);
+		}
+		return answer_formerr(&a, query, query_len, resp);
 	}
 	a.edns = a.query->opt_rr != NULL;
 	return answer_parsed(&a, resp, resp_size);
