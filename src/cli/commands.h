@@ -14,3 +14,4 @@ typedef struct {
 int canon_serve_main(int argc, char **argv);
 int canon_dig_main(int argc, char **argv);
 int canon_check_main(int argc, char **argv);
+int canon_resolve_main(int argc, char **argv);

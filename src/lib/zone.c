@@ -179,8 +179,8 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, owner);
-	if (!knot_dname_in_bailiwick(lower, zone->apex_name) &&
-	    !knot_dname_is_equal(lower, zone->apex_name)) {
+	/* knot_dname_in_bailiwick: >= 0 at or below the apex, < 0 outside. */
+	if (knot_dname_in_bailiwick(lower, zone->apex_name) < 0) {
 		return -EDOM;
 	}
 	canon_node_t *node = node_get_or_add(zone, lower);

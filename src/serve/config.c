@@ -19,6 +19,8 @@ void canon_conf_init(canon_serve_conf_t *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->log_level = CANON_LOG_INFO;
 	conf->udp_max_payload = 1232; /* DNS flag day 2020: avoids IP fragmentation. */
+	conf->query_port = 53;
+	conf->cache_size = 64u << 20;
 }
 
 void canon_conf_free(canon_serve_conf_t *conf)
@@ -29,6 +31,7 @@ void canon_conf_free(canon_serve_conf_t *conf)
 	}
 	free(conf->zones);
 	free(conf->path);
+	free(conf->root_hints);
 	canon_conf_init(conf);
 }
 
@@ -44,6 +47,19 @@ int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text)
 	}
 	canon_net_addr_str(&l->addr, l->text, sizeof(l->text));
 	conf->listen_count++;
+	return 0;
+}
+
+int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text)
+{
+	if (conf->forward_count == CANON_CONF_MAX_LISTEN) {
+		return -EINVAL;
+	}
+	size_t i = conf->forward_count;
+	if (canon_net_addr_parse(text, 53, &conf->forward[i], &conf->forward_len[i]) != 0) {
+		return -EINVAL;
+	}
+	conf->forward_count++;
 	return 0;
 }
 
@@ -136,6 +152,30 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 			return "udp-max-payload must be 512..4096";
 		}
 		conf->udp_max_payload = (uint16_t)number;
+		return NULL;
+	}
+	if (strcmp(key, "root-hints") == 0) {
+		char full[PATH_MAX];
+		resolve_path(path, value, full, sizeof(full));
+		free(conf->root_hints);
+		conf->root_hints = strdup(full);
+		return conf->root_hints ? NULL : "out of memory";
+	}
+	if (strcmp(key, "forward") == 0) {
+		return canon_conf_add_forward(conf, value) ? "bad forwarder address" : NULL;
+	}
+	if (strcmp(key, "query-port") == 0) {
+		if (parse_unsigned(value, 1, 65535, &number) != 0) {
+			return "query-port must be 1..65535";
+		}
+		conf->query_port = (uint16_t)number;
+		return NULL;
+	}
+	if (strcmp(key, "cache-size") == 0) {
+		if (parse_unsigned(value, 1u << 20, 1ul << 40, &number) != 0) {
+			return "cache-size must be at least 1048576 bytes";
+		}
+		conf->cache_size = number;
 		return NULL;
 	}
 	if (strcmp(key, "log-level") == 0) {

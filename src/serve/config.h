@@ -8,6 +8,13 @@
  *   udp-max-payload: 1232        # largest UDP answer with EDNS0 (512..4096)
  *   zone: example.test. examples/example.test.zone   # repeatable; paths relative to the file
  *
+ * and for canon resolve:
+ *
+ *   root-hints: root.hints       # master file with the root's NS and addresses
+ *   forward: 192.0.2.53:53       # repeatable: forward instead of iterating
+ *   query-port: 53               # port of the authoritative servers asked
+ *   cache-size: 67108864         # bytes
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
@@ -39,6 +46,13 @@ typedef struct {
 	int log_level;
 	uint16_t udp_max_payload;
 	char *path; /* The config file, when there is one (SIGHUP re-reads its zones). */
+	/* canon resolve */
+	char *root_hints;                                   /* root-hints: FILE */
+	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
+	socklen_t forward_len[CANON_CONF_MAX_LISTEN];
+	size_t forward_count;
+	uint16_t query_port; /* query-port: port of authoritative servers (default 53) */
+	size_t cache_size;   /* cache-size: bytes (default 64 MiB) */
 } canon_serve_conf_t;
 
 void canon_conf_init(canon_serve_conf_t *conf);
@@ -46,6 +60,9 @@ void canon_conf_free(canon_serve_conf_t *conf);
 
 /* "127.0.0.1:5300", "[::1]:5300", "::1" or "127.0.0.1" (port 53). 0 or -EINVAL. */
 int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text);
+
+/* Add a forwarder "ADDR[:PORT]"; 0 or -EINVAL. */
+int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);
 
 /* Add a zone; 0 or -ENOMEM. */
 int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file);

@@ -1,0 +1,152 @@
+/*
+ * canon resolve: command line of the recursive resolver.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "lib/cache.h"
+#include "lib/log.h"
+#include "resolve/iterate.h"
+#include "resolve/server.h"
+#include "serve/config.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:5301"
+#define DEFAULT_HINTS CANON_EXAMPLES_DIR "/root.hints"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: canon resolve [--listen ADDR[:PORT]]... [--root-hints FILE]\n"
+	        "                     [--forward ADDR[:PORT]]... [-c canon.conf]\n"
+	        "\n"
+	        "  -l, --listen ADDR[:PORT]   where to answer (repeatable; default " DEFAULT_LISTEN
+	        ")\n"
+	        "  -r, --root-hints FILE      root servers to start from (default: the IANA root\n"
+	        "                             servers, examples/root.hints)\n"
+	        "  -f, --forward ADDR[:PORT]  send every query to this resolver instead of\n"
+	        "                             iterating (repeatable)\n"
+	        "      --query-port PORT      port of the authoritative servers (default 53;\n"
+	        "                             for test networks)\n"
+	        "      --log-level LEVEL      error, warning, info (default) or debug\n"
+	        "  -c, --config FILE          settings from FILE (docs/config.md)\n"
+	        "\n"
+	        "Only loopback clients are answered. Alias chains are followed up to %d links;\n"
+	        "a loop or a longer chain answers SERVFAIL with an Extended DNS Error.\n",
+	        CANON_RESOLVE_CHAIN_MAX);
+}
+
+static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
+{
+	unsigned long port;
+	char *end;
+	switch (opt) {
+	case 'l':
+		if (canon_conf_add_listen(conf, arg) != 0) {
+			fprintf(stderr, "canon resolve: --listen '%s': expected ADDRESS[:PORT]\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'r':
+		free(conf->root_hints);
+		conf->root_hints = strdup(arg);
+		return 0;
+	case 'f':
+		if (canon_conf_add_forward(conf, arg) != 0) {
+			fprintf(stderr, "canon resolve: --forward '%s': expected ADDRESS[:PORT]\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'p':
+		port = strtoul(arg, &end, 10);
+		if (*end != '\0' || port < 1 || port > 65535) {
+			fprintf(stderr, "canon resolve: --query-port '%s': expected 1..65535\n", arg);
+			return -1;
+		}
+		conf->query_port = (uint16_t)port;
+		return 0;
+	case 'L':
+		conf->log_level = canon_log_level_parse(arg);
+		if (conf->log_level < 0) {
+			fprintf(stderr, "canon resolve: --log-level '%s': unknown level\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'c':
+		return canon_conf_read_file(conf, arg) == 0 ? 0 : -1;
+	default:
+		usage(stderr);
+		return -1;
+	}
+}
+
+static int run(canon_serve_conf_t *conf)
+{
+	canon_cache_limits_t limits = {.max_bytes = conf->cache_size};
+	canon_resolver_conf_t resolver = {.cache = canon_cache_new(&limits),
+	                                  .query_port = conf->query_port,
+	                                  .timeout_ms = 800,
+	                                  .deadline_ms = 4000};
+	if (resolver.cache == NULL) {
+		fprintf(stderr, "canon resolve: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < conf->forward_count; i++) {
+		resolver.forward[i].addr = conf->forward[i];
+		resolver.forward[i].len = conf->forward_len[i];
+	}
+	resolver.forward_count = (unsigned)conf->forward_count;
+	int status = 2;
+	const char *hints = conf->root_hints ? conf->root_hints : DEFAULT_HINTS;
+	if (resolver.forward_count > 0 || canon_resolver_load_hints(&resolver, hints) == 0) {
+		status = canon_resolver_run(conf, &resolver);
+	}
+	knot_rrset_free(resolver.root_ns, NULL);
+	for (unsigned i = 0; i < resolver.root_addr_count; i++) {
+		knot_rrset_free(resolver.root_addrs[i], NULL);
+	}
+	canon_cache_free(resolver.cache);
+	return status;
+}
+
+int canon_resolve_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	        {"listen", required_argument, NULL, 'l'},
+	        {"root-hints", required_argument, NULL, 'r'},
+	        {"forward", required_argument, NULL, 'f'},
+	        {"query-port", required_argument, NULL, 'p'},
+	        {"log-level", required_argument, NULL, 'L'},
+	        {"config", required_argument, NULL, 'c'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	canon_serve_conf_t conf;
+	canon_conf_init(&conf);
+	int opt, status = 2;
+	while ((opt = getopt_long(argc, argv, "l:r:f:c:h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			status = 0;
+			goto out;
+		}
+		if (parse_option(&conf, opt, optarg) != 0) {
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "canon resolve: unexpected argument '%s'\n", argv[optind]);
+		goto out;
+	}
+	if (conf.listen_count == 0) {
+		canon_conf_add_listen(&conf, DEFAULT_LISTEN);
+	}
+	canon_log_set_level((canon_log_level_t)conf.log_level);
+	status = run(&conf);
+out:
+	canon_conf_free(&conf);
+	return status;
+}

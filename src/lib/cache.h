@@ -1,0 +1,59 @@
+/*
+ * The resolver's cache: RRsets and negative answers (RFC 2308) keyed by owner
+ * name and type, each alias link (CNAME, DNAME) cached on its own so that a
+ * later query for a chain's target is a hit. TTLs are capped, memory is
+ * bounded (least recently used entries go first), and the cache is split into
+ * shards with a lock each so that threads rarely wait on each other.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libknot/mm_ctx.h>
+#include <libknot/rrset.h>
+
+typedef struct canon_cache canon_cache_t;
+
+typedef enum {
+	CANON_CACHE_MISS = 0,
+	CANON_CACHE_POSITIVE, /* *rr holds the RRset. */
+	CANON_CACHE_NODATA,   /* The name exists without this type; *soa for AUTHORITY. */
+	CANON_CACHE_NXDOMAIN, /* The name does not exist; *soa for AUTHORITY. */
+} canon_cache_result_t;
+
+typedef struct {
+	size_t max_bytes;      /* Memory for entries, all shards together. */
+	uint32_t max_ttl;      /* Positive TTL cap (default one day). */
+	uint32_t max_neg_ttl;  /* Negative TTL cap (RFC 2308 §5: 1-3 hours; default 3 h). */
+} canon_cache_limits_t;
+
+/* A new cache; NULL on allocation failure. */
+canon_cache_t *canon_cache_new(const canon_cache_limits_t *limits);
+void canon_cache_free(canon_cache_t *cache);
+
+/* Seconds on the monotonic clock, the cache's notion of now. */
+uint32_t canon_cache_now(void);
+
+/* Store a copy of 'rr' (its TTL capped) for 'now'. Returns 0 or -ENOMEM. */
+int canon_cache_put(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now);
+
+/*
+ * Store a negative answer for 'name': NXDOMAIN (any type) or NODATA for 'type'.
+ * The TTL is min(SOA TTL, MINIMUM) (RFC 2308 §5), capped. 0 or -ENOMEM.
+ */
+int canon_cache_put_negative(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
+                             bool nxdomain, const knot_rrset_t *soa, uint32_t now);
+
+/*
+ * Look up 'name'/'type'. On a hit, copies of the RRset (or the SOA of a
+ * negative entry) with the remaining TTL are allocated from 'mm'.
+ * NXDOMAIN entries answer every type.
+ */
+canon_cache_result_t canon_cache_get(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
+                                     uint32_t now, knot_mm_t *mm, knot_rrset_t **rr);
+
+/* Entries and bytes in use, for logs and tests. */
+void canon_cache_stats(canon_cache_t *cache, size_t *entries, size_t *bytes);

@@ -1,0 +1,651 @@
+/*
+ * The resolver's state for one resolution is a small struct passed down; the
+ * chain is a loop (as in the authoritative lookup), and each link is one
+ * "step": answered from the cache, or by walking down from the closest cached
+ * zone cut, one referral at a time.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/errcode.h>
+#include <libknot/packet/pkt.h>
+#include <libknot/rrtype/opt.h>
+#include <libknot/rrtype/rdname.h>
+#include <libzscanner/scanner.h>
+
+#include "lib/net.h"
+#include "resolve/iterate.h"
+
+#define REFERRALS_MAX 16  /* Zone cuts walked for one name. */
+#define DEPTH_MAX 3       /* Nested look-ups of name server addresses. */
+#define TRIES_PER_ZONE 6  /* Server addresses asked before a zone counts as unreachable. */
+#define EDNS_PAYLOAD 1232
+
+typedef enum {
+	STEP_DATA,     /* rr: the RRset asked for */
+	STEP_CNAME,    /* rr: the CNAME at the name */
+	STEP_DNAME,    /* rr: the DNAME above the name, synth: the CNAME made from it */
+	STEP_NXDOMAIN, /* rr: the SOA, or NULL */
+	STEP_NODATA,   /* rr: the SOA, or NULL */
+	STEP_FAIL,     /* ede, why */
+	STEP_REFERRAL, /* internal: rr is the NS of a deeper zone */
+	STEP_LAME,     /* internal: this server's answer is unusable */
+} step_kind_t;
+
+typedef struct {
+	step_kind_t kind;
+	knot_rrset_t *rr;
+	knot_rrset_t *synth;
+	int ede;
+	const char *why;
+} step_t;
+
+typedef struct {
+	const canon_resolver_conf_t *conf;
+	knot_mm_t *mm;
+	bool cache_only;
+	bool need_network; /* Set when cache_only stopped the resolution. */
+	int64_t deadline;
+	uint32_t now;
+} ctx_t;
+
+static step_t step_fail(int ede, const char *why)
+{
+	return (step_t){.kind = STEP_FAIL, .ede = ede, .why = why};
+}
+
+/* --- root hints ------------------------------------------------------------ */
+
+typedef struct {
+	canon_resolver_conf_t *conf;
+	int error;
+} hints_t;
+
+static void hints_record(zs_scanner_t *s)
+{
+	hints_t *h = s->process.data;
+	knot_rrset_t rr;
+	knot_rrset_init(&rr, s->r_owner, s->r_type, KNOT_CLASS_IN, s->r_ttl);
+	if (knot_rrset_add_rdata(&rr, s->r_data, (uint16_t)s->r_data_length, NULL) != 0) {
+		h->error = -ENOMEM;
+		return;
+	}
+	if (s->r_type == KNOT_RRTYPE_NS && s->r_owner[0] == 0) {
+		if (h->conf->root_ns == NULL) {
+			h->conf->root_ns = knot_rrset_new(s->r_owner, KNOT_RRTYPE_NS, KNOT_CLASS_IN,
+			                                  s->r_ttl, NULL);
+		}
+		if (h->conf->root_ns == NULL ||
+		    knot_rrset_add_rdata(h->conf->root_ns, s->r_data, (uint16_t)s->r_data_length,
+		                         NULL) != 0) {
+			h->error = -ENOMEM;
+		}
+	} else if ((s->r_type == KNOT_RRTYPE_A || s->r_type == KNOT_RRTYPE_AAAA) &&
+	           h->conf->root_addr_count < CANON_RESOLVE_SERVERS_MAX) {
+		/* Kept apart from the cache: hints never expire. */
+		knot_rrset_t *copy = knot_rrset_copy(&rr, NULL);
+		if (copy == NULL) {
+			h->error = -ENOMEM;
+		} else {
+			h->conf->root_addrs[h->conf->root_addr_count++] = copy;
+		}
+	}
+	knot_rdataset_clear(&rr.rrs, NULL);
+}
+
+static void hints_error(zs_scanner_t *s)
+{
+	hints_t *h = s->process.data;
+	fprintf(stderr, "%s:%lu: %s\n", s->file.name, (unsigned long)s->line_counter,
+	        zs_strerror(s->error.code));
+	h->error = -EINVAL;
+}
+
+int canon_resolver_load_hints(canon_resolver_conf_t *conf, const char *path)
+{
+	zs_scanner_t s;
+	hints_t h = {.conf = conf};
+	if (zs_init(&s, ".", KNOT_CLASS_IN, 3600000) != 0 || zs_set_input_file(&s, path) != 0) {
+		fprintf(stderr, "%s: cannot read root hints: %s\n", path,
+		        zs_strerror(s.error.code));
+		zs_deinit(&s);
+		return -EINVAL;
+	}
+	zs_set_processing(&s, hints_record, hints_error, &h);
+	zs_parse_all(&s);
+	zs_deinit(&s);
+	if (h.error == 0 && conf->root_ns == NULL) {
+		fprintf(stderr, "%s: no NS record for the root zone\n", path);
+		h.error = -EINVAL;
+	}
+	return h.error;
+}
+
+/* --- the cache ----------------------------------------------------------- */
+
+/* The DNAME above 'name' in the cache, with the CNAME it makes, if any. */
+static bool cached_dname(ctx_t *c, const knot_dname_t *name, step_t *out);
+
+static bool from_cache(ctx_t *c, const knot_dname_t *name, uint16_t qtype, step_t *out)
+{
+	canon_cache_t *cache = c->conf->cache;
+	knot_rrset_t *rr = NULL;
+	switch (canon_cache_get(cache, name, qtype, c->now, c->mm, &rr)) {
+	case CANON_CACHE_POSITIVE:
+		*out = (step_t){.kind = STEP_DATA, .rr = rr};
+		return true;
+	case CANON_CACHE_NODATA:
+		*out = (step_t){.kind = STEP_NODATA, .rr = rr};
+		return true;
+	case CANON_CACHE_NXDOMAIN:
+		*out = (step_t){.kind = STEP_NXDOMAIN, .rr = rr};
+		return true;
+	case CANON_CACHE_MISS:
+		break;
+	}
+	if (qtype != KNOT_RRTYPE_CNAME &&
+	    canon_cache_get(cache, name, KNOT_RRTYPE_CNAME, c->now, c->mm, &rr) ==
+	            CANON_CACHE_POSITIVE) {
+		*out = (step_t){.kind = STEP_CNAME, .rr = rr};
+		return true;
+	}
+	return cached_dname(c, name, out);
+}
+
+/* --- DNAME ---------------------------------------------------------------- */
+
+/*
+ * RFC 6672 §2.2: the CNAME that 'dname' (an ancestor of 'name') makes for
+ * 'name'. NULL when the new name would be over 255 octets (YXDOMAIN).
+ */
+static knot_rrset_t *synthesize_cname(ctx_t *c, const knot_rrset_t *dname,
+                                      const knot_dname_t *name)
+{
+	const knot_dname_t *target = knot_dname_target(dname->rrs.rdata);
+	size_t prefix = knot_dname_size(name) - knot_dname_size(dname->owner);
+	size_t suffix = knot_dname_size(target);
+	if (prefix + suffix > KNOT_DNAME_MAXLEN) {
+		return NULL;
+	}
+	uint8_t rdata[KNOT_DNAME_MAXLEN];
+	memcpy(rdata, name, prefix);
+	memcpy(rdata + prefix, target, suffix);
+	knot_rrset_t *cname =
+	        knot_rrset_new(name, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, dname->ttl, c->mm);
+	if (cname == NULL || knot_rrset_add_rdata(cname, rdata, (uint16_t)(prefix + suffix),
+	                                          c->mm) != 0) {
+		return NULL;
+	}
+	return cname;
+}
+
+static step_t dname_step(ctx_t *c, knot_rrset_t *dname, const knot_dname_t *name)
+{
+	knot_rrset_t *cname = synthesize_cname(c, dname, name);
+	if (cname == NULL) {
+		return (step_t){.kind = STEP_FAIL, .rr = dname, .ede = -2, .why = "YXDOMAIN"};
+	}
+	return (step_t){.kind = STEP_DNAME, .rr = dname, .synth = cname};
+}
+
+static bool cached_dname(ctx_t *c, const knot_dname_t *name, step_t *out)
+{
+	for (const knot_dname_t *up = name; *up != 0;) {
+		up += *up + 1;
+		knot_rrset_t *rr = NULL;
+		if (canon_cache_get(c->conf->cache, up, KNOT_RRTYPE_DNAME, c->now, c->mm, &rr) ==
+		    CANON_CACHE_POSITIVE) {
+			*out = dname_step(c, rr, name);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* --- asking servers ------------------------------------------------------- */
+
+static knot_pkt_t *make_query(ctx_t *c, const knot_dname_t *name, uint16_t qtype, bool rd)
+{
+	knot_pkt_t *q = knot_pkt_new(NULL, KNOT_WIRE_MIN_PKTSIZE, c->mm);
+	if (q == NULL || knot_pkt_put_question(q, name, KNOT_CLASS_IN, qtype) != KNOT_EOK) {
+		return NULL;
+	}
+	uint16_t id;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+		return NULL; /* Unpredictable IDs are a defence (RFC 5452 §4.3); no fallback. */
+	}
+	knot_wire_set_id(q->wire, id);
+	if (rd) {
+		knot_wire_set_rd(q->wire);
+	}
+	knot_rrset_t opt;
+	if (knot_edns_init(&opt, EDNS_PAYLOAD, 0, 0, c->mm) != KNOT_EOK ||
+	    knot_pkt_begin(q, KNOT_ADDITIONAL) != KNOT_EOK ||
+	    knot_pkt_put(q, KNOT_COMPR_HINT_NONE, &opt, 0) != KNOT_EOK) {
+		return NULL;
+	}
+	return q;
+}
+
+/*
+ * One exchange with one server (UDP, then TCP when truncated). Returns the
+ * parsed reply, or NULL. The reply must answer our question (RFC 5452 §9.1).
+ */
+static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot_pkt_t *query)
+{
+	int64_t now = canon_now_ms();
+	int64_t deadline = now + c->conf->timeout_ms;
+	if (deadline > c->deadline) {
+		deadline = c->deadline;
+	}
+	if (deadline <= now) {
+		return NULL;
+	}
+	uint8_t *wire = c->mm->alloc(c->mm->ctx, KNOT_WIRE_MAX_PKTSIZE);
+	if (wire == NULL) {
+		return NULL;
+	}
+	canon_net_peer_t peer = {.addr = (const struct sockaddr *)&server->addr,
+	                         .addrlen = server->len};
+	canon_msg_t q = {.data = query->wire, .len = query->size, .cap = query->size};
+	canon_msg_t r = {.data = wire, .cap = KNOT_WIRE_MAX_PKTSIZE};
+	int ret = canon_net_udp(&peer, &q, &r, deadline);
+	if (ret == 0 && r.len >= KNOT_WIRE_HEADER_SIZE && knot_wire_get_tc(wire)) {
+		ret = canon_net_tcp(&peer, &q, &r, deadline);
+	}
+	if (ret != 0) {
+		return NULL;
+	}
+	knot_pkt_t *reply = knot_pkt_new(wire, (uint16_t)r.len, c->mm);
+	if (reply == NULL || knot_pkt_parse(reply, 0) != KNOT_EOK ||
+	    knot_wire_get_qdcount(wire) != 1 ||
+	    !knot_dname_is_equal(knot_pkt_qname(reply), knot_pkt_qname(query)) ||
+	    knot_pkt_qtype(reply) != knot_pkt_qtype(query) || !knot_wire_get_qr(wire)) {
+		return NULL;
+	}
+	return reply;
+}
+
+static bool in_bailiwick(const knot_dname_t *name, const knot_dname_t *zone)
+{
+	return knot_dname_in_bailiwick(name, zone) >= 0;
+}
+
+/* The first RRset of 'section' with this owner and type, or NULL. */
+static knot_rrset_t *section_find(const knot_pkt_t *pkt, knot_section_t id,
+                                  const knot_dname_t *owner, uint16_t type)
+{
+	const knot_pktsection_t *section = knot_pkt_section(pkt, id);
+	for (uint16_t i = 0; i < section->count; i++) {
+		knot_rrset_t *rr = (knot_rrset_t *)knot_pkt_rr(section, i);
+		if (rr->type == type && (owner == NULL || knot_dname_is_equal(rr->owner, owner))) {
+			return rr;
+		}
+	}
+	return NULL;
+}
+
+/* A copy in the arena (the reply's RRsets live as long as the reply anyway). */
+static knot_rrset_t *keep(ctx_t *c, const knot_rrset_t *rr)
+{
+	return knot_rrset_copy(rr, c->mm);
+}
+
+/* RFC 2308 §2.1-2.2: the SOA of a negative answer, if it is the asked zone's (or below). */
+static knot_rrset_t *negative_soa(const knot_pkt_t *reply, const knot_dname_t *zone,
+                                  const knot_dname_t *name)
+{
+	knot_rrset_t *soa = section_find(reply, KNOT_AUTHORITY, NULL, KNOT_RRTYPE_SOA);
+	if (soa == NULL || !in_bailiwick(soa->owner, zone) || !in_bailiwick(name, soa->owner)) {
+		return NULL;
+	}
+	return soa;
+}
+
+/* Cache the glue for 'ns' that lies inside the zone the referral came from. */
+static void cache_glue(ctx_t *c, const knot_pkt_t *reply, const knot_rrset_t *ns,
+                       const knot_dname_t *zone)
+{
+	const knot_pktsection_t *additional = knot_pkt_section(reply, KNOT_ADDITIONAL);
+	for (uint16_t i = 0; i < additional->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(additional, i);
+		if (rr->type != KNOT_RRTYPE_A && rr->type != KNOT_RRTYPE_AAAA) {
+			continue;
+		}
+		bool is_target = false;
+		knot_rdata_t *rd = ns->rrs.rdata;
+		for (uint16_t j = 0; j < ns->rrs.count; j++, rd = knot_rdataset_next(rd)) {
+			is_target |= knot_dname_is_equal(knot_ns_name(rd), rr->owner);
+		}
+		/* Out-of-bailiwick glue is the poisoning vector of old (RFC 5452 §6). */
+		if (is_target && in_bailiwick(rr->owner, zone)) {
+			canon_cache_put(c->conf->cache, rr, c->now);
+		}
+	}
+}
+
+/* What the answer section says about 'name', taking only records owned by the zone. */
+static bool classify_answer(ctx_t *c, const knot_pkt_t *reply, const knot_dname_t *zone,
+                            const knot_dname_t *name, uint16_t qtype, step_t *out)
+{
+	canon_cache_t *cache = c->conf->cache;
+	knot_rrset_t *rr = section_find(reply, KNOT_ANSWER, name, qtype);
+	if (rr != NULL) {
+		canon_cache_put(cache, rr, c->now);
+		*out = (step_t){.kind = STEP_DATA, .rr = keep(c, rr)};
+		return true;
+	}
+	rr = section_find(reply, KNOT_ANSWER, name, KNOT_RRTYPE_CNAME);
+	if (rr != NULL && qtype != KNOT_RRTYPE_CNAME) {
+		/* Only the first link: its target is asked of its own servers. */
+		canon_cache_put(cache, rr, c->now);
+		*out = (step_t){.kind = STEP_CNAME, .rr = keep(c, rr)};
+		return true;
+	}
+	const knot_pktsection_t *answer = knot_pkt_section(reply, KNOT_ANSWER);
+	for (uint16_t i = 0; i < answer->count; i++) {
+		const knot_rrset_t *d = knot_pkt_rr(answer, i);
+		if (d->type == KNOT_RRTYPE_DNAME && in_bailiwick(d->owner, zone) &&
+		    knot_dname_in_bailiwick(name, d->owner) > 0) {
+			canon_cache_put(cache, d, c->now);
+			*out = dname_step(c, keep(c, d), name);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Decide what a reply from a server of 'zone' means for 'name'/'qtype'. */
+static step_t classify(ctx_t *c, const knot_pkt_t *reply, const knot_dname_t *zone,
+                       const knot_dname_t *name, uint16_t qtype)
+{
+	uint8_t rcode = knot_wire_get_rcode(reply->wire);
+	if (rcode != KNOT_RCODE_NOERROR && rcode != KNOT_RCODE_NXDOMAIN) {
+		return (step_t){.kind = STEP_LAME};
+	}
+	step_t out;
+	if (classify_answer(c, reply, zone, name, qtype, &out)) {
+		return out;
+	}
+	knot_rrset_t *soa = negative_soa(reply, zone, name);
+	if (rcode == KNOT_RCODE_NXDOMAIN) {
+		if (soa != NULL) {
+			canon_cache_put_negative(c->conf->cache, name, qtype, true, soa, c->now);
+		}
+		return (step_t){.kind = STEP_NXDOMAIN, .rr = soa ? keep(c, soa) : NULL};
+	}
+	knot_rrset_t *ns = section_find(reply, KNOT_AUTHORITY, NULL, KNOT_RRTYPE_NS);
+	bool aa = knot_wire_get_aa(reply->wire);
+	if (!aa && ns != NULL && knot_dname_in_bailiwick(ns->owner, zone) > 0 &&
+	    in_bailiwick(name, ns->owner)) {
+		/* A referral one or more cuts down (RFC 1034 §4.3.2 step 3b). */
+		canon_cache_put(c->conf->cache, ns, c->now);
+		cache_glue(c, reply, ns, zone);
+		return (step_t){.kind = STEP_REFERRAL, .rr = keep(c, ns)};
+	}
+	if (aa || soa != NULL) {
+		if (soa != NULL) {
+			canon_cache_put_negative(c->conf->cache, name, qtype, false, soa, c->now);
+		}
+		return (step_t){.kind = STEP_NODATA, .rr = soa ? keep(c, soa) : NULL};
+	}
+	return (step_t){.kind = STEP_LAME}; /* Neither an answer nor a referral: lame. */
+}
+
+/* --- name server addresses -------------------------------------------------- */
+
+static step_t resolve_step(ctx_t *c, const knot_dname_t *name, uint16_t qtype, int depth);
+
+static void add_addresses(const knot_rrset_t *rr, uint16_t port, canon_upstream_t *out,
+                          unsigned *count)
+{
+	knot_rdata_t *rd = rr->rrs.rdata;
+	for (uint16_t i = 0; i < rr->rrs.count && *count < TRIES_PER_ZONE;
+	     i++, rd = knot_rdataset_next(rd)) {
+		canon_upstream_t *u = &out[(*count)++];
+		memset(u, 0, sizeof(*u));
+		if (rr->type == KNOT_RRTYPE_A && rd->len == 4) {
+			struct sockaddr_in *v4 = (struct sockaddr_in *)&u->addr;
+			v4->sin_family = AF_INET;
+			v4->sin_port = htons(port);
+			memcpy(&v4->sin_addr, rd->data, 4);
+			u->len = sizeof(*v4);
+		} else if (rr->type == KNOT_RRTYPE_AAAA && rd->len == 16) {
+			struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&u->addr;
+			v6->sin6_family = AF_INET6;
+			v6->sin6_port = htons(port);
+			memcpy(&v6->sin6_addr, rd->data, 16);
+			u->len = sizeof(*v6);
+		} else {
+			(*count)--;
+		}
+	}
+}
+
+/*
+ * Addresses of the servers in 'ns': from the cache (glue or earlier answers),
+ * else looked up, one NS name at a time, until some are found.
+ */
+static unsigned server_addresses(ctx_t *c, const knot_rrset_t *ns, int depth,
+                                 canon_upstream_t *out)
+{
+	static const uint16_t types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
+	unsigned count = 0;
+	for (int pass = 0; pass < 2 && count == 0; pass++) {
+		knot_rdata_t *rd = ns->rrs.rdata;
+		for (uint16_t i = 0; i < ns->rrs.count && count < TRIES_PER_ZONE;
+		     i++, rd = knot_rdataset_next(rd)) {
+			const knot_dname_t *host = knot_ns_name(rd);
+			for (int t = 0; t < 2; t++) {
+				step_t s;
+				if (pass == 0 && !from_cache(c, host, types[t], &s)) {
+					continue;
+				}
+				if (pass == 1) {
+					/* No glue: look the server up (RFC 1034 §5.3.3 step 3). */
+					if (depth >= DEPTH_MAX || t == 1) {
+						continue;
+					}
+					s = resolve_step(c, host, types[t], depth + 1);
+				}
+				if (s.kind == STEP_DATA) {
+					add_addresses(s.rr, c->conf->query_port, out, &count);
+				}
+			}
+			if (pass == 1 && count > 0) {
+				break;
+			}
+		}
+	}
+	return count;
+}
+
+/* --- walking down --------------------------------------------------------- */
+
+/* The NS RRset of the closest enclosing zone cut we know of. */
+static knot_rrset_t *closest_cut(ctx_t *c, const knot_dname_t *name)
+{
+	for (const knot_dname_t *up = name; *up != 0; up += *up + 1) {
+		knot_rrset_t *ns = NULL;
+		if (canon_cache_get(c->conf->cache, up, KNOT_RRTYPE_NS, c->now, c->mm, &ns) ==
+		    CANON_CACHE_POSITIVE) {
+			return ns;
+		}
+	}
+	return c->conf->root_ns;
+}
+
+/* Ask the servers of one zone; a referral hands back the deeper zone's NS. */
+static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *name,
+                       uint16_t qtype, int depth)
+{
+	canon_upstream_t servers[TRIES_PER_ZONE];
+	unsigned count = 0;
+	if (ns == c->conf->root_ns) {
+		for (unsigned i = 0; i < c->conf->root_addr_count; i++) {
+			add_addresses(c->conf->root_addrs[i], c->conf->query_port, servers, &count);
+		}
+	} else {
+		count = server_addresses(c, ns, depth, servers);
+	}
+	if (count == 0) {
+		return step_fail(KNOT_EDNS_EDE_NREACH_AUTH, "no address for any name server");
+	}
+	knot_pkt_t *query = make_query(c, name, qtype, false);
+	if (query == NULL) {
+		return step_fail(KNOT_EDNS_EDE_OTHER, "out of memory");
+	}
+	for (unsigned i = 0; i < count; i++) {
+		knot_pkt_t *reply = exchange(c, &servers[i], query);
+		if (reply == NULL) {
+			continue; /* Timeout or garbage: the next server (RFC 1035 §7.2). */
+		}
+		step_t s = classify(c, reply, ns->owner, name, qtype);
+		if (s.kind != STEP_LAME) {
+			return s;
+		}
+	}
+	return step_fail(KNOT_EDNS_EDE_NREACH_AUTH, "no server of the zone gave a usable answer");
+}
+
+/* Forwarding: the forwarders recurse; each link is still asked on its own. */
+static step_t ask_forwarders(ctx_t *c, const knot_dname_t *name, uint16_t qtype)
+{
+	knot_pkt_t *query = make_query(c, name, qtype, true);
+	if (query == NULL) {
+		return step_fail(KNOT_EDNS_EDE_OTHER, "out of memory");
+	}
+	for (unsigned i = 0; i < c->conf->forward_count; i++) {
+		knot_pkt_t *reply = exchange(c, &c->conf->forward[i], query);
+		if (reply != NULL) {
+			step_t s = classify(c, reply, (const knot_dname_t *)"", name, qtype);
+			if (s.kind != STEP_LAME && s.kind != STEP_REFERRAL) {
+				return s;
+			}
+		}
+	}
+	return step_fail(KNOT_EDNS_EDE_NREACH_AUTH, "no forwarder answered");
+}
+
+/* One link: what 'name' has for 'qtype' (data, an alias, or a negative answer). */
+static step_t resolve_step(ctx_t *c, const knot_dname_t *name, uint16_t qtype, int depth)
+{
+	step_t s;
+	if (from_cache(c, name, qtype, &s)) {
+		return s;
+	}
+	if (c->cache_only) {
+		c->need_network = true;
+		return step_fail(KNOT_EDNS_EDE_OTHER, "not cached");
+	}
+	if (c->conf->forward_count > 0) {
+		return ask_forwarders(c, name, qtype);
+	}
+	knot_rrset_t *ns = closest_cut(c, name);
+	for (int i = 0; i < REFERRALS_MAX; i++) {
+		if (canon_now_ms() >= c->deadline) {
+			return step_fail(KNOT_EDNS_EDE_NREACH_AUTH, "resolution timed out");
+		}
+		s = ask_zone(c, ns, name, qtype, depth);
+		if (s.kind != STEP_REFERRAL) {
+			return s;
+		}
+		ns = s.rr;
+	}
+	return step_fail(KNOT_EDNS_EDE_OTHER, "too many referrals");
+}
+
+/* --- the chain ------------------------------------------------------------ */
+
+static void fail(canon_resolution_t *out, int ede, const char *fmt, const char *arg)
+{
+	out->rcode = KNOT_RCODE_SERVFAIL;
+	out->answer_count = 0; /* A failed chain is not an answer (as Unbound does). */
+	out->authority = NULL;
+	out->ede = ede;
+	snprintf(out->ede_text, sizeof(out->ede_text), fmt, arg);
+}
+
+static bool seen_before(const knot_dname_t **seen, unsigned count, const knot_dname_t *name)
+{
+	for (unsigned i = 0; i < count; i++) {
+		if (knot_dname_is_equal(seen[i], name)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Record a step in the answer; returns the next name to chase, or NULL when done. */
+static const knot_dname_t *take_step(canon_resolution_t *out, const step_t *s, uint16_t qtype)
+{
+	switch (s->kind) {
+	case STEP_DATA:
+		out->answer[out->answer_count++] = s->rr;
+		return NULL;
+	case STEP_CNAME:
+		out->answer[out->answer_count++] = s->rr;
+		return qtype == KNOT_RRTYPE_CNAME ? NULL : knot_cname_name(s->rr->rrs.rdata);
+	case STEP_DNAME:
+		out->answer[out->answer_count++] = s->rr;
+		out->answer[out->answer_count++] = s->synth;
+		return knot_cname_name(s->synth->rrs.rdata);
+	case STEP_NXDOMAIN:
+	case STEP_NODATA:
+		/* RFC 6604 §3: the rcode and SOA of the last name of the chain. */
+		out->rcode = s->kind == STEP_NXDOMAIN ? KNOT_RCODE_NXDOMAIN : KNOT_RCODE_NOERROR;
+		out->authority = s->rr;
+		return NULL;
+	default:
+		if (s->ede == -2) { /* YXDOMAIN from a DNAME (RFC 6672 §2.2). */
+			out->answer[out->answer_count++] = s->rr;
+			out->rcode = KNOT_RCODE_YXDOMAIN;
+		} else {
+			fail(out, s->ede, "%.150s", s->why);
+		}
+		return NULL;
+	}
+}
+
+int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, uint16_t qtype,
+                  bool cache_only, canon_resolution_t *out, knot_mm_t *mm)
+{
+	ctx_t c = {.conf = conf,
+	           .mm = mm,
+	           .cache_only = cache_only,
+	           .deadline = canon_now_ms() + conf->deadline_ms,
+	           .now = canon_cache_now()};
+	memset(out, 0, sizeof(*out));
+	out->ede = KNOT_EDNS_EDE_NONE;
+	const knot_dname_t *seen[CANON_RESOLVE_CHAIN_MAX + 1];
+	unsigned seen_count = 0;
+	const knot_dname_t *name = qname;
+	char text[KNOT_DNAME_TXT_MAXLEN + 1];
+	for (;;) {
+		if (seen_before(seen, seen_count, name)) {
+			knot_dname_to_str(text, name, sizeof(text));
+			fail(out, KNOT_EDNS_EDE_OTHER, "CNAME loop: %.100s repeats in the chain", text);
+			return 0;
+		}
+		if (seen_count > CANON_RESOLVE_CHAIN_MAX) {
+			snprintf(text, sizeof(text), "%d", CANON_RESOLVE_CHAIN_MAX);
+			fail(out, KNOT_EDNS_EDE_OTHER, "alias chain longer than %.8s links", text);
+			return 0;
+		}
+		seen[seen_count++] = name;
+		step_t s = resolve_step(&c, name, qtype, 0);
+		if (c.need_network) {
+			return -EAGAIN;
+		}
+		name = take_step(out, &s, qtype);
+		if (name == NULL) {
+			return 0;
+		}
+	}
+}

@@ -1,0 +1,483 @@
+/*
+ * canon resolve's server side. A front thread per listen address drains its
+ * UDP socket in recvmmsg batches and answers straight from the cache; a query
+ * that needs the network goes to a pool of resolver threads, so a slow or dead
+ * authoritative server holds up only the thread waiting on it. TCP
+ * connections are served by the pool too.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/errcode.h>
+#include <libknot/packet/pkt.h>
+#include <libknot/rrtype/opt.h>
+
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "lib/net.h"
+#include "resolve/server.h"
+#include "serve/tcp.h"
+#include "serve/udp.h"
+
+#define POOL_THREADS 16
+#define QUEUE_SIZE 1024
+#define BATCH 32
+#define QUERY_MAX 4096
+#define ARENA_SIZE (2u << 20)
+#define TCP_IDLE_MS 5000
+#define POLL_MS 500
+
+typedef struct {
+	int fd;      /* UDP socket to answer on, or the TCP connection. */
+	bool tcp;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	size_t len;
+	uint8_t query[QUERY_MAX];
+} job_t;
+
+typedef struct {
+	canon_serve_conf_t *conf;
+	canon_resolver_conf_t *resolver;
+	atomic_bool stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t ready;
+	job_t *jobs; /* Ring of QUEUE_SIZE. */
+	size_t head, count;
+} server_t;
+
+/* RFC 8914 §2: INFO-CODE then EXTRA-TEXT, in an EDNS option. */
+static void add_ede(knot_rrset_t *opt, int code, const char *text, knot_mm_t *mm)
+{
+	uint8_t data[2 + 160];
+	size_t len = strlen(text);
+	if (len > sizeof(data) - 2) {
+		len = sizeof(data) - 2;
+	}
+	data[0] = (uint8_t)(code >> 8);
+	data[1] = (uint8_t)code;
+	memcpy(data + 2, text, len);
+	knot_edns_add_option(opt, KNOT_EDNS_OPTION_EDE, (uint16_t)(2 + len), data, mm);
+}
+
+static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const *rrs,
+                       unsigned count)
+{
+	knot_pkt_begin(resp, id);
+	for (unsigned i = 0; i < count; i++) {
+		if (knot_pkt_put(resp, KNOT_COMPR_HINT_NONE, rrs[i], KNOT_PF_NOTRUNC) != KNOT_EOK) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The answer to 'query' from 'res' (or just 'rcode' when res is NULL). */
+static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *res,
+                             uint8_t rcode, bool tcp, uint8_t *out, size_t size, knot_mm_t *mm)
+{
+	uint16_t limit = tcp ? KNOT_WIRE_MAX_PKTSIZE : KNOT_WIRE_MIN_PKTSIZE;
+	bool edns = query->opt_rr != NULL;
+	if (edns && !tcp) {
+		uint16_t payload = knot_edns_get_payload(query->opt_rr);
+		limit = payload > 1232 ? 1232 : payload < 512 ? 512 : payload;
+	}
+	knot_pkt_t *resp = knot_pkt_new(out, limit < size ? limit : (uint16_t)size, mm);
+	if (resp == NULL || knot_pkt_init_response(resp, query) != KNOT_EOK) {
+		return 0;
+	}
+	knot_wire_set_ra(resp->wire); /* RFC 1035 §4.1.1: recursion is available. */
+	knot_rrset_t opt;
+	if (edns) {
+		knot_edns_init(&opt, 1232, 0, 0, mm);
+		if (res != NULL && res->ede != KNOT_EDNS_EDE_NONE) {
+			add_ede(&opt, res->ede, res->ede_text, mm);
+		}
+		knot_pkt_reserve(resp, knot_edns_wire_size(&opt));
+	}
+	knot_wire_set_rcode(resp->wire, res ? res->rcode : rcode);
+	if (res != NULL) {
+		knot_rrset_t *auth = res->authority;
+		if (!put_rrsets(resp, KNOT_ANSWER, res->answer, res->answer_count) ||
+		    !put_rrsets(resp, KNOT_AUTHORITY, &auth, auth ? 1 : 0)) {
+			/* Too big for UDP: question only with TC, the client retries on TCP. */
+			knot_pkt_clear(resp);
+			knot_pkt_init_response(resp, query);
+			knot_wire_set_ra(resp->wire);
+			knot_wire_set_tc(resp->wire);
+			knot_wire_set_rcode(resp->wire, res->rcode);
+			if (edns) {
+				knot_pkt_reserve(resp, knot_edns_wire_size(&opt));
+			}
+		}
+	}
+	if (edns) {
+		knot_pkt_reclaim(resp, knot_edns_wire_size(&opt));
+		knot_pkt_begin(resp, KNOT_ADDITIONAL);
+		knot_pkt_put(resp, KNOT_COMPR_HINT_NONE, &opt, KNOT_PF_NOTRUNC);
+	}
+	return resp->size;
+}
+
+/* Loopback only, unless configured otherwise (not yet): an open resolver is an amplifier. */
+static bool allowed(const struct sockaddr_storage *peer)
+{
+	if (peer->ss_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)peer;
+		return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+	}
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)peer;
+	return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+}
+
+/*
+ * Answer one query. With 'cache_only', returns 0 when the network is needed
+ * (the caller queues it). Otherwise returns the answer's length (0: drop).
+ */
+static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool cache_only,
+                     const struct sockaddr_storage *peer, uint8_t *out, size_t size,
+                     canon_arena_t *arena, bool *queued)
+{
+	*queued = false;
+	canon_arena_reset(arena);
+	knot_mm_t *mm = &arena->mm;
+	if (len < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(query)) {
+		return 0;
+	}
+	knot_pkt_t *q = knot_pkt_new(query, (uint16_t)len, mm);
+	if (q == NULL || knot_pkt_parse(q, 0) != KNOT_EOK || knot_wire_get_qdcount(query) != 1) {
+		memset(out, 0, KNOT_WIRE_HEADER_SIZE);
+		memcpy(out, query, 2);
+		knot_wire_set_qr(out);
+		knot_wire_set_rcode(out, KNOT_RCODE_FORMERR);
+		return KNOT_WIRE_HEADER_SIZE;
+	}
+	uint8_t rcode = KNOT_RCODE_NOERROR;
+	if (!allowed(peer)) {
+		rcode = KNOT_RCODE_REFUSED;
+	} else if (knot_wire_get_opcode(query) != KNOT_OPCODE_QUERY) {
+		rcode = KNOT_RCODE_NOTIMPL;
+	} else if (knot_pkt_qclass(q) != KNOT_CLASS_IN) {
+		rcode = KNOT_RCODE_REFUSED;
+	}
+	if (rcode != KNOT_RCODE_NOERROR) {
+		return build_response(q, NULL, rcode, tcp, out, size, mm);
+	}
+	canon_resolution_t res;
+	int ret = canon_resolve(srv->resolver, knot_pkt_qname(q), knot_pkt_qtype(q), cache_only,
+	                        &res, mm);
+	if (ret == -EAGAIN) {
+		*queued = true;
+		return 0;
+	}
+	if (ret != 0) {
+		return build_response(q, NULL, KNOT_RCODE_SERVFAIL, tcp, out, size, mm);
+	}
+	return build_response(q, &res, 0, tcp, out, size, mm);
+}
+
+/* --- the pool ------------------------------------------------------------- */
+
+static bool queue_push(server_t *srv, int fd, bool tcp, const struct sockaddr_storage *peer,
+                       socklen_t peer_len, const uint8_t *query, size_t len)
+{
+	pthread_mutex_lock(&srv->lock);
+	bool ok = srv->count < QUEUE_SIZE;
+	if (ok) {
+		job_t *job = &srv->jobs[(srv->head + srv->count++) % QUEUE_SIZE];
+		job->fd = fd;
+		job->tcp = tcp;
+		job->peer = *peer;
+		job->peer_len = peer_len;
+		job->len = len;
+		memcpy(job->query, query, len);
+		pthread_cond_signal(&srv->ready);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return ok;
+}
+
+static bool queue_pop(server_t *srv, job_t *job)
+{
+	pthread_mutex_lock(&srv->lock);
+	while (srv->count == 0 && !atomic_load(&srv->stopping)) {
+		pthread_cond_wait(&srv->ready, &srv->lock);
+	}
+	bool ok = srv->count > 0;
+	if (ok) {
+		*job = srv->jobs[srv->head];
+		srv->head = (srv->head + 1) % QUEUE_SIZE;
+		srv->count--;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return ok;
+}
+
+static int read_exact(int fd, uint8_t *buf, size_t len)
+{
+	size_t have = 0;
+	while (have < len) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, TCP_IDLE_MS) <= 0) {
+			return -1;
+		}
+		ssize_t n = read(fd, buf + have, len - have);
+		if (n <= 0) {
+			return -1;
+		}
+		have += (size_t)n;
+	}
+	return 0;
+}
+
+/* One TCP connection: queries in, answers out, until EOF or idle (RFC 7766 §6.2.3). */
+static void serve_tcp(server_t *srv, job_t *job, uint8_t *out, canon_arena_t *arena)
+{
+	uint8_t *query = malloc(KNOT_WIRE_MAX_PKTSIZE);
+	while (query != NULL && !atomic_load(&srv->stopping)) {
+		uint8_t prefix[2];
+		if (read_exact(job->fd, prefix, 2) != 0) {
+			break;
+		}
+		size_t len = (size_t)prefix[0] << 8 | prefix[1];
+		if (read_exact(job->fd, query, len) != 0) {
+			break;
+		}
+		bool queued;
+		size_t n = answer(srv, query, len, true, false, &job->peer, out + 2,
+		                  KNOT_WIRE_MAX_PKTSIZE, arena, &queued);
+		out[0] = (uint8_t)(n >> 8);
+		out[1] = (uint8_t)n;
+		if (n > 0 && send(job->fd, out, n + 2, MSG_NOSIGNAL) != (ssize_t)(n + 2)) {
+			break;
+		}
+	}
+	free(query);
+	close(job->fd);
+}
+
+static void *pool_thread(void *arg)
+{
+	server_t *srv = arg;
+	canon_arena_t arena;
+	uint8_t *out = malloc(2 + KNOT_WIRE_MAX_PKTSIZE);
+	job_t *job = malloc(sizeof(*job));
+	if (out == NULL || job == NULL || canon_arena_init(&arena, ARENA_SIZE) != 0) {
+		canon_log(CANON_LOG_ERROR, "resolver thread: out of memory");
+		free(out);
+		free(job);
+		return NULL;
+	}
+	while (queue_pop(srv, job)) {
+		if (job->tcp) {
+			serve_tcp(srv, job, out, &arena);
+			continue;
+		}
+		bool queued;
+		size_t n = answer(srv, job->query, job->len, false, false, &job->peer, out,
+		                  KNOT_WIRE_MAX_PKTSIZE, &arena, &queued);
+		if (n > 0) {
+			sendto(job->fd, out, n, 0, (struct sockaddr *)&job->peer, job->peer_len);
+		}
+	}
+	canon_arena_deinit(&arena);
+	free(out);
+	free(job);
+	return NULL;
+}
+
+/* --- front threads ---------------------------------------------------------- */
+
+typedef struct {
+	server_t *srv;
+	int udp_fd;
+	int tcp_fd;
+} front_t;
+
+typedef struct {
+	struct mmsghdr in[BATCH], out[BATCH];
+	struct iovec in_iov[BATCH], out_iov[BATCH];
+	struct sockaddr_storage peer[BATCH];
+	uint8_t query[BATCH][QUERY_MAX];
+	uint8_t answer[BATCH][QUERY_MAX];
+} batch_t;
+
+static void front_udp(front_t *f, batch_t *b, canon_arena_t *arena)
+{
+	for (int i = 0; i < BATCH; i++) {
+		b->in_iov[i] = (struct iovec){.iov_base = b->query[i], .iov_len = QUERY_MAX};
+		b->in[i].msg_hdr = (struct msghdr){.msg_name = &b->peer[i],
+		                                   .msg_namelen = sizeof(b->peer[i]),
+		                                   .msg_iov = &b->in_iov[i],
+		                                   .msg_iovlen = 1};
+	}
+	int n = recvmmsg(f->udp_fd, b->in, BATCH, MSG_DONTWAIT, NULL);
+	unsigned replies = 0;
+	for (int i = 0; i < n; i++) {
+		bool queued;
+		size_t len = answer(f->srv, b->query[i], b->in[i].msg_len, false, true, &b->peer[i],
+		                    b->answer[i], QUERY_MAX, arena, &queued);
+		if (queued && !queue_push(f->srv, f->udp_fd, false, &b->peer[i],
+		                          b->in[i].msg_hdr.msg_namelen, b->query[i],
+		                          b->in[i].msg_len)) {
+			canon_log(CANON_LOG_WARNING, "resolver queue full: query dropped");
+		}
+		if (len == 0) {
+			continue;
+		}
+		b->out_iov[replies] = (struct iovec){.iov_base = b->answer[i], .iov_len = len};
+		b->out[replies].msg_hdr = (struct msghdr){.msg_name = &b->peer[i],
+		                                          .msg_namelen = b->in[i].msg_hdr.msg_namelen,
+		                                          .msg_iov = &b->out_iov[replies],
+		                                          .msg_iovlen = 1};
+		replies++;
+	}
+	if (replies > 0) {
+		sendmmsg(f->udp_fd, b->out, replies, 0);
+	}
+}
+
+static void front_tcp(front_t *f)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd = accept4(f->tcp_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+	if (fd < 0) {
+		return;
+	}
+	if (!queue_push(f->srv, fd, true, &peer, len, NULL, 0)) {
+		close(fd);
+	}
+}
+
+static void *front_thread(void *arg)
+{
+	front_t *f = arg;
+	batch_t *b = malloc(sizeof(*b));
+	canon_arena_t arena;
+	if (b == NULL || canon_arena_init(&arena, ARENA_SIZE) != 0) {
+		free(b);
+		return NULL;
+	}
+	while (!atomic_load(&f->srv->stopping)) {
+		struct pollfd p[2] = {{.fd = f->udp_fd, .events = POLLIN},
+		                      {.fd = f->tcp_fd, .events = POLLIN}};
+		if (poll(p, 2, POLL_MS) <= 0) {
+			continue;
+		}
+		if (p[0].revents & POLLIN) {
+			front_udp(f, b, &arena);
+		}
+		if (p[1].revents & POLLIN) {
+			front_tcp(f);
+		}
+	}
+	canon_arena_deinit(&arena);
+	free(b);
+	return NULL;
+}
+
+/* --- start and stop --------------------------------------------------------- */
+
+static int open_fronts(server_t *srv, front_t *fronts)
+{
+	const canon_serve_conf_t *conf = srv->conf;
+	for (size_t i = 0; i < conf->listen_count; i++) {
+		fronts[i] = (front_t){.srv = srv};
+		fronts[i].udp_fd = canon_udp_socket(&conf->listen[i]);
+		fronts[i].tcp_fd = canon_tcp_listen_socket(&conf->listen[i]);
+		if (fronts[i].udp_fd < 0 || fronts[i].tcp_fd < 0) {
+			int err = fronts[i].udp_fd < 0 ? -fronts[i].udp_fd : -fronts[i].tcp_fd;
+			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
+			          strerror(err));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void wait_for_stop(void)
+{
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&signals, &sig) == 0 && sig != SIGHUP) {
+			canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
+			return;
+		}
+	}
+}
+
+int canon_resolver_run(canon_serve_conf_t *conf, canon_resolver_conf_t *resolver)
+{
+	server_t srv = {.conf = conf, .resolver = resolver};
+	atomic_init(&srv.stopping, false);
+	pthread_mutex_init(&srv.lock, NULL);
+	pthread_cond_init(&srv.ready, NULL);
+	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
+	front_t fronts[CANON_CONF_MAX_LISTEN];
+	memset(fronts, -1, sizeof(fronts));
+	pthread_t pool[POOL_THREADS], front_threads[CANON_CONF_MAX_LISTEN];
+	unsigned pool_started = 0, fronts_started = 0;
+	int status = 1;
+
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (srv.jobs != NULL && open_fronts(&srv, fronts) == 0) {
+		for (; pool_started < POOL_THREADS; pool_started++) {
+			if (pthread_create(&pool[pool_started], NULL, pool_thread, &srv) != 0) {
+				break;
+			}
+		}
+		for (; fronts_started < conf->listen_count; fronts_started++) {
+			if (pthread_create(&front_threads[fronts_started], NULL, front_thread,
+			                   &fronts[fronts_started]) != 0) {
+				break;
+			}
+			canon_log(CANON_LOG_INFO, "resolver listening on %s (UDP and TCP)",
+			          conf->listen[fronts_started].text);
+		}
+		status = 0;
+		wait_for_stop();
+	}
+	atomic_store(&srv.stopping, true);
+	pthread_mutex_lock(&srv.lock);
+	pthread_cond_broadcast(&srv.ready);
+	pthread_mutex_unlock(&srv.lock);
+	for (unsigned i = 0; i < fronts_started; i++) {
+		pthread_join(front_threads[i], NULL);
+	}
+	for (unsigned i = 0; i < pool_started; i++) {
+		pthread_join(pool[i], NULL);
+	}
+	for (size_t i = 0; i < conf->listen_count; i++) {
+		if (fronts[i].udp_fd >= 0) {
+			close(fronts[i].udp_fd);
+		}
+		if (fronts[i].tcp_fd >= 0) {
+			close(fronts[i].tcp_fd);
+		}
+	}
+	free(srv.jobs);
+	return status;
+}
