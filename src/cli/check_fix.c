@@ -26,10 +26,21 @@ static const char *fix_for_line(const canon_findings_t *findings, const char *pa
 	return NULL;
 }
 
-/* Start of the whitespace-separated token after the word "CNAME" in 'text', or NULL. */
+/*
+ * Start of the token after the type word "CNAME" in a record line, or NULL. A
+ * line that starts with a non-blank has an owner first, which may itself be
+ * named "cname"; directive lines ($GENERATE, ...) are left alone.
+ */
 static const char *cname_target_token(const char *text)
 {
-	for (const char *p = text; *p != '\0' && *p != ';'; p++) {
+	if (text[0] == '$') {
+		return NULL;
+	}
+	const char *start = text;
+	if (!isspace((unsigned char)text[0])) {
+		start += strcspn(text, " \t");
+	}
+	for (const char *p = start; *p != '\0' && *p != ';'; p++) {
 		bool word_start = p == text || isspace((unsigned char)p[-1]);
 		if (word_start && strncasecmp(p, "CNAME", 5) == 0 && isspace((unsigned char)p[5])) {
 			p += 5;

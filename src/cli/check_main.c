@@ -141,11 +141,22 @@ static void print_text(const canon_check_zone_t *zones, size_t count)
 	       errors, errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
 }
 
+/* Whether part of the zone could not be read (so its check is incomplete). */
+static bool unreadable(const canon_findings_t *findings)
+{
+	for (size_t i = 0; i < findings->count; i++) {
+		if (findings->items[i].rule == &CANON_RULE_UNREADABLE) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int exit_status(const canon_check_zone_t *zones, size_t count)
 {
 	int status = CHECK_CLEAN;
 	for (size_t i = 0; i < count; i++) {
-		if (zones[i].zone == NULL) {
+		if (zones[i].zone == NULL || unreadable(&zones[i].findings)) {
 			return CHECK_UNREADABLE;
 		}
 		if (canon_findings_count(&zones[i].findings, CANON_SEVERITY_ERROR) > 0) {
@@ -163,7 +174,9 @@ static void load_zone(canon_check_zone_t *cz, const canon_check_opts_t *opts, co
 	cz->path = path;
 	canon_findings_init(&cz->findings);
 	if (opts->origin != NULL) {
-		snprintf(cz->origin, sizeof(cz->origin), "%s", opts->origin);
+		size_t len = strlen(opts->origin);
+		bool dotted = len > 0 && opts->origin[len - 1] == '.';
+		snprintf(cz->origin, sizeof(cz->origin), "%s%s", opts->origin, dotted ? "" : ".");
 	} else {
 		canon_zone_guess_origin(path, cz->origin, sizeof(cz->origin));
 	}

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <libknot/codes.h>
 #include <libknot/descriptor.h>
+#include <libknot/lookup.h>
 #include <libknot/packet/pkt.h>
 #include <libknot/rrtype/rdname.h>
 
@@ -130,8 +132,9 @@ static lookup_result_t lookup(const resolver_t *r, const knot_dname_t *name)
 	return result;
 }
 
-static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, const resolver_t *r,
-                   const knot_dname_t *owner, const knot_dname_t *target, lookup_result_t res)
+static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, uint32_t line,
+                   const resolver_t *r, const knot_dname_t *owner, const knot_dname_t *target,
+                   lookup_result_t res)
 {
 	const char *file = cz->zone->files ? cz->zone->files[rrset->file] : cz->path;
 	char owner_text[KNOT_DNAME_TXT_MAXLEN + 1], target_text[KNOT_DNAME_TXT_MAXLEN + 1];
@@ -140,10 +143,16 @@ static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, const res
 	knot_dname_to_str(target_text, target, sizeof(target_text));
 	knot_rrtype_to_string(rrset->rr.type, type, sizeof(type));
 	if (res.error != 0) {
-		canon_findings_add(&cz->findings, &CANON_RULE_UNRESOLVED, file, rrset->line, owner,
+		canon_findings_add(&cz->findings, &CANON_RULE_UNRESOLVED, file, line, owner,
 		                   rrset->rr.type, NULL, "%s target %s of %s could not be resolved at "
 		                   "%s: %s", type, target_text, owner_text, r->text,
 		                   canon_net_strerror(res.error));
+	} else if (res.rcode != KNOT_RCODE_NOERROR && res.rcode != KNOT_RCODE_NXDOMAIN) {
+		const knot_lookup_t *rcode = knot_lookup_by_id(knot_rcode_names, res.rcode);
+		canon_findings_add(&cz->findings, &CANON_RULE_UNRESOLVED, file, line, owner,
+		                   rrset->rr.type, NULL, "%s target %s of %s could not be resolved at "
+		                   "%s: it answered %s", type, target_text, owner_text, r->text,
+		                   rcode ? rcode->name : "an error");
 	} else if (rrset->rr.type == KNOT_RRTYPE_CNAME && res.rcode == KNOT_RCODE_NXDOMAIN) {
 		canon_findings_add(&cz->findings, &CANON_RULE_DANGLING_EXTERNAL, file, rrset->line,
 		                   owner, rrset->rr.type,
@@ -155,7 +164,7 @@ static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, const res
 	} else if (rrset->rr.type != KNOT_RRTYPE_CNAME && res.alias) {
 		const canon_rule_t *rule = rrset->rr.type == KNOT_RRTYPE_MX ? &CANON_RULE_MX_TO_CNAME
 		                                                           : &CANON_RULE_NS_TO_CNAME;
-		canon_findings_add(&cz->findings, rule, file, rrset->line, owner, rrset->rr.type,
+		canon_findings_add(&cz->findings, rule, file, line, owner, rrset->rr.type,
 		                   "point it at the name the alias leads to",
 		                   "%s target %s of %s is an alias (CNAME, found at %s); %s must name "
 		                   "a host with addresses (RFC 2181 §10.3)",
@@ -202,7 +211,8 @@ int canon_check_resolve(canon_check_zone_t *cz, const char *server)
 			     k++, rdata = knot_rdataset_next(rdata)) {
 				const knot_dname_t *target = out_of_zone_target(zone, &rrset->rr, rdata);
 				if (target != NULL) {
-					report(cz, rrset, &r, node->owner, target, lookup(&r, target));
+					report(cz, rrset, canon_rrset_line(rrset, k), &r,
+					       node->owner, target, lookup(&r, target));
 				}
 			}
 		}

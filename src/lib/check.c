@@ -195,7 +195,7 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	if (cname->rr.rrs.count > 1) {
 		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_CNAMES, rrset_file(c, cname),
-		                   cname->line_last, node->owner, KNOT_RRTYPE_CNAME,
+		                   canon_rrset_last_line(cname), node->owner, KNOT_RRTYPE_CNAME,
 		                   "keep exactly one CNAME at the name",
 		                   "%s has %u CNAME records; a name is an alias of one name only "
 		                   "(RFC 1034 §3.6.2, RFC 2181 §10.1)",
@@ -234,7 +234,7 @@ static void check_dname_node(check_t *c, const canon_node_t *node, const canon_r
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	if (dname->rr.rrs.count > 1) {
 		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_DNAMES, rrset_file(c, dname),
-		                   dname->line_last, node->owner, KNOT_RRTYPE_DNAME,
+		                   canon_rrset_last_line(dname), node->owner, KNOT_RRTYPE_DNAME,
 		                   "keep exactly one DNAME at the name",
 		                   "%s has %u DNAME records; a subtree is redirected to one place "
 		                   "only (RFC 6672 §2.4)",
@@ -338,7 +338,7 @@ static const knot_dname_t *record_target(uint16_t type, const knot_rdata_t *rdat
 
 /* RFC 2181 §10.2-10.3, RFC 2782: MX, NS, SRV and PTR name a host, never an alias. */
 static void check_target_not_alias(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
-                                   const knot_dname_t *target)
+                                   uint32_t line, const knot_dname_t *target)
 {
 	const target_rule_t *rule = target_rule(rrset->rr.type);
 	const canon_node_t *target_node = zone_node(c->zone, target);
@@ -352,7 +352,7 @@ static void check_target_not_alias(check_t *c, const canon_node_t *node, const c
 	knot_dname_to_str(final, chain_end(c->zone, target), sizeof(final));
 	type_text(rrset->rr.type, type, sizeof(type));
 	snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to", type, final);
-	canon_findings_add(c->findings, rule->rule, rrset_file(c, rrset), rrset->line, node->owner,
+	canon_findings_add(c->findings, rule->rule, rrset_file(c, rrset), line, node->owner,
 	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
 	                   name, owner, rule->why);
 }
@@ -395,7 +395,7 @@ static bool origin_twice(const canon_zone_t *zone, const knot_dname_t *name)
 }
 
 static void check_target_text(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
-                              const knot_dname_t *target)
+                              uint32_t line, const knot_dname_t *target)
 {
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1], type[16];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
@@ -405,7 +405,7 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	knot_dname_copy_lower(lower, target);
 	if (rrset->rr.type == KNOT_RRTYPE_CNAME && looks_like_ipv4(lower)) {
 		canon_findings_add(c->findings, &CANON_RULE_CNAME_TO_IP, rrset_file(c, rrset),
-		                   rrset->line, node->owner, rrset->rr.type,
+		                   line, node->owner, rrset->rr.type,
 		                   "a CNAME points at a name; for an address use an A (or AAAA) record",
 		                   "CNAME target %s of %s looks like an IP address; a CNAME must point "
 		                   "to a domain name, never to an address (RFC 1034 §3.6.2)",
@@ -413,7 +413,7 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	}
 	if (origin_twice(c->zone, lower)) {
 		canon_findings_add(c->findings, &CANON_RULE_ORIGIN_TWICE, rrset_file(c, rrset),
-		                   rrset->line, node->owner, rrset->rr.type,
+		                   line, node->owner, rrset->rr.type,
 		                   "end an absolute name with a dot, or write it relative to $ORIGIN",
 		                   "%s target %s of %s ends in the origin twice: a trailing dot is "
 		                   "probably missing (RFC 1035 §5.1)",
@@ -584,8 +584,9 @@ static void check_node(check_t *c, const canon_node_t *node)
 		for (uint16_t j = 0; j < rrset->rr.rrs.count; j++, rdata = knot_rdataset_next(rdata)) {
 			const knot_dname_t *target = record_target(rrset->rr.type, rdata);
 			if (target != NULL) {
-				check_target_not_alias(c, node, rrset, target);
-				check_target_text(c, node, rrset, target);
+				uint32_t line = canon_rrset_line(rrset, j);
+				check_target_not_alias(c, node, rrset, line, target);
+				check_target_text(c, node, rrset, line, target);
 			}
 		}
 	}

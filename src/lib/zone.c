@@ -173,6 +173,41 @@ static canon_rrset_t *node_add_rrset(canon_node_t *node, uint16_t type, uint32_t
 	return rrset;
 }
 
+uint32_t canon_rrset_last_line(const canon_rrset_t *rrset)
+{
+	uint32_t last = rrset->line;
+	for (uint16_t i = 0; rrset->lines != NULL && i < rrset->rr.rrs.count; i++) {
+		if (rrset->lines[i] > last) {
+			last = rrset->lines[i];
+		}
+	}
+	return last;
+}
+
+/* Remember the line of a record just added to a set, at its place in rdata order. */
+static int record_line(canon_rrset_t *rrset, const uint8_t *rdata, uint16_t rdlen, uint32_t line)
+{
+	uint16_t count = rrset->rr.rrs.count;
+	uint32_t *lines = realloc(rrset->lines, count * sizeof(*lines));
+	if (lines == NULL) {
+		return -ENOMEM;
+	}
+	if (rrset->lines == NULL) {
+		lines[0] = rrset->line; /* The set had one record until now. */
+	}
+	rrset->lines = lines;
+	uint16_t pos = 0;
+	knot_rdata_t *rd = rrset->rr.rrs.rdata;
+	for (; pos < count; pos++, rd = knot_rdataset_next(rd)) {
+		if (rd->len == rdlen && memcmp(rd->data, rdata, rdlen) == 0) {
+			break;
+		}
+	}
+	memmove(lines + pos + 1, lines + pos, (size_t)(count - 1 - pos) * sizeof(*lines));
+	lines[pos] = line;
+	return 0;
+}
+
 int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
                    const uint8_t *rdata, uint16_t rdlen, uint16_t file, uint32_t line,
                    bool *ttl_mismatch)
@@ -203,11 +238,11 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 	if (knot_rrset_add_rdata(&rrset->rr, rdata, rdlen, NULL) != 0) {
 		return -ENOMEM;
 	}
-	if (rrset->rr.rrs.count != before) {
-		rrset->line_last = line;
-		zone->record_count++;
+	if (rrset->rr.rrs.count == before) {
+		return 0; /* A duplicate record: merged. */
 	}
-	return 0;
+	zone->record_count++;
+	return before == 0 ? 0 : record_line(rrset, rdata, rdlen, line);
 }
 
 /* Create the empty non-terminals between every node and the apex, link parents. */
@@ -339,6 +374,7 @@ void canon_zone_free(canon_zone_t *zone)
 		canon_node_t *node = zone->nodes[i];
 		for (uint16_t j = 0; j < node->rrset_count; j++) {
 			knot_rdataset_clear(&node->rrsets[j].rr.rrs, NULL);
+			free(node->rrsets[j].lines);
 		}
 		free(node->rrsets);
 		free(node->owner);

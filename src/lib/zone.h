@@ -19,10 +19,19 @@
 
 typedef struct canon_rrset {
 	knot_rrset_t rr;
-	uint32_t line;      /* Line of the RRset's first record. */
-	uint32_t line_last; /* Line of the record most recently added to it. */
-	uint16_t file;      /* Index into canon_zone_t.files. */
+	uint32_t line;   /* Line of the RRset's first record. */
+	uint16_t file;   /* Index into canon_zone_t.files. */
+	uint32_t *lines; /* With two or more records: the line of each, in rdata order. */
 } canon_rrset_t;
+
+/* The line of record 'index' (in rdata order) of the RRset. */
+static inline uint32_t canon_rrset_line(const canon_rrset_t *rrset, uint16_t index)
+{
+	return rrset->lines != NULL ? rrset->lines[index] : rrset->line;
+}
+
+/* The line of the RRset's record read last (the one that made it a set). */
+uint32_t canon_rrset_last_line(const canon_rrset_t *rrset);
 
 enum canon_node_flags {
 	CANON_NODE_DELEG = 1 << 0,       /* NS below the apex: a zone cut (RFC 1034 §4.2.1). */

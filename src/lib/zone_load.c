@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libknot/descriptor.h>
 #include <libzscanner/scanner.h>
@@ -126,9 +127,80 @@ static void on_comment(zs_scanner_t *s)
 	}
 }
 
+/* Whether 'word' is a class libzscanner refuses (it reads class IN only). */
+static bool is_other_class(const char *word, size_t len)
+{
+	static const char *const classes[] = {"CH", "HS", "NONE", "ANY", "CS"};
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		if (len == strlen(classes[i]) && strncasecmp(word, classes[i], len) == 0) {
+			return true;
+		}
+	}
+	return len > 5 && strncasecmp(word, "CLASS", 5) == 0;
+}
+
+/* The text of line 'number' of 'file', read when an error needs it. */
+static bool file_line(const char *file, uint32_t number, char *out, size_t size)
+{
+	FILE *f = fopen(file, "r");
+	if (f == NULL) {
+		return false;
+	}
+	bool found = false;
+	for (uint32_t i = 1; fgets(out, (int)size, f) != NULL; i++) {
+		if (i == number) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* libzscanner calls a class word it does not know an unsupported type: say what it is. */
+static bool report_bad_class(load_t *ld, const zs_scanner_t *s)
+{
+	const char *file;
+	uint32_t line;
+	place(ld, s, &file, &line);
+	char text[1024];
+	if (s->error.code != ZS_UNSUPPORTED_TYPE || !file_line(file, line, text, sizeof(text))) {
+		return false;
+	}
+	for (char *p = text; *p != '\0' && *p != ';';) {
+		size_t len = strcspn(p, " \t\r\n");
+		if (len > 0 && is_other_class(p, len)) {
+			/* The owner is parsed by now; the type is the word after the class. */
+			char type_word[32] = "";
+			uint16_t type = 0;
+			sscanf(p + len, " %31s", type_word);
+			knot_rrtype_from_string(type_word, &type);
+			canon_findings_add(ld->findings, &CANON_RULE_BAD_CLASS, file, line, s->r_owner,
+			                   type, "use class IN", "record class %.*s is not IN; canon "
+			                   "serves class IN only", (int)len, p);
+			return true;
+		}
+		p += len + strspn(p + len, " \t\r\n");
+	}
+	return false;
+}
+
 static void on_error(zs_scanner_t *s)
 {
-	report_syntax(s->process.data, s);
+	load_t *ld = s->process.data;
+	if (s->error.fatal) {
+		/* The scanner stops here (a missing $INCLUDE file, say): the zone is incomplete. */
+		const char *file;
+		uint32_t line;
+		place(ld, s, &file, &line);
+		canon_findings_add(ld->findings, &CANON_RULE_UNREADABLE, file, line, NULL, 0, NULL,
+		                   "reading stopped here: %s (%s); the rest of the zone was not read",
+		                   zs_strerror(s->error.code), zs_errorname(s->error.code));
+		return;
+	}
+	if (!report_bad_class(ld, s)) {
+		report_syntax(ld, s);
+	}
 }
 
 static bool check_record_place(load_t *ld, const zs_scanner_t *s, const char *file,
