@@ -19,6 +19,7 @@
 
 #include "cli/check.h"
 #include "lib/net.h"
+#include "lib/rdata.h"
 
 #define RESOLVE_TIMEOUT_MS 2000
 #define RESOLVE_TRIES 2
@@ -175,20 +176,11 @@ static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, uint32_t 
 static const knot_dname_t *out_of_zone_target(const canon_zone_t *zone, const knot_rrset_t *rr,
                                               const knot_rdata_t *rdata)
 {
-	const knot_dname_t *target = NULL;
-	switch (rr->type) {
-	case KNOT_RRTYPE_CNAME:
-		target = knot_cname_name(rdata);
-		break;
-	case KNOT_RRTYPE_MX:
-		target = knot_mx_name(rdata);
-		break;
-	case KNOT_RRTYPE_NS:
-		target = knot_ns_name(rdata);
-		break;
-	default:
+	if (rr->type != KNOT_RRTYPE_CNAME && rr->type != KNOT_RRTYPE_MX &&
+	    rr->type != KNOT_RRTYPE_NS) {
 		return NULL;
 	}
+	const knot_dname_t *target = canon_rdata_target(rr->type, rdata);
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, target);
 	return knot_dname_in_bailiwick(lower, zone->apex_name) < 0 ? target : NULL;

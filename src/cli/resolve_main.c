@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/daemon_args.h"
 #include "lib/cache.h"
 #include "lib/log.h"
 #include "resolve/iterate.h"
@@ -44,12 +45,6 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 	unsigned long port;
 	char *end;
 	switch (opt) {
-	case 'l':
-		if (canon_conf_add_listen(conf, arg) != 0) {
-			fprintf(stderr, "canon resolve: --listen '%s': expected ADDRESS[:PORT]\n", arg);
-			return -1;
-		}
-		return 0;
 	case 'r':
 		free(conf->root_hints);
 		conf->root_hints = strdup(arg);
@@ -68,15 +63,6 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		}
 		conf->query_port = (uint16_t)port;
 		return 0;
-	case 'L':
-		conf->log_level = canon_log_level_parse(arg);
-		if (conf->log_level < 0) {
-			fprintf(stderr, "canon resolve: --log-level '%s': unknown level\n", arg);
-			return -1;
-		}
-		return 0;
-	case 'c':
-		return canon_conf_read_file(conf, arg) == 0 ? 0 : -1;
 	default:
 		usage(stderr);
 		return -1;
@@ -124,29 +110,18 @@ int canon_resolve_main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
+	static const canon_daemon_cli_t cli = {
+	        .command = "canon resolve",
+	        .shortopts = "l:r:f:c:h",
+	        .options = options,
+	        .default_listen = DEFAULT_LISTEN,
+	        .usage = usage,
+	        .option = parse_option,
+	};
 	canon_serve_conf_t conf;
 	canon_conf_init(&conf);
-	int opt, status = 2;
-	while ((opt = getopt_long(argc, argv, "l:r:f:c:h", options, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			status = 0;
-			goto out;
-		}
-		if (parse_option(&conf, opt, optarg) != 0) {
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "canon resolve: unexpected argument '%s'\n", argv[optind]);
-		goto out;
-	}
-	if (conf.listen_count == 0) {
-		canon_conf_add_listen(&conf, DEFAULT_LISTEN);
-	}
-	canon_log_set_level((canon_log_level_t)conf.log_level);
-	status = run(&conf);
-out:
+	int ret = canon_daemon_args(&cli, &conf, argc, argv);
+	int status = ret > 0 ? 0 : ret < 0 ? 2 : run(&conf);
 	canon_conf_free(&conf);
 	return status;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/daemon_args.h"
 #include "lib/log.h"
 #include "serve/config.h"
 #include "serve/server.h"
@@ -60,26 +61,10 @@ static int parse_workers(canon_serve_conf_t *conf, const char *arg)
 static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 {
 	switch (opt) {
-	case 'l':
-		if (canon_conf_add_listen(conf, arg) != 0) {
-			fprintf(stderr, "canon serve: --listen '%s': expected ADDRESS[:PORT]\n", arg);
-			return -1;
-		}
-		return 0;
 	case 'z':
 		return add_zone_arg(conf, arg);
 	case 'w':
 		return parse_workers(conf, arg);
-	case 'L':
-		conf->log_level = canon_log_level_parse(arg);
-		if (conf->log_level < 0) {
-			fprintf(stderr, "canon serve: --log-level '%s': expected error, warning, "
-			                "info or debug\n", arg);
-			return -1;
-		}
-		return 0;
-	case 'c':
-		return canon_conf_read_file(conf, arg) == 0 ? 0 : -1;
 	default:
 		usage(stderr);
 		return -1;
@@ -109,33 +94,21 @@ int canon_serve_main(int argc, char **argv)
 	        {"config", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
+	static const canon_daemon_cli_t cli = {
+	        .command = "canon serve",
+	        .shortopts = "l:z:w:c:h",
+	        .options = options,
+	        .default_listen = DEFAULT_LISTEN,
+	        .usage = usage,
+	        .option = parse_option,
+	};
 	canon_serve_conf_t conf;
 	canon_conf_init(&conf);
-	int opt, status = 2;
-	while ((opt = getopt_long(argc, argv, "l:z:w:c:h", options, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			status = 0;
-			goto out;
-		}
-		if (parse_option(&conf, opt, optarg) != 0) {
-			goto out;
-		}
+	int ret = canon_daemon_args(&cli, &conf, argc, argv);
+	int status = ret > 0 ? 0 : 2;
+	if (ret == 0 && (conf.zone_count > 0 || use_example(&conf) == 0)) {
+		status = canon_server_run(&conf);
 	}
-	if (optind < argc) {
-		fprintf(stderr, "canon serve: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		goto out;
-	}
-	if (conf.listen_count == 0) {
-		canon_conf_add_listen(&conf, DEFAULT_LISTEN);
-	}
-	if (conf.zone_count == 0 && use_example(&conf) != 0) {
-		goto out;
-	}
-	canon_log_set_level((canon_log_level_t)conf.log_level);
-	status = canon_server_run(&conf);
-out:
 	canon_conf_free(&conf);
 	return status;
 }

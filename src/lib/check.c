@@ -10,6 +10,7 @@
 
 #include "lib/check.h"
 #include "lib/name.h"
+#include "lib/rdata.h"
 
 #define E CANON_SEVERITY_ERROR
 #define W CANON_SEVERITY_WARNING
@@ -317,24 +318,6 @@ static const target_rule_t *target_rule(uint16_t type)
 	return NULL;
 }
 
-/* The name an MX, NS, SRV, PTR or CNAME record points at. */
-static const knot_dname_t *record_target(uint16_t type, const knot_rdata_t *rdata)
-{
-	switch (type) {
-	case KNOT_RRTYPE_MX:
-		return knot_mx_name(rdata);
-	case KNOT_RRTYPE_NS:
-		return knot_ns_name(rdata);
-	case KNOT_RRTYPE_SRV:
-		return knot_srv_name(rdata);
-	case KNOT_RRTYPE_PTR:
-		return knot_ptr_name(rdata);
-	case KNOT_RRTYPE_CNAME:
-		return knot_cname_name(rdata);
-	default:
-		return NULL;
-	}
-}
 
 /* RFC 2181 §10.2-10.3, RFC 2782: MX, NS, SRV and PTR name a host, never an alias. */
 static void check_target_not_alias(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
@@ -582,7 +565,9 @@ static void check_node(check_t *c, const canon_node_t *node)
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		knot_rdata_t *rdata = rrset->rr.rrs.rdata;
 		for (uint16_t j = 0; j < rrset->rr.rrs.count; j++, rdata = knot_rdataset_next(rdata)) {
-			const knot_dname_t *target = record_target(rrset->rr.type, rdata);
+			const knot_dname_t *target = rrset->rr.type == KNOT_RRTYPE_DNAME
+			                                     ? NULL
+			                                     : canon_rdata_target(rrset->rr.type, rdata);
 			if (target != NULL) {
 				uint32_t line = canon_rrset_line(rrset, j);
 				check_target_not_alias(c, node, rrset, line, target);

@@ -12,6 +12,7 @@
 
 #include "lib/lookup.h"
 #include "lib/name.h"
+#include "lib/rdata.h"
 
 typedef struct {
 	const canon_zonetable_t *table;
@@ -90,19 +91,6 @@ static void add_negative(lookup_t *lk, const canon_zone_t *zone, uint8_t rcode)
 	section_add(lk, KNOT_AUTHORITY, &zone->negative_soa, KNOT_COMPR_HINT_NONE);
 }
 
-static const knot_dname_t *rdata_target(uint16_t type, const knot_rdata_t *rdata)
-{
-	switch (type) {
-	case KNOT_RRTYPE_NS:
-		return knot_ns_name(rdata);
-	case KNOT_RRTYPE_MX:
-		return knot_mx_name(rdata);
-	case KNOT_RRTYPE_SRV:
-		return knot_srv_name(rdata);
-	default:
-		return NULL;
-	}
-}
 
 /* The node holding the data of 'name' in 'zone', wildcards included (RFC 4592 §3.3.1). */
 static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_t *name,
@@ -131,12 +119,12 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_
 static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
 {
 	static const uint16_t address_types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
+	if (rr->type != KNOT_RRTYPE_NS && rr->type != KNOT_RRTYPE_MX && rr->type != KNOT_RRTYPE_SRV) {
+		return 0;
+	}
 	knot_rdata_t *rdata = rr->rrs.rdata;
 	for (uint16_t i = 0; i < rr->rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
-		const knot_dname_t *target = rdata_target(rr->type, rdata);
-		if (target == NULL) {
-			return 0;
-		}
+		const knot_dname_t *target = canon_rdata_target(rr->type, rdata);
 		canon_name_t name;
 		canon_name_prepare(&name, target);
 		bool wildcard;
