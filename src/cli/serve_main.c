@@ -25,7 +25,11 @@ static void usage(FILE *out)
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
-	        "  -z, --zone ORIGIN=FILE    serve zone ORIGIN from master file FILE (repeatable)\n"
+	        "  -z, --zone ORIGIN=FILE[,flatten=MODE]\n"
+	        "                            serve zone ORIGIN from master file FILE (repeatable);\n"
+	        "                            MODE none (default), apex or all: CNAMEs served as ALIAS\n"
+	        "  -u, --upstream ADDR:PORT  resolver that ALIAS targets are looked up at\n"
+	        "  -r, --root-hints FILE     or: look them up iteratively from these root servers\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
 	        "  -c, --config FILE         read settings from FILE (see docs/config.md)\n"
@@ -41,9 +45,17 @@ static int add_zone_arg(canon_serve_conf_t *conf, const char *arg)
 		fprintf(stderr, "canon serve: --zone '%s': expected ORIGIN=FILE\n", arg);
 		return -1;
 	}
-	char origin[256];
+	char origin[256], file[4096];
 	snprintf(origin, sizeof(origin), "%.*s", (int)(eq - arg), arg);
-	return canon_conf_add_zone(conf, origin, eq + 1);
+	/* ORIGIN=FILE[,flatten=MODE] */
+	const char *comma = strstr(eq + 1, ",flatten=");
+	size_t file_len = comma ? (size_t)(comma - eq - 1) : strlen(eq + 1);
+	snprintf(file, sizeof(file), "%.*s", (int)file_len, eq + 1);
+	if (canon_conf_add_zone(conf, origin, file, comma ? comma + 1 : NULL) != 0) {
+		fprintf(stderr, "canon serve: --zone '%s': flatten must be none, apex or all\n", arg);
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_workers(canon_serve_conf_t *conf, const char *arg)
@@ -65,6 +77,16 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		return add_zone_arg(conf, arg);
 	case 'w':
 		return parse_workers(conf, arg);
+	case 'u':
+		if (canon_conf_add_forward(conf, arg) != 0) {
+			fprintf(stderr, "canon serve: --upstream '%s': expected ADDRESS[:PORT]\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'r':
+		free(conf->root_hints);
+		conf->root_hints = strdup(arg);
+		return 0;
 	default:
 		usage(stderr);
 		return -1;
@@ -74,7 +96,7 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 /* No zone given: the bundled example, with a hint of what to ask. */
 static int use_example(canon_serve_conf_t *conf)
 {
-	if (canon_conf_add_zone(conf, EXAMPLE_ORIGIN, EXAMPLE_ZONE) != 0) {
+	if (canon_conf_add_zone(conf, EXAMPLE_ORIGIN, EXAMPLE_ZONE, NULL) != 0) {
 		return -1;
 	}
 	const char *addr = conf->listen[0].text;
@@ -92,11 +114,12 @@ int canon_serve_main(int argc, char **argv)
 	        {"listen", required_argument, NULL, 'l'},  {"zone", required_argument, NULL, 'z'},
 	        {"workers", required_argument, NULL, 'w'}, {"log-level", required_argument, NULL, 'L'},
 	        {"config", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
+	        {"upstream", required_argument, NULL, 'u'}, {"root-hints", required_argument, NULL, 'r'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const canon_daemon_cli_t cli = {
 	        .command = "canon serve",
-	        .shortopts = "l:z:w:c:h",
+	        .shortopts = "l:z:w:c:u:r:h",
 	        .options = options,
 	        .default_listen = DEFAULT_LISTEN,
 	        .usage = usage,

@@ -38,6 +38,8 @@ const canon_rule_t CANON_RULE_ORIGIN_TWICE = {"origin-twice", W, false};
 const canon_rule_t CANON_RULE_SRV_TO_CNAME = {"srv-to-cname", W, false};
 const canon_rule_t CANON_RULE_PTR_TO_CNAME = {"ptr-to-cname", W, false};
 const canon_rule_t CANON_RULE_CNAME_TTL = {"cname-ttl", W, false};
+const canon_rule_t CANON_RULE_ALIAS_AND_ADDRESS = {"alias-and-address", E, true};
+const canon_rule_t CANON_RULE_MULTIPLE_ALIASES = {"multiple-aliases", E, true};
 
 #undef E
 #undef W
@@ -205,7 +207,8 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 	if (node == c->zone->apex) {
 		canon_findings_add(c->findings, &CANON_RULE_CNAME_AT_APEX, rrset_file(c, cname),
 		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
-		                   "use an ALIAS record at the apex (canon flattens it to A/AAAA)",
+		                   "use an ALIAS record at the apex, or serve the zone with flatten=apex "
+		                   "(canon answers A/AAAA from the target)",
 		                   "CNAME at the zone apex %s, which must hold SOA and NS; a CNAME "
 		                   "name holds no other data (RFC 1034 §3.6.2, RFC 2181 §10.1)",
 		                   owner);
@@ -213,7 +216,8 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 	}
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
 		const canon_rrset_t *other = &node->rrsets[i];
-		if (allowed_beside_cname(other->rr.type) || other->rr.type == KNOT_RRTYPE_DNAME) {
+		if (allowed_beside_cname(other->rr.type) || other->rr.type == KNOT_RRTYPE_DNAME ||
+		    other->rr.type == CANON_RRTYPE_ALIAS) {
 			continue;
 		}
 		type_text(other->rr.type, type, sizeof(type));
@@ -546,8 +550,44 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 	}
 }
 
+/*
+ * An ALIAS answers A and AAAA itself, and stands in for a CNAME: the name may
+ * not also hold addresses or a CNAME of its own, and it names one target.
+ */
+static void check_alias_node(check_t *c, const canon_node_t *node, const canon_rrset_t *alias)
+{
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	if (alias->rr.rrs.count > 1) {
+		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_ALIASES, rrset_file(c, alias),
+		                   canon_rrset_last_line(alias), node->owner, CANON_RRTYPE_ALIAS,
+		                   "keep exactly one ALIAS at the name",
+		                   "%s has %u ALIAS records; like a CNAME, an ALIAS names one target",
+		                   owner, alias->rr.rrs.count);
+	}
+	static const uint16_t conflicting[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA, KNOT_RRTYPE_CNAME};
+	for (size_t i = 0; i < sizeof(conflicting) / sizeof(conflicting[0]); i++) {
+		const canon_rrset_t *other = canon_node_rrset(node, conflicting[i]);
+		if (other == NULL) {
+			continue;
+		}
+		type_text(conflicting[i], type, sizeof(type));
+		const canon_rrset_t *later = other->line > alias->line ? other : alias;
+		canon_findings_add(c->findings, &CANON_RULE_ALIAS_AND_ADDRESS, rrset_file(c, later),
+		                   later->line, node->owner, conflicting[i],
+		                   "remove the record, or the ALIAS",
+		                   "%s has an ALIAS (line %u) and %s data (line %u); the ALIAS supplies "
+		                   "the name's addresses, so it holds no A, AAAA or CNAME of its own",
+		                   owner, alias->line, type, other->line);
+	}
+}
+
 static void check_node(check_t *c, const canon_node_t *node)
 {
+	const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
+	if (alias != NULL) {
+		check_alias_node(c, node, alias);
+	}
 	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
 	const canon_rrset_t *dname = canon_node_rrset(node, KNOT_RRTYPE_DNAME);
 	if (cname != NULL) {

@@ -48,6 +48,8 @@ extern const canon_rule_t CANON_RULE_ORIGIN_TWICE;
 extern const canon_rule_t CANON_RULE_SRV_TO_CNAME;
 extern const canon_rule_t CANON_RULE_PTR_TO_CNAME;
 extern const canon_rule_t CANON_RULE_CNAME_TTL;
+extern const canon_rule_t CANON_RULE_ALIAS_AND_ADDRESS;
+extern const canon_rule_t CANON_RULE_MULTIPLE_ALIASES;
 
 typedef struct {
 	const canon_rule_t *rule;

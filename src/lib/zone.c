@@ -280,6 +280,9 @@ static void set_own_flags(canon_zone_t *zone, canon_node_t *node)
 	if (canon_node_rrset(node, KNOT_RRTYPE_CNAME) != NULL) {
 		node->flags |= CANON_NODE_CNAME;
 	}
+	if (canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL) {
+		node->flags |= CANON_NODE_ALIAS;
+	}
 }
 
 /* Flags inherited from ancestors: what lies below a cut or a DNAME. */

@@ -17,6 +17,14 @@
 
 #include "lib/name.h"
 
+/*
+ * ALIAS, canon's private type (RFC 6895 §3.1 private use range) for CNAME
+ * flattening: its data is one domain name, and A/AAAA queries at its owner are
+ * answered with the addresses of that name. Written "ALIAS target." in zone
+ * files; on the wire it is TYPE65401.
+ */
+#define CANON_RRTYPE_ALIAS 65401
+
 typedef struct canon_rrset {
 	knot_rrset_t rr;
 	uint32_t line;   /* Line of the RRset's first record. */
@@ -39,6 +47,7 @@ enum canon_node_flags {
 	CANON_NODE_CNAME = 1 << 2,       /* Owns a CNAME. */
 	CANON_NODE_BELOW_CUT = 1 << 3,   /* Strictly below a zone cut: glue or occluded. */
 	CANON_NODE_BELOW_DNAME = 1 << 4, /* Strictly below a DNAME owner (RFC 6672 §2.3). */
+	CANON_NODE_ALIAS = 1 << 5,       /* Owns an ALIAS: A/AAAA come from its target. */
 };
 
 typedef struct canon_node {

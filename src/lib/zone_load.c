@@ -1,6 +1,7 @@
 /*
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,12 @@
  */
 #define GENERATE_MARK "canon-generate:"
 
+/* Lines of the zone file that hold an ALIAS record (see rewrite_text). */
+typedef struct {
+	uint32_t *lines;
+	size_t count, cap;
+} line_set_t;
+
 typedef struct {
 	canon_zone_t *zone;
 	canon_findings_t *findings;
@@ -33,7 +40,41 @@ typedef struct {
 	const char *generate_file;
 	uint32_t generate_line;
 	const char *path; /* The zone file (libzscanner has no name for string input). */
+	line_set_t alias_lines; /* Lines of 'path' whose record is an ALIAS. */
 } load_t;
+
+static bool line_set_add(line_set_t *set, uint32_t line)
+{
+	if (set->count == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		uint32_t *lines = realloc(set->lines, cap * sizeof(*lines));
+		if (lines == NULL) {
+			return false;
+		}
+		set->lines = lines;
+		set->cap = cap;
+	}
+	set->lines[set->count++] = line; /* Added in file order: stays sorted. */
+	return true;
+}
+
+static bool line_set_has(const line_set_t *set, uint32_t line)
+{
+	size_t lo = 0, hi = set->count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (set->lines[mid] == line) {
+			return true;
+		}
+		if (set->lines[mid] < line) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return false;
+}
+
 
 /* Where the record or error the scanner is at comes from. */
 static void place(const load_t *ld, const zs_scanner_t *s, const char **file, uint32_t *line)
@@ -237,8 +278,13 @@ static void on_record(zs_scanner_t *s)
 	if (file < 0) {
 		return;
 	}
+	uint16_t type = s->r_type;
+	if (type == KNOT_RRTYPE_PTR && ld->generate_file == NULL && strcmp(file_name, ld->path) == 0 &&
+	    line_set_has(&ld->alias_lines, line)) {
+		type = CANON_RRTYPE_ALIAS;
+	}
 	bool ttl_mismatch = false;
-	int ret = canon_zone_add(ld->zone, s->r_owner, s->r_type, s->r_ttl, s->r_data,
+	int ret = canon_zone_add(ld->zone, s->r_owner, type, s->r_ttl, s->r_data,
 	                         (uint16_t)s->r_data_length, (uint16_t)file, line, &ttl_mismatch);
 	if (ret == -EDOM) {
 		canon_findings_add(ld->findings, &CANON_RULE_OUT_OF_ZONE, file_name, line,
@@ -247,57 +293,92 @@ static void on_record(zs_scanner_t *s)
 	} else if (ret != 0 && ld->error == 0) {
 		ld->error = ret;
 	} else if (ttl_mismatch) {
-		char type[16];
-		knot_rrtype_to_string(s->r_type, type, sizeof(type));
+		char type_text[16];
+		knot_rrtype_to_string(type, type_text, sizeof(type_text));
 		canon_findings_add(ld->findings, &CANON_RULE_TTL_MISMATCH, file_name, line,
-		                   s->r_owner, s->r_type, "give every record of the RRset one TTL",
+		                   s->r_owner, type, "give every record of the RRset one TTL",
 		                   "TTL %u differs from the TTL of the RRset's first %s record; the "
 		                   "first is used (RFC 2181 §5.2)",
-		                   s->r_ttl, type);
+		                   s->r_ttl, type_text);
 	}
 }
 
-/* The file's text with every $GENERATE line turned into a marked comment, or NULL if none. */
-static char *mark_generate_lines(const char *path)
+/*
+ * The type word "ALIAS" in a record line, or NULL. The first word of a line
+ * that does not start with a blank is the owner (which may be named "alias").
+ */
+static char *alias_type_word(char *line)
+{
+	if (line[0] == '$' || line[0] == ';') {
+		return NULL;
+	}
+	char *p = line;
+	if (!isspace((unsigned char)*p)) {
+		p += strcspn(p, " \t");
+	}
+	while (*p != '\0' && *p != ';' && *p != '\n') {
+		p += strspn(p, " \t");
+		size_t len = strcspn(p, " \t\r\n;");
+		if (len == 5 && strncasecmp(p, "ALIAS", 5) == 0) {
+			return p;
+		}
+		if (len == 0) {
+			break;
+		}
+		p += len;
+	}
+	return NULL;
+}
+
+/*
+ * libzscanner knows neither BIND's $GENERATE nor canon's ALIAS type. A
+ * $GENERATE line becomes a comment with GENERATE_MARK, which the scanner
+ * hands to on_comment() with the $ORIGIN and $TTL in force there. In an ALIAS
+ * line the type word becomes "PTR", whose data is also one domain name, and
+ * the line is remembered so that on_record() stores the record as ALIAS.
+ * Returns 1 and the new text when a line changed, 0 when none did, <0 on error.
+ */
+static int rewrite_text(const char *path, char **text, line_set_t *alias_lines)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		return NULL;
+		return -ENOENT;
 	}
-	char *out = NULL;
 	size_t out_size = 0;
-	FILE *mem = open_memstream(&out, &out_size);
+	FILE *mem = open_memstream(text, &out_size);
 	char *line = NULL;
 	size_t cap = 0;
-	bool found = false;
-	while (mem != NULL && getline(&line, &cap, f) >= 0) {
-		const char *text = line + strspn(line, " \t");
-		bool directive = strncasecmp(text, "$GENERATE", 9) == 0 &&
-		                 (text[9] == ' ' || text[9] == '\t');
-		if (directive) {
-			fprintf(mem, ";" GENERATE_MARK "$GENERATE%s", text + 9);
-			found = true;
+	bool changed = false;
+	for (uint32_t number = 1; mem != NULL && getline(&line, &cap, f) >= 0; number++) {
+		char *start = line + strspn(line, " \t");
+		char *alias = alias_type_word(line);
+		if (strncasecmp(start, "$GENERATE", 9) == 0 && (start[9] == ' ' || start[9] == '\t')) {
+			fprintf(mem, ";" GENERATE_MARK "$GENERATE%s", start + 9);
+			changed = true;
+		} else if (alias != NULL && line_set_add(alias_lines, number)) {
+			fprintf(mem, "%.*sPTR  %s", (int)(alias - line), line, alias + 5);
+			changed = true;
 		} else {
 			fputs(line, mem);
 		}
 	}
 	free(line);
 	fclose(f);
-	if (mem != NULL) {
-		fclose(mem);
+	if (mem == NULL) {
+		return -ENOMEM;
 	}
-	if (!found) {
-		free(out);
-		return NULL;
+	fclose(mem);
+	if (!changed) {
+		free(*text);
+		*text = NULL;
 	}
-	return out;
+	return changed ? 1 : 0;
 }
 
-/* Point the scanner at the zone file, or at its text when it has $GENERATE lines. */
-static int set_input(zs_scanner_t *s, const char *path, char **text)
+/* Point the scanner at the zone file, or at its rewritten text (see rewrite_text). */
+static int set_input(zs_scanner_t *s, const char *path, char **text, line_set_t *alias_lines)
 {
-	*text = mark_generate_lines(path);
-	if (*text == NULL) {
+	if (rewrite_text(path, text, alias_lines) <= 0) {
 		return zs_set_input_file(s, path);
 	}
 	if (zs_set_input_string(s, *text, strlen(*text)) != 0) {
@@ -320,7 +401,7 @@ static int parse_file(load_t *ld, const char *origin, const char *path)
 		return -EINVAL;
 	}
 	char *text = NULL;
-	if (set_input(&s, path, &text) != 0) {
+	if (set_input(&s, path, &text, &ld->alias_lines) != 0) {
 		canon_findings_add(ld->findings, &CANON_RULE_UNREADABLE, path, 0, NULL, 0, NULL,
 		                   "cannot read the zone file: %s", zs_strerror(s.error.code));
 		zs_deinit(&s);
@@ -338,8 +419,44 @@ static int parse_file(load_t *ld, const char *origin, const char *path)
 	return 0;
 }
 
+/*
+ * Cloudflare's CNAME flattening: the CNAMEs that the mode covers are served
+ * as ALIAS (A/AAAA from the target), which also lets the apex keep SOA and NS.
+ */
+static void flatten_cnames(canon_zone_t *zone, canon_flatten_t mode)
+{
+	for (size_t i = 0; mode != CANON_FLATTEN_NONE && i < zone->node_count; i++) {
+		canon_node_t *node = zone->nodes[i];
+		bool apex = knot_dname_is_equal(node->owner, zone->apex_name);
+		canon_rrset_t *cname = (canon_rrset_t *)canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+		if (cname == NULL || (mode == CANON_FLATTEN_APEX && !apex) ||
+		    canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL) {
+			continue; /* Beside an ALIAS, the CNAME stays for the checker to report. */
+		}
+		cname->rr.type = CANON_RRTYPE_ALIAS; /* Same data: one domain name. */
+	}
+}
+
+int canon_flatten_parse(const char *text, canon_flatten_t *mode)
+{
+	static const char *const names[] = {"none", "apex", "all"};
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(text, names[i]) == 0) {
+			*mode = (canon_flatten_t)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int canon_zone_load(const char *origin, const char *path, canon_findings_t *findings,
                     canon_zone_t **zone_out)
+{
+	return canon_zone_load_flat(origin, path, CANON_FLATTEN_NONE, findings, zone_out);
+}
+
+int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t flatten,
+                         canon_findings_t *findings, canon_zone_t **zone_out)
 {
 	knot_dname_storage_t apex;
 	if (knot_dname_from_str(apex, origin, sizeof(apex)) == NULL) {
@@ -353,10 +470,12 @@ int canon_zone_load(const char *origin, const char *path, canon_findings_t *find
 		return -ENOMEM;
 	}
 	int ret = parse_file(&ld, origin, path);
+	free(ld.alias_lines.lines);
 	if (ret == 0) {
 		ret = ld.error;
 	}
 	if (ret == 0) {
+		flatten_cnames(ld.zone, flatten);
 		ret = canon_zone_seal(ld.zone);
 		if (ret == -ENOENT) {
 			canon_findings_add(findings, &CANON_RULE_NO_SOA, path, 0, apex, KNOT_RRTYPE_SOA,
@@ -375,12 +494,13 @@ int canon_zone_load(const char *origin, const char *path, canon_findings_t *find
 	return 0;
 }
 
-int canon_zone_load_for_serving(const char *origin, const char *path, canon_zone_t **zone)
+int canon_zone_load_for_serving(const char *origin, const char *path, canon_flatten_t flatten,
+                                canon_zone_t **zone)
 {
 	canon_findings_t findings;
 	canon_findings_init(&findings);
 	canon_zone_t *loaded = NULL;
-	int ret = canon_zone_load(origin, path, &findings, &loaded);
+	int ret = canon_zone_load_flat(origin, path, flatten, &findings, &loaded);
 	for (size_t i = 0; i < findings.count; i++) {
 		const canon_finding_t *f = &findings.items[i];
 		canon_log(f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR

@@ -63,8 +63,14 @@ int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text)
 	return 0;
 }
 
-int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file)
+int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,
+                        const char *options)
 {
+	canon_flatten_t flatten = CANON_FLATTEN_NONE;
+	if (options != NULL && *options != '\0' &&
+	    (strncmp(options, "flatten=", 8) != 0 || canon_flatten_parse(options + 8, &flatten) != 0)) {
+		return -EINVAL;
+	}
 	canon_zone_conf_t *zones = realloc(conf->zones, (conf->zone_count + 1) * sizeof(*zones));
 	if (zones == NULL) {
 		return -ENOMEM;
@@ -72,6 +78,7 @@ int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char
 	conf->zones = zones;
 	zones[conf->zone_count].origin = strdup(origin);
 	zones[conf->zone_count].file = strdup(file);
+	zones[conf->zone_count].flatten = flatten;
 	if (zones[conf->zone_count].origin == NULL || zones[conf->zone_count].file == NULL) {
 		free(zones[conf->zone_count].origin);
 		free(zones[conf->zone_count].file);
@@ -119,14 +126,16 @@ static int parse_unsigned(const char *text, unsigned long min, unsigned long max
 
 static int apply_zone(canon_serve_conf_t *conf, const char *path, char *value)
 {
-	char *file = value;
-	char *origin = strsep(&file, " \t");
-	if (file == NULL || *trim(file) == '\0') {
+	char *rest = value;
+	char *origin = strsep(&rest, " \t");
+	if (rest == NULL || *trim(rest) == '\0') {
 		return -EINVAL;
 	}
+	rest = trim(rest);
+	char *file = strsep(&rest, " \t");
 	char full[PATH_MAX];
-	resolve_path(path, trim(file), full, sizeof(full));
-	return canon_conf_add_zone(conf, origin, full);
+	resolve_path(path, file, full, sizeof(full));
+	return canon_conf_add_zone(conf, origin, full, rest ? trim(rest) : NULL);
 }
 
 /* One "key: value" setting; returns 0 or a message for the error. */
@@ -138,7 +147,8 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		return canon_conf_add_listen(conf, value) ? "bad listen address" : NULL;
 	}
 	if (strcmp(key, "zone") == 0) {
-		return apply_zone(conf, path, value) ? "zone needs 'ORIGIN FILE'" : NULL;
+		return apply_zone(conf, path, value) ? "zone needs 'ORIGIN FILE [flatten=none|apex|all]'"
+		                                     : NULL;
 	}
 	if (strcmp(key, "workers") == 0) {
 		if (parse_unsigned(value, 1, 256, &number) != 0) {
@@ -161,7 +171,7 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		conf->root_hints = strdup(full);
 		return conf->root_hints ? NULL : "out of memory";
 	}
-	if (strcmp(key, "forward") == 0) {
+	if (strcmp(key, "forward") == 0 || strcmp(key, "upstream") == 0) {
 		return canon_conf_add_forward(conf, value) ? "bad forwarder address" : NULL;
 	}
 	if (strcmp(key, "query-port") == 0) {

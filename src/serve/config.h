@@ -7,6 +7,8 @@
  *   log-level: info              # error, warning, info or debug
  *   udp-max-payload: 1232        # largest UDP answer with EDNS0 (512..4096)
  *   zone: example.test. examples/example.test.zone   # repeatable; paths relative to the file
+ *   zone: example.org. example.org.zone flatten=apex  # CNAME flattening: none, apex, all
+ *   upstream: 127.0.0.1:5301     # resolver for ALIAS targets (or root-hints: FILE)
  *
  * and for canon resolve:
  *
@@ -24,6 +26,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/zone_load.h"
+
 #define CANON_CONF_MAX_LISTEN 16
 
 typedef struct {
@@ -35,6 +39,7 @@ typedef struct {
 typedef struct {
 	char *origin;
 	char *file;
+	canon_flatten_t flatten; /* CNAME flattening mode (lib/zone_load.h) */
 } canon_zone_conf_t;
 
 typedef struct {
@@ -64,8 +69,12 @@ int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text);
 /* Add a forwarder "ADDR[:PORT]"; 0 or -EINVAL. */
 int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);
 
-/* Add a zone; 0 or -ENOMEM. */
-int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file);
+/*
+ * Add a zone; 'options' is NULL or "flatten=none|apex|all". 0, -EINVAL for bad
+ * options, -ENOMEM.
+ */
+int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,
+                        const char *options);
 
 /*
  * Read a config file into 'conf' (added to what is there). Errors are printed

@@ -41,7 +41,7 @@ canon_zonetable_t *canon_zoneset_load(const canon_serve_conf_t *conf,
 		struct timespec start;
 		clock_gettime(CLOCK_MONOTONIC, &start);
 		canon_zone_t *zone = NULL;
-		if (canon_zone_load_for_serving(zc->origin, zc->file, &zone) == 0) {
+		if (canon_zone_load_for_serving(zc->origin, zc->file, zc->flatten, &zone) == 0) {
 			canon_log(CANON_LOG_INFO, "zone %s loaded from %s: %zu records in %.1f ms",
 			          zc->origin, zc->file, zone->record_count, elapsed_ms(&start));
 			zones[count++] = zone;

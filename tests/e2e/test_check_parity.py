@@ -56,6 +56,8 @@ RULES = [
     ("unreadable", "-"),
     ("cname-dangling-external", "-"),
     ("unresolved-target", "-"),
+    ("alias-and-address", "canon ALIAS (docs/alias.md)"),
+    ("multiple-aliases", "canon ALIAS (docs/alias.md)"),
 ]
 # Zones that combine cases: how many of the expected problems each tool points at.
 COMBINED = [
