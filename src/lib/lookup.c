@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <libknot/consts.h>
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/rdname.h>
 
@@ -16,6 +17,7 @@
 
 typedef struct {
 	const canon_zonetable_t *table;
+	const canon_alias_source_t *aliases;
 	uint16_t qtype;
 	canon_answer_t *answer;
 	knot_mm_t *mm;
@@ -157,6 +159,41 @@ static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_n
 }
 
 /*
+ * A/AAAA at an ALIAS name: the target's addresses under the ALIAS owner's name
+ * (CNAME flattening), from the alias source's background-refreshed answers.
+ */
+static int answer_alias(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *node,
+                        const knot_dname_t *name)
+{
+	const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
+	const knot_dname_t *target = knot_cname_name(alias->rr.rrs.rdata);
+	const knot_rrset_t *rr = NULL;
+	canon_alias_status_t status = CANON_ALIAS_FAILED;
+	if (lk->aliases != NULL) {
+		status = lk->aliases->addresses(lk->aliases->ctx, target, lk->qtype, name,
+		                                alias->rr.ttl, lk->mm, &rr);
+	}
+	switch (status) {
+	case CANON_ALIAS_STALE:
+		lk->answer->ede = KNOT_EDNS_EDE_STALE; /* RFC 8767 §6, RFC 8914 §4.4 */
+		lk->answer->ede_text = "ALIAS target could not be refreshed";
+		/* fall through */
+	case CANON_ALIAS_FOUND:
+		section_add(lk, KNOT_ANSWER, rr, owner_hint(lk));
+		return 0;
+	case CANON_ALIAS_NODATA:
+		add_negative(lk, zone, KNOT_RCODE_NOERROR);
+		return 0;
+	case CANON_ALIAS_FAILED:
+		break;
+	}
+	lk->answer->rcode = KNOT_RCODE_SERVFAIL;
+	lk->answer->ede = KNOT_EDNS_EDE_NREACH_AUTH;
+	lk->answer->ede_text = "ALIAS target could not be resolved";
+	return 0;
+}
+
+/*
  * RFC 1034 §4.3.2 step 3a (and 3c for a wildcard source): data at the name.
  * Sets *target when a CNAME sends the chase on.
  */
@@ -173,6 +210,10 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 		const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
 		*target = knot_cname_name(cname->rr.rrs.rdata);
 		return add_node_rrset(lk, cname, name, wildcard);
+	}
+	if ((node->flags & CANON_NODE_ALIAS) &&
+	    (qtype == KNOT_RRTYPE_A || qtype == KNOT_RRTYPE_AAAA)) {
+		return answer_alias(lk, zone, node, name);
 	}
 	bool any_data = false;
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
@@ -312,11 +353,14 @@ static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dna
 	return 0;
 }
 
-int canon_lookup(const canon_zonetable_t *table, const knot_dname_t *qname, uint16_t qtype,
-                 canon_answer_t *answer, knot_mm_t *mm)
+int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases,
+                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
+                 knot_mm_t *mm)
 {
-	lookup_t lk = {.table = table, .qtype = qtype, .answer = answer, .mm = mm};
+	lookup_t lk = {.table = table, .aliases = aliases, .qtype = qtype, .answer = answer, .mm = mm};
 	answer->rcode = KNOT_RCODE_NOERROR;
+	answer->ede = KNOT_EDNS_EDE_NONE;
+	answer->ede_text = NULL;
 	answer->aa = false;
 	answer->hops = 0;
 	answer->chain_end = CANON_CHAIN_COMPLETE;

@@ -46,19 +46,44 @@ typedef enum {
 	CANON_CHAIN_LEFT,         /* The target lies outside every zone served. */
 } canon_chain_end_t;
 
+/* What an ALIAS source says about a target (see canon_alias_source_t). */
+typedef enum {
+	CANON_ALIAS_FOUND,  /* *rr holds the addresses. */
+	CANON_ALIAS_STALE,  /* *rr holds the last good addresses, past their TTL (RFC 8767). */
+	CANON_ALIAS_NODATA, /* The target has no address of this type, or does not exist. */
+	CANON_ALIAS_FAILED, /* No answer could be had: SERVFAIL. */
+} canon_alias_status_t;
+
+/*
+ * Where the addresses of ALIAS targets come from (serve/flatten.c keeps them
+ * resolved in the background). 'addresses' must not block: it fills *rr with
+ * a copy (in 'mm') of the target's RRset of 'type', owned by 'owner', with a
+ * TTL of at most 'ttl'.
+ */
+typedef struct {
+	canon_alias_status_t (*addresses)(void *ctx, const knot_dname_t *target, uint16_t type,
+	                                  const knot_dname_t *owner, uint32_t ttl, knot_mm_t *mm,
+	                                  const knot_rrset_t **rr);
+	void *ctx;
+} canon_alias_source_t;
+
 typedef struct canon_answer {
 	uint8_t rcode; /* KNOT_RCODE_* */
 	bool aa;
+	int ede;              /* RFC 8914 Extended DNS Error to add, or -1. */
+	const char *ede_text; /* Its EXTRA-TEXT, or NULL. */
 	uint8_t hops;                /* CNAME/DNAME links followed. */
 	canon_chain_end_t chain_end; /* Why the chase stopped. */
 	canon_answer_section_t section[3]; /* KNOT_ANSWER, KNOT_AUTHORITY, KNOT_ADDITIONAL */
 } canon_answer_t;
 
 /*
- * Answer QNAME/QTYPE (class IN) from 'table'. 'qname' is in the case the client
+ * Answer QNAME/QTYPE (class IN) from 'table', with A/AAAA at ALIAS names from
+ * 'aliases' (NULL: such queries fail). 'qname' is in the case the client
  * sent; synthesized records use it. Allocations (synthesized RRsets, name
  * copies) come from 'mm', which the caller resets per query. Returns 0 or
  * -ENOMEM when 'mm' ran out (answer SERVFAIL).
  */
-int canon_lookup(const canon_zonetable_t *table, const knot_dname_t *qname, uint16_t qtype,
-                 canon_answer_t *answer, knot_mm_t *mm);
+int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases,
+                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
+                 knot_mm_t *mm);

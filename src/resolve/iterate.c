@@ -50,6 +50,7 @@ typedef struct {
 	const canon_resolver_conf_t *conf;
 	knot_mm_t *mm;
 	bool cache_only;
+	bool refresh; /* Chain links are asked again even when cached. */
 	bool need_network; /* Set when cache_only stopped the resolution. */
 	int64_t deadline;
 	uint32_t now;
@@ -537,7 +538,8 @@ static step_t ask_forwarders(ctx_t *c, const knot_dname_t *name, uint16_t qtype)
 static step_t resolve_step(ctx_t *c, const knot_dname_t *name, uint16_t qtype, int depth)
 {
 	step_t s;
-	if (from_cache(c, name, qtype, &s)) {
+	/* Name server addresses (depth > 0) may come from the cache even when refreshing. */
+	if ((!c->refresh || depth > 0) && from_cache(c, name, qtype, &s)) {
 		return s;
 	}
 	if (c->cache_only) {
@@ -614,11 +616,12 @@ static const knot_dname_t *take_step(canon_resolution_t *out, const step_t *s, u
 }
 
 int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, uint16_t qtype,
-                  bool cache_only, canon_resolution_t *out, knot_mm_t *mm)
+                  unsigned flags, canon_resolution_t *out, knot_mm_t *mm)
 {
 	ctx_t c = {.conf = conf,
 	           .mm = mm,
-	           .cache_only = cache_only,
+	           .cache_only = flags & CANON_RESOLVE_CACHE_ONLY,
+	           .refresh = flags & CANON_RESOLVE_REFRESH,
 	           .deadline = canon_now_ms() + conf->deadline_ms,
 	           .now = canon_cache_now()};
 	memset(out, 0, sizeof(*out));

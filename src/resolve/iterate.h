@@ -60,10 +60,14 @@ typedef struct {
  */
 int canon_resolver_load_hints(canon_resolver_conf_t *conf, const char *path);
 
+enum {
+	CANON_RESOLVE_CACHE_ONLY = 1 << 0, /* Return -EAGAIN when a server must be asked. */
+	CANON_RESOLVE_REFRESH = 1 << 1,    /* Ask again for every link, cached or not. */
+};
+
 /*
- * Resolve qname/qtype. With 'cache_only', returns -EAGAIN as soon as a query
- * to a server would be needed. Allocations come from 'mm'. Returns 0 (the
- * outcome, SERVFAIL included, is in 'out'), -EAGAIN or -ENOMEM.
+ * Resolve qname/qtype; 'flags' from the enum above. Allocations come from 'mm'.
+ * Returns 0 (the outcome, SERVFAIL included, is in 'out'), -EAGAIN or -ENOMEM.
  */
 int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, uint16_t qtype,
-                  bool cache_only, canon_resolution_t *out, knot_mm_t *mm);
+                  unsigned flags, canon_resolution_t *out, knot_mm_t *mm);

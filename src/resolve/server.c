@@ -23,6 +23,7 @@
 #include <libknot/rrtype/opt.h>
 
 #include "lib/arena.h"
+#include "lib/edns.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "resolve/server.h"
@@ -56,20 +57,6 @@ typedef struct {
 	size_t head, count;
 } server_t;
 
-/* RFC 8914 §2: INFO-CODE then EXTRA-TEXT, in an EDNS option. */
-static void add_ede(knot_rrset_t *opt, int code, const char *text, knot_mm_t *mm)
-{
-	uint8_t data[2 + 160];
-	size_t len = strlen(text);
-	if (len > sizeof(data) - 2) {
-		len = sizeof(data) - 2;
-	}
-	data[0] = (uint8_t)(code >> 8);
-	data[1] = (uint8_t)code;
-	memcpy(data + 2, text, len);
-	knot_edns_add_option(opt, KNOT_EDNS_OPTION_EDE, (uint16_t)(2 + len), data, mm);
-}
-
 static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const *rrs,
                        unsigned count)
 {
@@ -101,7 +88,7 @@ static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *
 	if (edns) {
 		knot_edns_init(&opt, 1232, 0, 0, mm);
 		if (res != NULL && res->ede != KNOT_EDNS_EDE_NONE) {
-			add_ede(&opt, res->ede, res->ede_text, mm);
+			canon_edns_add_ede(&opt, res->ede, res->ede_text, mm);
 		}
 		knot_pkt_reserve(resp, knot_edns_wire_size(&opt));
 	}
@@ -174,8 +161,8 @@ static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool c
 		return build_response(q, NULL, rcode, tcp, out, size, mm);
 	}
 	canon_resolution_t res;
-	int ret = canon_resolve(srv->resolver, knot_pkt_qname(q), knot_pkt_qtype(q), cache_only,
-	                        &res, mm);
+	int ret = canon_resolve(srv->resolver, knot_pkt_qname(q), knot_pkt_qtype(q),
+	                        cache_only ? CANON_RESOLVE_CACHE_ONLY : 0, &res, mm);
 	if (ret == -EAGAIN) {
 		*queued = true;
 		return 0;

@@ -9,6 +9,7 @@
 #include <libknot/packet/wire.h>
 #include <libknot/rrtype/opt.h>
 
+#include "lib/edns.h"
 #include "lib/lookup.h"
 #include "serve/query.h"
 
@@ -118,6 +119,16 @@ static void put_answer(answer_t *a, const canon_answer_t *ans)
 	put_section(a, ans, KNOT_ADDITIONAL);
 }
 
+/* RFC 8914 §2: an Extended DNS Error option (INFO-CODE, EXTRA-TEXT) in our OPT. */
+static void add_ede(answer_t *a, int code, const char *text)
+{
+	size_t before = knot_edns_wire_size(&a->opt);
+	if (canon_edns_add_ede(&a->opt, code, text, &a->ctx->arena->mm) == KNOT_EOK) {
+		/* The OPT grew: reserve the difference so it still fits. */
+		knot_pkt_reserve(a->resp, (uint16_t)(knot_edns_wire_size(&a->opt) - before));
+	}
+}
+
 static void put_opt(answer_t *a)
 {
 	knot_pkt_reclaim(a->resp, knot_edns_wire_size(&a->opt));
@@ -223,10 +234,13 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 	}
 	if (rcode == KNOT_RCODE_NOERROR) {
 		canon_answer_t ans;
-		int ret = canon_lookup(ctx->table, knot_pkt_wire_qname(a->query),
+		int ret = canon_lookup(ctx->table, ctx->aliases, knot_pkt_wire_qname(a->query),
 		                       knot_pkt_qtype(a->query), &ans, mm);
 		if (ret == 0) {
 			put_answer(a, &ans);
+			if (a->edns && ans.ede != KNOT_EDNS_EDE_NONE) {
+				add_ede(a, ans.ede, ans.ede_text);
+			}
 		} else {
 			knot_wire_set_rcode(a->resp->wire, KNOT_RCODE_SERVFAIL);
 		}

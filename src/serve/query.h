@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "lib/arena.h"
+#include "lib/lookup.h"
 #include "lib/zonetable.h"
 
 /* Room the query path needs in its arena (packet structures, synthesized RRsets). */
@@ -17,6 +18,7 @@
 
 typedef struct {
 	const canon_zonetable_t *table;
+	const canon_alias_source_t *aliases; /* ALIAS targets' addresses, or NULL. */
 	canon_arena_t *arena;     /* Reset at the start of every query. */
 	uint16_t udp_max_payload; /* Largest UDP answer we send with EDNS0. */
 	bool tcp;

@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cache.h"
 #include "lib/log.h"
+#include "resolve/flatten.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
@@ -68,7 +70,65 @@ static void wait_for_quiescence(canon_server_t *server, uint64_t epoch)
 	}
 }
 
-static void reload(canon_server_t *server)
+/* Return when no worker can still use anything published before the call. */
+static void synchronize(void *arg)
+{
+	canon_server_t *server = arg;
+	uint64_t epoch = atomic_fetch_add(&server->epoch, 1) + 1;
+	wait_for_quiescence(server, epoch);
+}
+
+/* How long a start or reload waits for new ALIAS targets to be resolved. */
+#define ALIAS_WARM_MS 3000
+
+/* The ALIAS machinery: a resolver of our own and the flattener that uses it. */
+typedef struct {
+	canon_resolver_conf_t resolver;
+	canon_flattener_t *flattener;
+} aliases_t;
+
+static int aliases_start(aliases_t *al, canon_server_t *server, const canon_zonetable_t *table)
+{
+	const canon_serve_conf_t *conf = server->conf;
+	if (conf->forward_count == 0 && conf->root_hints == NULL) {
+		return 0; /* Not configured: ALIAS names answer A/AAAA with SERVFAIL. */
+	}
+	canon_cache_limits_t limits = {.max_bytes = 8u << 20};
+	al->resolver = (canon_resolver_conf_t){.cache = canon_cache_new(&limits),
+	                                       .query_port = conf->query_port,
+	                                       .timeout_ms = 800,
+	                                       .deadline_ms = 4000};
+	for (size_t i = 0; i < conf->forward_count; i++) {
+		al->resolver.forward[i].addr = conf->forward[i];
+		al->resolver.forward[i].len = conf->forward_len[i];
+	}
+	al->resolver.forward_count = (unsigned)conf->forward_count;
+	if (al->resolver.cache == NULL ||
+	    (conf->forward_count == 0 &&
+	     canon_resolver_load_hints(&al->resolver, conf->root_hints) != 0)) {
+		return -1;
+	}
+	al->flattener = canon_flattener_new(&al->resolver, synchronize, server);
+	if (al->flattener == NULL || canon_flattener_track(al->flattener, table) != 0 ||
+	    canon_flattener_start(al->flattener) != 0) {
+		return -1;
+	}
+	canon_flattener_warm(al->flattener, ALIAS_WARM_MS);
+	server->aliases = canon_flattener_source(al->flattener);
+	return 0;
+}
+
+static void aliases_stop(aliases_t *al)
+{
+	canon_flattener_free(al->flattener);
+	canon_cache_free(al->resolver.cache);
+	knot_rrset_free(al->resolver.root_ns, NULL);
+	for (unsigned i = 0; i < al->resolver.root_addr_count; i++) {
+		knot_rrset_free(al->resolver.root_addrs[i], NULL);
+	}
+}
+
+static void reload(canon_server_t *server, aliases_t *al)
 {
 	canon_log(CANON_LOG_INFO, "SIGHUP: reloading zones");
 	canon_serve_conf_t *conf = server->conf;
@@ -94,9 +154,13 @@ static void reload(canon_server_t *server)
 		canon_log(CANON_LOG_ERROR, "reload: out of memory, keeping every zone");
 		return;
 	}
+	if (al->flattener != NULL) {
+		/* New ALIAS targets are resolved before the new zones answer. */
+		canon_flattener_track(al->flattener, fresh_table);
+		canon_flattener_warm(al->flattener, ALIAS_WARM_MS);
+	}
 	atomic_store(&server->table, fresh_table);
-	uint64_t epoch = atomic_fetch_add(&server->epoch, 1) + 1;
-	wait_for_quiescence(server, epoch);
+	synchronize(server);
 	canon_zonetable_free(old);
 	canon_log(CANON_LOG_INFO, "reload done: %zu zones served", fresh_table->count);
 }
@@ -136,7 +200,7 @@ static void stop_workers(canon_server_t *server)
 	}
 }
 
-static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
+static void wait_for_signals(canon_server_t *server, aliases_t *al, const sigset_t *signals)
 {
 	for (;;) {
 		int sig = 0;
@@ -144,7 +208,7 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(server);
+			reload(server, al);
 			continue;
 		}
 		canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
@@ -180,16 +244,21 @@ int canon_server_run(canon_serve_conf_t *conf)
 	atomic_init(&server.table, table);
 
 	int status = 0;
-	if (start_workers(&server) == 0) {
+	aliases_t al = {0};
+	if (aliases_start(&al, &server, table) != 0) {
+		canon_log(CANON_LOG_ERROR, "cannot set up ALIAS resolution (--upstream/--root-hints)");
+		status = 1;
+	} else if (start_workers(&server) == 0) {
 		for (size_t i = 0; i < conf->listen_count; i++) {
 			canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
 			          conf->listen[i].text, server.worker_count);
 		}
-		wait_for_signals(&server, &signals);
+		wait_for_signals(&server, &al, &signals);
 	} else {
 		status = 1;
 	}
 	stop_workers(&server);
+	aliases_stop(&al);
 	close(server.wake_fd);
 	free(server.workers);
 	canon_zonetable_free(atomic_load(&server.table));

@@ -81,6 +81,7 @@ void *canon_worker_run(void *arg)
 		return NULL;
 	}
 	canon_query_ctx_t udp = {.arena = &w->arena,
+	                         .aliases = server->aliases,
 	                         .udp_max_payload = server->conf->udp_max_payload};
 	canon_query_ctx_t tcp = udp;
 	tcp.tcp = true;

@@ -24,6 +24,7 @@ typedef struct canon_server {
 	int wake_fd; /* eventfd every worker polls; written once to stop them all. */
 	canon_worker_t *workers;
 	unsigned worker_count;
+	const canon_alias_source_t *aliases; /* ALIAS flattening, or NULL when not set up. */
 } canon_server_t;
 
 typedef enum {

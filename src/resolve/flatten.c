@@ -1,0 +1,333 @@
+/*
+ * Each ALIAS target and address type is an entry. Its last good result is an
+ * immutable struct behind an atomic pointer: queries read it without a lock,
+ * the refresh thread swaps in a new one and frees the old one only after
+ * synchronize() (no query can still read it). Entries are only ever added, so
+ * the index the query path walks is a fixed-size table of atomic pointers.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/rrtype/rdname.h>
+#include <libknot/rrtype/soa.h>
+
+#include "lib/arena.h"
+#include "lib/cache.h"
+#include "lib/log.h"
+#include "lib/name.h"
+#include "lib/net.h"
+#include "resolve/flatten.h"
+
+#define INDEX_SLOTS 4096        /* Distinct ALIAS targets x 2 types, at most half of it. */
+#define REFRESH_AT_PERCENT 75   /* Refresh when this share of the TTL has passed. */
+#define RETRY_SECONDS 2         /* After a failure. */
+#define NODATA_TTL 60           /* A negative result without an SOA. */
+#define TICK_MS 100
+#define ARENA_SIZE (2u << 20)
+
+typedef struct {
+	canon_alias_status_t status; /* FOUND or NODATA */
+	knot_rrset_t *rr;            /* FOUND: the addresses (owner: the target) */
+	uint32_t expire;             /* canon_cache_now() seconds */
+} result_t;
+
+typedef struct entry {
+	knot_dname_t *target; /* lower-case */
+	uint16_t type;
+	uint32_t hash;
+	_Atomic(result_t *) good; /* Last good result, or NULL. */
+	atomic_bool tried;        /* Resolved (or failed) at least once. */
+	uint32_t next_refresh;    /* Refresh thread only. */
+} entry_t;
+
+struct canon_flattener {
+	canon_resolver_conf_t *resolver;
+	void (*synchronize)(void *arg);
+	void *sync_arg;
+	_Atomic(entry_t *) index[INDEX_SLOTS];
+	pthread_mutex_t add_lock; /* Serializes adding entries (reload vs. start). */
+	atomic_uint count;
+	canon_alias_source_t source;
+	pthread_t thread;
+	bool started;
+	atomic_bool stopping;
+};
+
+static uint32_t entry_hash(const knot_dname_t *lower, uint16_t type)
+{
+	return canon_name_hash(lower) ^ ((uint32_t)type * 2654435761u);
+}
+
+static entry_t *index_find(canon_flattener_t *fl, const knot_dname_t *lower, uint16_t type,
+                           uint32_t hash)
+{
+	for (uint32_t i = hash % INDEX_SLOTS, n = 0; n < INDEX_SLOTS; i = (i + 1) % INDEX_SLOTS, n++) {
+		entry_t *e = atomic_load(&fl->index[i]);
+		if (e == NULL) {
+			return NULL;
+		}
+		if (e->hash == hash && e->type == type && knot_dname_is_equal(e->target, lower)) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* The query path: never blocks, never allocates but from 'mm'. */
+static canon_alias_status_t flattener_addresses(void *ctx, const knot_dname_t *target,
+                                                uint16_t type, const knot_dname_t *owner,
+                                                uint32_t ttl, knot_mm_t *mm,
+                                                const knot_rrset_t **rr)
+{
+	canon_flattener_t *fl = ctx;
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, target);
+	entry_t *e = index_find(fl, lower, type, entry_hash(lower, type));
+	result_t *good = e ? atomic_load(&e->good) : NULL;
+	if (good == NULL) {
+		return CANON_ALIAS_FAILED; /* Not resolved (yet), or never resolvable. */
+	}
+	uint32_t now = canon_cache_now();
+	bool stale = now >= good->expire;
+	if (stale && now >= good->expire + CANON_FLATTEN_STALE_MAX) {
+		return CANON_ALIAS_FAILED;
+	}
+	if (good->status == CANON_ALIAS_NODATA) {
+		return CANON_ALIAS_NODATA;
+	}
+	knot_rrset_t *copy = knot_rrset_copy(good->rr, mm);
+	if (copy == NULL) {
+		return CANON_ALIAS_FAILED;
+	}
+	copy->owner = (knot_dname_t *)owner;
+	/* The answer's TTL: the smallest over the chain (kept in the result) and the ALIAS. */
+	uint32_t left = stale ? CANON_FLATTEN_STALE_TTL : good->expire - now;
+	copy->ttl = left < ttl ? left : ttl;
+	*rr = copy;
+	return stale ? CANON_ALIAS_STALE : CANON_ALIAS_FOUND;
+}
+
+canon_flattener_t *canon_flattener_new(canon_resolver_conf_t *resolver,
+                                       void (*synchronize)(void *arg), void *arg)
+{
+	canon_flattener_t *fl = calloc(1, sizeof(*fl));
+	if (fl == NULL) {
+		return NULL;
+	}
+	fl->resolver = resolver;
+	fl->synchronize = synchronize;
+	fl->sync_arg = arg;
+	pthread_mutex_init(&fl->add_lock, NULL);
+	fl->source = (canon_alias_source_t){.addresses = flattener_addresses, .ctx = fl};
+	return fl;
+}
+
+const canon_alias_source_t *canon_flattener_source(canon_flattener_t *fl)
+{
+	return &fl->source;
+}
+
+static int track_target(canon_flattener_t *fl, const knot_dname_t *target, uint16_t type)
+{
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, target);
+	uint32_t hash = entry_hash(lower, type);
+	if (index_find(fl, lower, type, hash) != NULL) {
+		return 0;
+	}
+	if (atomic_load(&fl->count) >= INDEX_SLOTS / 2) {
+		canon_log(CANON_LOG_ERROR, "ALIAS: more than %d targets, the rest are not flattened",
+		          INDEX_SLOTS / 4);
+		return -ENOMEM;
+	}
+	entry_t *e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->target = knot_dname_copy(lower, NULL)) == NULL) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->type = type;
+	e->hash = hash;
+	uint32_t i = hash % INDEX_SLOTS;
+	while (atomic_load(&fl->index[i]) != NULL) {
+		i = (i + 1) % INDEX_SLOTS;
+	}
+	atomic_store(&fl->index[i], e); /* Published complete: readers see it or nothing. */
+	atomic_fetch_add(&fl->count, 1);
+	return 0;
+}
+
+int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
+{
+	static const uint16_t types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
+	int ret = 0;
+	pthread_mutex_lock(&fl->add_lock);
+	for (size_t z = 0; z < table->count; z++) {
+		const canon_zone_t *zone = table->zones[z];
+		for (size_t n = 0; n < zone->node_count && ret == 0; n++) {
+			const canon_node_t *node = zone->nodes[n];
+			const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
+			for (int t = 0; alias != NULL && t < 2 && ret == 0; t++) {
+				ret = track_target(fl, knot_cname_name(alias->rr.rrs.rdata), types[t]);
+			}
+		}
+	}
+	pthread_mutex_unlock(&fl->add_lock);
+	return ret;
+}
+
+/* The smallest TTL over the chain's links and the final RRset (or negative SOA). */
+static uint32_t chain_ttl(const canon_resolution_t *res)
+{
+	uint32_t ttl = UINT32_MAX;
+	for (unsigned i = 0; i < res->answer_count; i++) {
+		ttl = res->answer[i]->ttl < ttl ? res->answer[i]->ttl : ttl;
+	}
+	if (res->authority != NULL) {
+		uint32_t neg = res->authority->ttl;
+		uint32_t minimum = knot_soa_minimum(res->authority->rrs.rdata);
+		neg = minimum < neg ? minimum : neg; /* RFC 2308 §5 */
+		ttl = neg < ttl ? neg : ttl;
+	}
+	return ttl == UINT32_MAX ? NODATA_TTL : ttl;
+}
+
+/* A result from a resolution, or NULL when it failed (the old one stays). */
+static result_t *make_result(const canon_resolution_t *res, uint16_t type, uint32_t now)
+{
+	if (res->rcode != KNOT_RCODE_NOERROR && res->rcode != KNOT_RCODE_NXDOMAIN) {
+		return NULL;
+	}
+	result_t *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		return NULL;
+	}
+	const knot_rrset_t *last = res->answer_count ? res->answer[res->answer_count - 1] : NULL;
+	r->status = CANON_ALIAS_NODATA; /* An NXDOMAIN target: the ALIAS name has no addresses. */
+	if (res->rcode == KNOT_RCODE_NOERROR && last != NULL && last->type == type) {
+		r->rr = knot_rrset_copy(last, NULL);
+		if (r->rr == NULL) {
+			free(r);
+			return NULL;
+		}
+		r->status = CANON_ALIAS_FOUND;
+	}
+	uint32_t ttl = chain_ttl(res);
+	r->expire = now + (ttl > 0 ? ttl : 1);
+	return r;
+}
+
+static void result_free(result_t *r)
+{
+	if (r != NULL) {
+		knot_rrset_free(r->rr, NULL);
+		free(r);
+	}
+}
+
+/* Resolve one entry again; returns the result it replaced (to free after synchronize). */
+static result_t *refresh(canon_flattener_t *fl, entry_t *e, canon_arena_t *arena)
+{
+	canon_arena_reset(arena);
+	canon_resolution_t res;
+	uint32_t now = canon_cache_now();
+	int ret = canon_resolve(fl->resolver, e->target, e->type, CANON_RESOLVE_REFRESH, &res,
+	                        &arena->mm);
+	result_t *fresh = ret == 0 ? make_result(&res, e->type, now) : NULL;
+	atomic_store(&e->tried, true);
+	if (fresh == NULL) {
+		char name[KNOT_DNAME_TXT_MAXLEN + 1];
+		knot_dname_to_str(name, e->target, sizeof(name));
+		canon_log(CANON_LOG_WARNING, "ALIAS target %s: resolution failed%s%s", name,
+		          ret == 0 && res.ede_text[0] ? ": " : "", ret == 0 ? res.ede_text : "");
+		e->next_refresh = now + RETRY_SECONDS;
+		return NULL;
+	}
+	uint32_t ttl = fresh->expire - now;
+	uint32_t wait = ttl * REFRESH_AT_PERCENT / 100;
+	e->next_refresh = now + (wait > 0 ? wait : 1);
+	return atomic_exchange(&e->good, fresh);
+}
+
+static void *refresh_thread(void *arg)
+{
+	canon_flattener_t *fl = arg;
+	canon_arena_t arena;
+	if (canon_arena_init(&arena, ARENA_SIZE) != 0) {
+		return NULL;
+	}
+	while (!atomic_load(&fl->stopping)) {
+		result_t *retired[64];
+		unsigned retired_count = 0;
+		uint32_t now = canon_cache_now();
+		for (uint32_t i = 0; i < INDEX_SLOTS && retired_count < 64; i++) {
+			entry_t *e = atomic_load(&fl->index[i]);
+			if (e != NULL && e->next_refresh <= now && !atomic_load(&fl->stopping)) {
+				result_t *old = refresh(fl, e, &arena);
+				if (old != NULL) {
+					retired[retired_count++] = old;
+				}
+			}
+		}
+		if (retired_count > 0) {
+			fl->synchronize(fl->sync_arg);
+			for (unsigned i = 0; i < retired_count; i++) {
+				result_free(retired[i]);
+			}
+		}
+		struct timespec tick = {0, TICK_MS * 1000000L};
+		nanosleep(&tick, NULL);
+	}
+	canon_arena_deinit(&arena);
+	return NULL;
+}
+
+int canon_flattener_start(canon_flattener_t *fl)
+{
+	int ret = pthread_create(&fl->thread, NULL, refresh_thread, fl);
+	fl->started = ret == 0;
+	return -ret;
+}
+
+void canon_flattener_warm(canon_flattener_t *fl, unsigned ms)
+{
+	int64_t deadline = canon_now_ms() + ms;
+	while (canon_now_ms() < deadline) {
+		bool all = true;
+		for (uint32_t i = 0; i < INDEX_SLOTS && all; i++) {
+			entry_t *e = atomic_load(&fl->index[i]);
+			all = e == NULL || atomic_load(&e->tried);
+		}
+		if (all) {
+			return;
+		}
+		struct timespec tick = {0, 20 * 1000000L};
+		nanosleep(&tick, NULL);
+	}
+}
+
+void canon_flattener_free(canon_flattener_t *fl)
+{
+	if (fl == NULL) {
+		return;
+	}
+	atomic_store(&fl->stopping, true);
+	if (fl->started) {
+		pthread_join(fl->thread, NULL);
+	}
+	for (uint32_t i = 0; i < INDEX_SLOTS; i++) {
+		entry_t *e = atomic_load(&fl->index[i]);
+		if (e != NULL) {
+			result_free(atomic_load(&e->good));
+			free(e->target);
+			free(e);
+		}
+	}
+	pthread_mutex_destroy(&fl->add_lock);
+	free(fl);
+}
