@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cli/dig.h"
+#include "lib/zone.h"
 
 #define CHAIN_HOPS_MAX    32 /* more than any server follows (Knot 5, NSD 18) */
 #define CHAIN_REQUERY_MAX 8  /* extra queries when the chain leaves a reply */
@@ -406,6 +407,43 @@ static int chain_requery(chain_t *c, dig_out_t *out, const dig_server_t *server,
 	return KNOT_EOK;
 }
 
+/*
+ * An address answer may have been flattened from canon's ALIAS (type 65401):
+ * ask the same server for an ALIAS at the final name, and show it as a "~" line.
+ */
+static void chain_note_alias(chain_t *c, dig_out_t *out, const dig_server_t *server,
+                             uint16_t qtype)
+{
+	if (strcmp(c->status, "ANSWER") != 0 ||
+	    (qtype != KNOT_RRTYPE_A && qtype != KNOT_RRTYPE_AAAA)) {
+		return;
+	}
+	dig_reply_t reply = {0};
+	if (dig_exec_query(out, server, c->cur, CANON_RRTYPE_ALIAS, &reply) == KNOT_EOK &&
+	    reply.parse_ret == KNOT_EOK) {
+		const knot_pktsection_t *answer = knot_pkt_section(reply.pkt, KNOT_ANSWER);
+		for (uint16_t i = 0; i < answer->count; i++) {
+			const knot_rrset_t *rr = knot_pkt_rr(answer, i);
+			if (rr->type != CANON_RRTYPE_ALIAS || !is_cur(c, rr) || rr->rrs.count == 0) {
+				continue;
+			}
+			chain_line_t *line = chain_add(c, "~", rr->owner);
+			if (line != NULL) {
+				char *target = name_str(knot_cname_name(rr->rrs.rdata));
+				line->has_ttl = true;
+				line->ttl = rr->ttl;
+				snprintf(line->type, sizeof(line->type), "ALIAS");
+				if (asprintf(&line->text, "%s (flattened: the server answered with its "
+				                          "addresses)", target ? target : "?") < 0) {
+					line->text = NULL;
+				}
+				free(target);
+			}
+		}
+	}
+	dig_reply_clear(&reply);
+}
+
 static int max_width(const chain_t *c, bool ttl_field)
 {
 	int width = 0;
@@ -488,6 +526,7 @@ int dig_chain_print(dig_out_t *out, const dig_server_t *server, const dig_reply_
 		}
 		pkt = extra.pkt;
 	}
+	chain_note_alias(c, out, server, p->qtype);
 	chain_print(c, p);
 	chain_free(c);
 	dig_reply_clear(&extra);
