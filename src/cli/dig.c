@@ -12,7 +12,12 @@
 static int dig_run(dig_out_t *out, const dig_server_t *servers, size_t count)
 {
 	const dig_params_t *p = out->params;
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; p->trace && i < count; i++) {
+		if (dig_trace(out, &servers[i]) == KNOT_EOK) {
+			return DIG_EXIT_OK;
+		}
+	}
+	for (size_t i = 0; !p->trace && i < count; i++) {
 		dig_reply_t reply = {0};
 		if (dig_exec_query(out, &servers[i], p->qname, p->qtype, &reply) != KNOT_EOK) {
 			continue;

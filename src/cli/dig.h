@@ -66,6 +66,7 @@ typedef struct {
 	bool short_out;
 	bool cmd; /* the banner's "; <<>>" and "global options" lines */
 	bool chain;
+	bool trace;
 	bool help;
 	bool version;
 
@@ -129,6 +130,15 @@ void dig_print_banner(dig_out_t *out);
 
 /* Print a reply as dig does (full, or +short). */
 void dig_print_reply(dig_out_t *out, const dig_reply_t *reply);
+
+/* Print the records of one section in dig's layout, without a title. */
+void dig_print_records(const knot_pkt_t *pkt, knot_section_t id);
+
+/*
+ * +trace: walk the delegations from the root down to the answer, the way dig
+ * +trace does, starting from the root NS set that 'server' knows.
+ */
+int dig_trace(dig_out_t *out, const dig_server_t *server);
 
 /* Print ";; communications error to <server>: <why>" (dig's wording). */
 void dig_print_comm_error(const dig_server_t *server, const char *why);

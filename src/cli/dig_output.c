@@ -146,6 +146,17 @@ static void print_rr(const knot_rrset_t *rr, uint16_t pos)
 	free(data);
 }
 
+void dig_print_records(const knot_pkt_t *pkt, knot_section_t id)
+{
+	const knot_pktsection_t *section = knot_pkt_section(pkt, id);
+	for (uint16_t i = 0; i < section->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(section, i);
+		for (uint16_t pos = 0; rr->type != KNOT_RRTYPE_OPT && pos < rr->rrs.count; pos++) {
+			print_rr(rr, pos);
+		}
+	}
+}
+
 static void print_section(const knot_pkt_t *pkt, knot_section_t id, const char *title)
 {
 	const knot_pktsection_t *section = knot_pkt_section(pkt, id);

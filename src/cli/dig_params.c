@@ -46,6 +46,7 @@ void dig_params_usage(FILE *out)
 	        "  +timeout=S            seconds to wait for each try (default %d)\n"
 	        "  +tries=N, +retry=N    tries per server (default %d)\n"
 	        "  +[no]chain            follow the CNAME/DNAME chain hop by hop\n"
+	        "  +[no]trace            walk the delegations from the root to the answer\n"
 	        "\n"
 	        "The default server is the first nameserver in " DIG_RESOLV_CONF
 	        ", else 127.0.0.1.\n",
@@ -138,6 +139,13 @@ static int plus_chain(dig_params_t *p, bool on, const char *value)
 	return KNOT_EOK;
 }
 
+static int plus_trace(dig_params_t *p, bool on, const char *value)
+{
+	(void)value;
+	p->trace = on;
+	return KNOT_EOK;
+}
+
 static int plus_ednsneg(dig_params_t *p, bool on, const char *value)
 {
 	(void)value;
@@ -209,6 +217,7 @@ static const plus_opt_t PLUS_OPTS[] = {
         {"adflag", plus_adflag, VALUE_NONE},
         {"cdflag", plus_cdflag, VALUE_NONE},
         {"chain", plus_chain, VALUE_NONE},
+        {"trace", plus_trace, VALUE_NONE},
         {"edns", plus_edns, VALUE_OPTIONAL},
         {"ednsnegotiation", plus_ednsneg, VALUE_NONE},
         {"bufsize", plus_bufsize, VALUE_REQUIRED},
