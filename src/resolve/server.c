@@ -380,6 +380,12 @@ static int open_fronts(server_t *srv, front_t *fronts)
 {
 	const canon_serve_conf_t *conf = srv->conf;
 	for (size_t i = 0; i < conf->listen_count; i++) {
+		int ret = canon_listen_check_free(&conf->listen[i]);
+		if (ret != 0) {
+			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
+			          strerror(-ret));
+			return -1;
+		}
 		fronts[i] = (front_t){.srv = srv};
 		fronts[i].udp_fd = canon_udp_socket(&conf->listen[i]);
 		fronts[i].tcp_fd = canon_tcp_listen_socket(&conf->listen[i]);

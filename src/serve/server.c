@@ -167,6 +167,15 @@ static void reload(canon_server_t *server, aliases_t *al)
 
 static int start_workers(canon_server_t *server)
 {
+	const canon_serve_conf_t *conf = server->conf;
+	for (size_t i = 0; i < conf->listen_count; i++) {
+		int ret = canon_listen_check_free(&conf->listen[i]);
+		if (ret != 0) {
+			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
+			          strerror(-ret));
+			return -1;
+		}
+	}
 	for (unsigned i = 0; i < server->worker_count; i++) {
 		canon_worker_t *w = &server->workers[i];
 		if (canon_worker_init(w, server, i) != 0 || open_worker_sockets(server, w) != 0) {

@@ -45,6 +45,30 @@ int canon_udp_socket(const canon_listen_t *l)
 	return fd;
 }
 
+int canon_listen_check_free(const canon_listen_t *l)
+{
+	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+	for (int i = 0; i < 2; i++) {
+		int fd = socket(l->addr.ss_family, types[i] | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			return -errno;
+		}
+		int on = 1;
+		if (types[i] == SOCK_STREAM) {
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		}
+		if (l->addr.ss_family == AF_INET6) {
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		}
+		int ret = bind(fd, (const struct sockaddr *)&l->addr, l->len) == 0 ? 0 : -errno;
+		close(fd);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
 canon_udp_batch_t *canon_udp_batch_new(void)
 {
 	canon_udp_batch_t *b = calloc(1, sizeof(*b));

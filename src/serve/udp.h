@@ -7,6 +7,14 @@
 #include "serve/config.h"
 #include "serve/worker.h"
 
+/*
+ * Whether 'l' is free for UDP and TCP: binds it briefly without SO_REUSEPORT,
+ * which fails when another process (say a second canon) holds it, since
+ * SO_REUSEPORT sockets of the same user would otherwise share the port
+ * silently. Returns 0 or -errno.
+ */
+int canon_listen_check_free(const canon_listen_t *l);
+
 /* A non-blocking UDP socket bound to 'l' with SO_REUSEPORT; fd or -errno. */
 int canon_udp_socket(const canon_listen_t *l);
 
