@@ -18,6 +18,7 @@
 typedef struct {
 	const canon_zonetable_t *table;
 	const canon_alias_source_t *aliases;
+	bool nested; /* Inside alias_from_zones: an ALIAS here is not followed again. */
 	uint16_t qtype;
 	canon_answer_t *answer;
 	knot_mm_t *mm;
@@ -162,14 +163,55 @@ static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_n
  * A/AAAA at an ALIAS name: the target's addresses under the ALIAS owner's name
  * (CNAME flattening), from the alias source's background-refreshed answers.
  */
+/*
+ * A target inside the zones we serve is answered from them, as a nested
+ * lookup (without ALIAS, so an ALIAS to an ALIAS cannot recurse). Returns
+ * CANON_ALIAS_FAILED when the target's chain leaves our zones: the upstream
+ * answers then.
+ */
+static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
+                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
+                  knot_mm_t *mm);
+
+static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *target,
+                                             const knot_dname_t *owner, uint32_t ttl,
+                                             const knot_rrset_t **rr)
+{
+	canon_answer_t nested;
+	if (lk->nested || lookup(lk->table, NULL, true, target, lk->qtype, &nested, lk->mm) != 0 ||
+	    nested.rcode == KNOT_RCODE_REFUSED || nested.chain_end != CANON_CHAIN_COMPLETE ||
+	    !nested.aa) {
+		return CANON_ALIAS_FAILED;
+	}
+	const canon_answer_section_t *answer = &nested.section[KNOT_ANSWER];
+	if (nested.rcode == KNOT_RCODE_NXDOMAIN ||
+	    (nested.rcode == KNOT_RCODE_NOERROR && answer->count == 0)) {
+		return CANON_ALIAS_NODATA;
+	}
+	const knot_rrset_t *last = answer->count ? answer->rrs[answer->count - 1].rr : NULL;
+	if (nested.rcode != KNOT_RCODE_NOERROR || last == NULL || last->type != lk->qtype) {
+		return CANON_ALIAS_FAILED;
+	}
+	for (uint16_t i = 0; i < answer->count; i++) {
+		ttl = answer->rrs[i].rr->ttl < ttl ? answer->rrs[i].rr->ttl : ttl;
+	}
+	knot_rrset_t *copy = (knot_rrset_t *)synthesize_owner(lk, last, owner);
+	if (copy == NULL) {
+		return CANON_ALIAS_FAILED;
+	}
+	copy->ttl = ttl;
+	*rr = copy;
+	return CANON_ALIAS_FOUND;
+}
+
 static int answer_alias(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *node,
                         const knot_dname_t *name)
 {
 	const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
 	const knot_dname_t *target = knot_cname_name(alias->rr.rrs.rdata);
 	const knot_rrset_t *rr = NULL;
-	canon_alias_status_t status = CANON_ALIAS_FAILED;
-	if (lk->aliases != NULL) {
+	canon_alias_status_t status = alias_from_zones(lk, target, name, alias->rr.ttl, &rr);
+	if (status == CANON_ALIAS_FAILED && lk->aliases != NULL && !lk->nested) {
 		status = lk->aliases->addresses(lk->aliases->ctx, target, lk->qtype, name,
 		                                alias->rr.ttl, lk->mm, &rr);
 	}
@@ -357,7 +399,19 @@ int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *ali
                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
                  knot_mm_t *mm)
 {
-	lookup_t lk = {.table = table, .aliases = aliases, .qtype = qtype, .answer = answer, .mm = mm};
+	return lookup(table, aliases, false, qname, qtype, answer, mm);
+}
+
+static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
+                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
+                  knot_mm_t *mm)
+{
+	lookup_t lk = {.table = table,
+	               .aliases = aliases,
+	               .nested = nested,
+	               .qtype = qtype,
+	               .answer = answer,
+	               .mm = mm};
 	answer->rcode = KNOT_RCODE_NOERROR;
 	answer->ede = KNOT_EDNS_EDE_NONE;
 	answer->ede_text = NULL;

@@ -303,9 +303,22 @@ static void on_record(zs_scanner_t *s)
 	}
 }
 
+/* A class word (RFC 1035 §5.1): IN, CH, HS, CS, NONE, ANY or CLASSnn. */
+static bool is_class_word(const char *p, size_t len)
+{
+	static const char *const words[] = {"IN", "CH", "HS", "CS", "NONE", "ANY"};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (len == strlen(words[i]) && strncasecmp(p, words[i], len) == 0) {
+			return true;
+		}
+	}
+	return len > 5 && strncasecmp(p, "CLASS", 5) == 0;
+}
+
 /*
- * The type word "ALIAS" in a record line, or NULL. The first word of a line
- * that does not start with a blank is the owner (which may be named "alias").
+ * The type word of a record line, if it is "ALIAS": after the owner (when the
+ * line does not start with a blank) and an optional TTL and class, in either
+ * order (RFC 1035 §5.1). Words in the data are never the type.
  */
 static char *alias_type_word(char *line)
 {
@@ -316,16 +329,18 @@ static char *alias_type_word(char *line)
 	if (!isspace((unsigned char)*p)) {
 		p += strcspn(p, " \t");
 	}
-	while (*p != '\0' && *p != ';' && *p != '\n') {
+	for (int field = 0; field < 3; field++) {
 		p += strspn(p, " \t");
-		size_t len = strcspn(p, " \t\r\n;");
-		if (len == 5 && strncasecmp(p, "ALIAS", 5) == 0) {
-			return p;
-		}
+		size_t len = strcspn(p, " \t\r\n;(");
 		if (len == 0) {
-			break;
+			return NULL;
 		}
-		p += len;
+		bool ttl = isdigit((unsigned char)*p);
+		if (field < 2 && (ttl || is_class_word(p, len))) {
+			p += len;
+			continue;
+		}
+		return (len == 5 && strncasecmp(p, "ALIAS", 5) == 0) ? p : NULL;
 	}
 	return NULL;
 }

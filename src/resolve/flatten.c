@@ -24,7 +24,8 @@
 #include "lib/net.h"
 #include "resolve/flatten.h"
 
-#define INDEX_SLOTS 4096        /* Distinct ALIAS targets x 2 types, at most half of it. */
+#define INDEX_SLOTS 65536       /* Distinct ALIAS targets x 2 types, at most half of it. */
+#define REFRESH_THREADS 4       /* A slow target holds up only its own thread. */
 #define REFRESH_AT_PERCENT 75   /* Refresh when this share of the TTL has passed. */
 #define RETRY_SECONDS 2         /* After a failure. */
 #define NODATA_TTL 60           /* A negative result without an SOA. */
@@ -43,6 +44,7 @@ typedef struct entry {
 	uint32_t hash;
 	_Atomic(result_t *) good; /* Last good result, or NULL. */
 	atomic_bool tried;        /* Resolved (or failed) at least once. */
+	atomic_bool failing;      /* The last refresh failed: past expiry, serve stale. */
 	uint32_t next_refresh;    /* Refresh thread only. */
 } entry_t;
 
@@ -54,8 +56,8 @@ struct canon_flattener {
 	pthread_mutex_t add_lock; /* Serializes adding entries (reload vs. start). */
 	atomic_uint count;
 	canon_alias_source_t source;
-	pthread_t thread;
-	bool started;
+	pthread_t threads[REFRESH_THREADS];
+	unsigned started;
 	atomic_bool stopping;
 };
 
@@ -94,7 +96,9 @@ static canon_alias_status_t flattener_addresses(void *ctx, const knot_dname_t *t
 		return CANON_ALIAS_FAILED; /* Not resolved (yet), or never resolvable. */
 	}
 	uint32_t now = canon_cache_now();
-	bool stale = now >= good->expire;
+	/* RFC 8767 §4: stale only when a refresh failed; else it is just due (TTL 1). */
+	bool expired = now >= good->expire;
+	bool stale = expired && atomic_load(&e->failing);
 	if (stale && now >= good->expire + CANON_FLATTEN_STALE_MAX) {
 		return CANON_ALIAS_FAILED;
 	}
@@ -107,7 +111,7 @@ static canon_alias_status_t flattener_addresses(void *ctx, const knot_dname_t *t
 	}
 	copy->owner = (knot_dname_t *)owner;
 	/* The answer's TTL: the smallest over the chain (kept in the result) and the ALIAS. */
-	uint32_t left = stale ? CANON_FLATTEN_STALE_TTL : good->expire - now;
+	uint32_t left = stale ? CANON_FLATTEN_STALE_TTL : expired ? 1 : good->expire - now;
 	copy->ttl = left < ttl ? left : ttl;
 	*rr = copy;
 	return stale ? CANON_ALIAS_STALE : CANON_ALIAS_FOUND;
@@ -142,9 +146,7 @@ static int track_target(canon_flattener_t *fl, const knot_dname_t *target, uint1
 		return 0;
 	}
 	if (atomic_load(&fl->count) >= INDEX_SLOTS / 2) {
-		canon_log(CANON_LOG_ERROR, "ALIAS: more than %d targets, the rest are not flattened",
-		          INDEX_SLOTS / 4);
-		return -ENOMEM;
+		return -ENOSPC;
 	}
 	entry_t *e = calloc(1, sizeof(*e));
 	if (e == NULL || (e->target = knot_dname_copy(lower, NULL)) == NULL) {
@@ -166,6 +168,7 @@ int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
 {
 	static const uint16_t types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
 	int ret = 0;
+	unsigned before = atomic_load(&fl->count);
 	pthread_mutex_lock(&fl->add_lock);
 	for (size_t z = 0; z < table->count; z++) {
 		const canon_zone_t *zone = table->zones[z];
@@ -178,6 +181,16 @@ int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
 		}
 	}
 	pthread_mutex_unlock(&fl->add_lock);
+	if (ret == -ENOSPC) {
+		/* Not fatal: those names answer A/AAAA with SERVFAIL and an EDE. */
+		canon_log(CANON_LOG_ERROR, "ALIAS: more than %d targets, the rest are not flattened",
+		          INDEX_SLOTS / 4);
+		ret = 0;
+	}
+	if (atomic_load(&fl->count) > before) {
+		canon_log(CANON_LOG_INFO, "ALIAS: %u target lookups to keep fresh",
+		          atomic_load(&fl->count));
+	}
 	return ret;
 }
 
@@ -241,22 +254,36 @@ static result_t *refresh(canon_flattener_t *fl, entry_t *e, canon_arena_t *arena
 	result_t *fresh = ret == 0 ? make_result(&res, e->type, now) : NULL;
 	atomic_store(&e->tried, true);
 	if (fresh == NULL) {
-		char name[KNOT_DNAME_TXT_MAXLEN + 1];
-		knot_dname_to_str(name, e->target, sizeof(name));
-		canon_log(CANON_LOG_WARNING, "ALIAS target %s: resolution failed%s%s", name,
-		          ret == 0 && res.ede_text[0] ? ": " : "", ret == 0 ? res.ede_text : "");
+		/* Said once when it starts failing, not at every retry. */
+		if (!atomic_exchange(&e->failing, true)) {
+			char name[KNOT_DNAME_TXT_MAXLEN + 1], type[16];
+			knot_dname_to_str(name, e->target, sizeof(name));
+			knot_rrtype_to_string(e->type, type, sizeof(type));
+			canon_log(CANON_LOG_WARNING, "ALIAS target %s %s: resolution failed%s%s", name,
+			          type, ret == 0 && res.ede_text[0] ? ": " : "",
+			          ret == 0 ? res.ede_text : "");
+		}
 		e->next_refresh = now + RETRY_SECONDS;
 		return NULL;
 	}
+	atomic_store(&e->failing, false);
 	uint32_t ttl = fresh->expire - now;
-	uint32_t wait = ttl * REFRESH_AT_PERCENT / 100;
-	e->next_refresh = now + (wait > 0 ? wait : 1);
+	/* With whole seconds, a TTL of 1 is refreshed at the next tick. */
+	e->next_refresh = now + ttl * REFRESH_AT_PERCENT / 100;
 	return atomic_exchange(&e->good, fresh);
 }
 
+typedef struct {
+	canon_flattener_t *fl;
+	unsigned shard; /* This thread refreshes the index slots i with i % REFRESH_THREADS == shard. */
+} refresher_t;
+
 static void *refresh_thread(void *arg)
 {
-	canon_flattener_t *fl = arg;
+	refresher_t *self = arg;
+	canon_flattener_t *fl = self->fl;
+	unsigned shard = self->shard;
+	free(self);
 	canon_arena_t arena;
 	if (canon_arena_init(&arena, ARENA_SIZE) != 0) {
 		return NULL;
@@ -265,7 +292,7 @@ static void *refresh_thread(void *arg)
 		result_t *retired[64];
 		unsigned retired_count = 0;
 		uint32_t now = canon_cache_now();
-		for (uint32_t i = 0; i < INDEX_SLOTS && retired_count < 64; i++) {
+		for (uint32_t i = shard; i < INDEX_SLOTS && retired_count < 64; i += REFRESH_THREADS) {
 			entry_t *e = atomic_load(&fl->index[i]);
 			if (e != NULL && e->next_refresh <= now && !atomic_load(&fl->stopping)) {
 				result_t *old = refresh(fl, e, &arena);
@@ -289,9 +316,20 @@ static void *refresh_thread(void *arg)
 
 int canon_flattener_start(canon_flattener_t *fl)
 {
-	int ret = pthread_create(&fl->thread, NULL, refresh_thread, fl);
-	fl->started = ret == 0;
-	return -ret;
+	for (unsigned i = 0; i < REFRESH_THREADS; i++) {
+		refresher_t *self = malloc(sizeof(*self));
+		if (self == NULL) {
+			return -ENOMEM;
+		}
+		*self = (refresher_t){.fl = fl, .shard = i};
+		int ret = pthread_create(&fl->threads[i], NULL, refresh_thread, self);
+		if (ret != 0) {
+			free(self);
+			return -ret;
+		}
+		fl->started++;
+	}
+	return 0;
 }
 
 void canon_flattener_warm(canon_flattener_t *fl, unsigned ms)
@@ -317,8 +355,8 @@ void canon_flattener_free(canon_flattener_t *fl)
 		return;
 	}
 	atomic_store(&fl->stopping, true);
-	if (fl->started) {
-		pthread_join(fl->thread, NULL);
+	for (unsigned i = 0; i < fl->started; i++) {
+		pthread_join(fl->threads[i], NULL);
 	}
 	for (uint32_t i = 0; i < INDEX_SLOTS; i++) {
 		entry_t *e = atomic_load(&fl->index[i]);

@@ -278,18 +278,36 @@ static bool in_bailiwick(const knot_dname_t *name, const knot_dname_t *zone)
 	return knot_dname_in_bailiwick(name, zone) >= 0;
 }
 
-/* The first RRset of 'section' with this owner and type, or NULL. */
-static knot_rrset_t *section_find(const knot_pkt_t *pkt, knot_section_t id,
+/*
+ * The RRset of 'section' with this owner and type (the first owner found when
+ * 'owner' is NULL), merged from its records: libknot parses each record of a
+ * message as an RRset of its own. Allocated from the arena; NULL if none.
+ */
+static knot_rrset_t *section_find(ctx_t *c, const knot_pkt_t *pkt, knot_section_t id,
                                   const knot_dname_t *owner, uint16_t type)
 {
 	const knot_pktsection_t *section = knot_pkt_section(pkt, id);
+	knot_rrset_t *merged = NULL;
 	for (uint16_t i = 0; i < section->count; i++) {
-		knot_rrset_t *rr = (knot_rrset_t *)knot_pkt_rr(section, i);
-		if (rr->type == type && (owner == NULL || knot_dname_is_equal(rr->owner, owner))) {
-			return rr;
+		const knot_rrset_t *rr = knot_pkt_rr(section, i);
+		if (rr->type != type || (owner != NULL && !knot_dname_is_equal(rr->owner, owner))) {
+			continue;
+		}
+		if (merged == NULL) {
+			owner = rr->owner;
+			merged = knot_rrset_new(rr->owner, type, rr->rclass, rr->ttl, c->mm);
+			if (merged == NULL) {
+				return NULL;
+			}
+		}
+		/* RFC 2181 §5.2: one TTL for the set; the smallest is the safe one. */
+		merged->ttl = rr->ttl < merged->ttl ? rr->ttl : merged->ttl;
+		knot_rdata_t *rd = rr->rrs.rdata;
+		for (uint16_t j = 0; j < rr->rrs.count; j++, rd = knot_rdataset_next(rd)) {
+			knot_rrset_add_rdata(merged, rd->data, rd->len, c->mm);
 		}
 	}
-	return NULL;
+	return merged;
 }
 
 /* A copy in the arena (the reply's RRsets live as long as the reply anyway). */
@@ -299,10 +317,10 @@ static knot_rrset_t *keep(ctx_t *c, const knot_rrset_t *rr)
 }
 
 /* RFC 2308 §2.1-2.2: the SOA of a negative answer, if it is the asked zone's (or below). */
-static knot_rrset_t *negative_soa(const knot_pkt_t *reply, const knot_dname_t *zone,
+static knot_rrset_t *negative_soa(ctx_t *c, const knot_pkt_t *reply, const knot_dname_t *zone,
                                   const knot_dname_t *name)
 {
-	knot_rrset_t *soa = section_find(reply, KNOT_AUTHORITY, NULL, KNOT_RRTYPE_SOA);
+	knot_rrset_t *soa = section_find(c, reply, KNOT_AUTHORITY, NULL, KNOT_RRTYPE_SOA);
 	if (soa == NULL || !in_bailiwick(soa->owner, zone) || !in_bailiwick(name, soa->owner)) {
 		return NULL;
 	}
@@ -326,7 +344,10 @@ static void cache_glue(ctx_t *c, const knot_pkt_t *reply, const knot_rrset_t *ns
 		}
 		/* Out-of-bailiwick glue is the poisoning vector of old (RFC 5452 §6). */
 		if (is_target && in_bailiwick(rr->owner, zone)) {
-			canon_cache_put(c->conf->cache, rr, c->now);
+			knot_rrset_t *all = section_find(c, reply, KNOT_ADDITIONAL, rr->owner, rr->type);
+			if (all != NULL) {
+				canon_cache_put(c->conf->cache, all, c->now);
+			}
 		}
 	}
 }
@@ -336,17 +357,17 @@ static bool classify_answer(ctx_t *c, const knot_pkt_t *reply, const knot_dname_
                             const knot_dname_t *name, uint16_t qtype, step_t *out)
 {
 	canon_cache_t *cache = c->conf->cache;
-	knot_rrset_t *rr = section_find(reply, KNOT_ANSWER, name, qtype);
+	knot_rrset_t *rr = section_find(c, reply, KNOT_ANSWER, name, qtype);
 	if (rr != NULL) {
 		canon_cache_put(cache, rr, c->now);
-		*out = (step_t){.kind = STEP_DATA, .rr = keep(c, rr)};
+		*out = (step_t){.kind = STEP_DATA, .rr = rr};
 		return true;
 	}
-	rr = section_find(reply, KNOT_ANSWER, name, KNOT_RRTYPE_CNAME);
+	rr = section_find(c, reply, KNOT_ANSWER, name, KNOT_RRTYPE_CNAME);
 	if (rr != NULL && qtype != KNOT_RRTYPE_CNAME) {
 		/* Only the first link: its target is asked of its own servers. */
 		canon_cache_put(cache, rr, c->now);
-		*out = (step_t){.kind = STEP_CNAME, .rr = keep(c, rr)};
+		*out = (step_t){.kind = STEP_CNAME, .rr = rr};
 		return true;
 	}
 	const knot_pktsection_t *answer = knot_pkt_section(reply, KNOT_ANSWER);
@@ -374,27 +395,27 @@ static step_t classify(ctx_t *c, const knot_pkt_t *reply, const knot_dname_t *zo
 	if (classify_answer(c, reply, zone, name, qtype, &out)) {
 		return out;
 	}
-	knot_rrset_t *soa = negative_soa(reply, zone, name);
+	knot_rrset_t *soa = negative_soa(c, reply, zone, name);
 	if (rcode == KNOT_RCODE_NXDOMAIN) {
 		if (soa != NULL) {
 			canon_cache_put_negative(c->conf->cache, name, qtype, true, soa, c->now);
 		}
-		return (step_t){.kind = STEP_NXDOMAIN, .rr = soa ? keep(c, soa) : NULL};
+		return (step_t){.kind = STEP_NXDOMAIN, .rr = soa};
 	}
-	knot_rrset_t *ns = section_find(reply, KNOT_AUTHORITY, NULL, KNOT_RRTYPE_NS);
+	knot_rrset_t *ns = section_find(c, reply, KNOT_AUTHORITY, NULL, KNOT_RRTYPE_NS);
 	bool aa = knot_wire_get_aa(reply->wire);
 	if (!aa && ns != NULL && knot_dname_in_bailiwick(ns->owner, zone) > 0 &&
 	    in_bailiwick(name, ns->owner)) {
 		/* A referral one or more cuts down (RFC 1034 §4.3.2 step 3b). */
 		canon_cache_put(c->conf->cache, ns, c->now);
 		cache_glue(c, reply, ns, zone);
-		return (step_t){.kind = STEP_REFERRAL, .rr = keep(c, ns)};
+		return (step_t){.kind = STEP_REFERRAL, .rr = ns};
 	}
 	if (aa || soa != NULL) {
 		if (soa != NULL) {
 			canon_cache_put_negative(c->conf->cache, name, qtype, false, soa, c->now);
 		}
-		return (step_t){.kind = STEP_NODATA, .rr = soa ? keep(c, soa) : NULL};
+		return (step_t){.kind = STEP_NODATA, .rr = soa};
 	}
 	return (step_t){.kind = STEP_LAME}; /* Neither an answer nor a referral: lame. */
 }
