@@ -363,13 +363,7 @@ static bool classify_answer(ctx_t *c, const knot_pkt_t *reply, const knot_dname_
 		*out = (step_t){.kind = STEP_DATA, .rr = rr};
 		return true;
 	}
-	rr = section_find(c, reply, KNOT_ANSWER, name, KNOT_RRTYPE_CNAME);
-	if (rr != NULL && qtype != KNOT_RRTYPE_CNAME) {
-		/* Only the first link: its target is asked of its own servers. */
-		canon_cache_put(cache, rr, c->now);
-		*out = (step_t){.kind = STEP_CNAME, .rr = rr};
-		return true;
-	}
+	/* A DNAME above the name comes first: its CNAME is synthesized here (RFC 6672 §3.4). */
 	const knot_pktsection_t *answer = knot_pkt_section(reply, KNOT_ANSWER);
 	for (uint16_t i = 0; i < answer->count; i++) {
 		const knot_rrset_t *d = knot_pkt_rr(answer, i);
@@ -379,6 +373,13 @@ static bool classify_answer(ctx_t *c, const knot_pkt_t *reply, const knot_dname_
 			*out = dname_step(c, keep(c, d), name);
 			return true;
 		}
+	}
+	rr = section_find(c, reply, KNOT_ANSWER, name, KNOT_RRTYPE_CNAME);
+	if (rr != NULL && qtype != KNOT_RRTYPE_CNAME) {
+		/* Only the first link: its target is asked of its own servers. */
+		canon_cache_put(cache, rr, c->now);
+		*out = (step_t){.kind = STEP_CNAME, .rr = rr};
+		return true;
 	}
 	return false;
 }
