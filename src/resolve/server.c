@@ -379,20 +379,12 @@ static void *front_thread(void *arg)
 static int open_fronts(server_t *srv, front_t *fronts)
 {
 	const canon_serve_conf_t *conf = srv->conf;
+	if (canon_listen_check_all(conf) != 0) {
+		return -1;
+	}
 	for (size_t i = 0; i < conf->listen_count; i++) {
-		int ret = canon_listen_check_free(&conf->listen[i]);
-		if (ret != 0) {
-			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
-			          strerror(-ret));
-			return -1;
-		}
 		fronts[i] = (front_t){.srv = srv};
-		fronts[i].udp_fd = canon_udp_socket(&conf->listen[i]);
-		fronts[i].tcp_fd = canon_tcp_listen_socket(&conf->listen[i]);
-		if (fronts[i].udp_fd < 0 || fronts[i].tcp_fd < 0) {
-			int err = fronts[i].udp_fd < 0 ? -fronts[i].udp_fd : -fronts[i].tcp_fd;
-			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
-			          strerror(err));
+		if (canon_listen_open(&conf->listen[i], &fronts[i].udp_fd, &fronts[i].tcp_fd) != 0) {
 			return -1;
 		}
 	}

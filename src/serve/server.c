@@ -42,12 +42,7 @@ static int open_worker_sockets(canon_server_t *server, canon_worker_t *w)
 {
 	const canon_serve_conf_t *conf = server->conf;
 	for (size_t i = 0; i < conf->listen_count; i++) {
-		const canon_listen_t *l = &conf->listen[i];
-		w->udp_fds[i] = canon_udp_socket(l);
-		w->tcp_fds[i] = canon_tcp_listen_socket(l);
-		if (w->udp_fds[i] < 0 || w->tcp_fds[i] < 0) {
-			int err = w->udp_fds[i] < 0 ? -w->udp_fds[i] : -w->tcp_fds[i];
-			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", l->text, strerror(err));
+		if (canon_listen_open(&conf->listen[i], &w->udp_fds[i], &w->tcp_fds[i]) != 0) {
 			return -1;
 		}
 	}
@@ -167,14 +162,8 @@ static void reload(canon_server_t *server, aliases_t *al)
 
 static int start_workers(canon_server_t *server)
 {
-	const canon_serve_conf_t *conf = server->conf;
-	for (size_t i = 0; i < conf->listen_count; i++) {
-		int ret = canon_listen_check_free(&conf->listen[i]);
-		if (ret != 0) {
-			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
-			          strerror(-ret));
-			return -1;
-		}
+	if (canon_listen_check_all(server->conf) != 0) {
+		return -1;
 	}
 	for (unsigned i = 0; i < server->worker_count; i++) {
 		canon_worker_t *w = &server->workers[i];

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/log.h"
+#include "serve/tcp.h"
 #include "serve/udp.h"
 
 #define UDP_BATCH 32
@@ -67,6 +69,31 @@ int canon_listen_check_free(const canon_listen_t *l)
 		}
 	}
 	return 0;
+}
+
+int canon_listen_check_all(const canon_serve_conf_t *conf)
+{
+	for (size_t i = 0; i < conf->listen_count; i++) {
+		int ret = canon_listen_check_free(&conf->listen[i]);
+		if (ret != 0) {
+			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
+			          strerror(-ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int canon_listen_open(const canon_listen_t *l, int *udp_fd, int *tcp_fd)
+{
+	*udp_fd = canon_udp_socket(l);
+	*tcp_fd = canon_tcp_listen_socket(l);
+	if (*udp_fd >= 0 && *tcp_fd >= 0) {
+		return 0;
+	}
+	int err = *udp_fd < 0 ? -*udp_fd : -*tcp_fd;
+	canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", l->text, strerror(err));
+	return -1;
 }
 
 canon_udp_batch_t *canon_udp_batch_new(void)

@@ -15,6 +15,12 @@
  */
 int canon_listen_check_free(const canon_listen_t *l);
 
+/* canon_listen_check_free() for every listen address; logs the one taken. 0 or -1. */
+int canon_listen_check_all(const canon_serve_conf_t *conf);
+
+/* Open the UDP and TCP sockets of 'l' (SO_REUSEPORT); logs why not and returns -1. */
+int canon_listen_open(const canon_listen_t *l, int *udp_fd, int *tcp_fd);
+
 /* A non-blocking UDP socket bound to 'l' with SO_REUSEPORT; fd or -errno. */
 int canon_udp_socket(const canon_listen_t *l);
 
