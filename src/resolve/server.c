@@ -187,7 +187,9 @@ static bool queue_push(server_t *srv, int fd, bool tcp, const struct sockaddr_st
 		job->peer = *peer;
 		job->peer_len = peer_len;
 		job->len = len;
-		memcpy(job->query, query, len);
+		if (len > 0) {
+			memcpy(job->query, query, len); /* TCP jobs carry no query yet. */
+		}
 		pthread_cond_signal(&srv->ready);
 	}
 	pthread_mutex_unlock(&srv->lock);
