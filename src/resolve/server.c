@@ -35,7 +35,9 @@
 #define BATCH 32
 #define QUERY_MAX 4096
 #define ARENA_SIZE (2u << 20)
-#define TCP_IDLE_MS 5000
+#define TCP_IDLE_MS 3000
+/* A TCP connection holds a pool thread: leave at least half of them to UDP. */
+#define TCP_MAX (POOL_THREADS / 2)
 #define POLL_MS 500
 
 typedef struct {
@@ -55,6 +57,7 @@ typedef struct {
 	pthread_cond_t ready;
 	job_t *jobs; /* Ring of QUEUE_SIZE. */
 	size_t head, count;
+	atomic_uint tcp_active; /* Connections held by pool threads (at most TCP_MAX). */
 } server_t;
 
 static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const *rrs,
@@ -270,6 +273,7 @@ static void *pool_thread(void *arg)
 	while (queue_pop(srv, job)) {
 		if (job->tcp) {
 			serve_tcp(srv, job, out, &arena);
+			atomic_fetch_sub(&srv->tcp_active, 1);
 			continue;
 		}
 		bool queued;
@@ -344,8 +348,10 @@ static void front_tcp(front_t *f)
 	if (fd < 0) {
 		return;
 	}
-	if (!queue_push(f->srv, fd, true, &peer, len, NULL, 0)) {
-		close(fd);
+	if (atomic_fetch_add(&f->srv->tcp_active, 1) >= TCP_MAX ||
+	    !queue_push(f->srv, fd, true, &peer, len, NULL, 0)) {
+		atomic_fetch_sub(&f->srv->tcp_active, 1);
+		close(fd); /* Busy: the client retries (RFC 7766 §6.2.2). */
 	}
 }
 
@@ -413,6 +419,7 @@ int canon_resolver_run(canon_serve_conf_t *conf, canon_resolver_conf_t *resolver
 {
 	server_t srv = {.conf = conf, .resolver = resolver};
 	atomic_init(&srv.stopping, false);
+	atomic_init(&srv.tcp_active, 0);
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.ready, NULL);
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
