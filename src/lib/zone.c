@@ -62,12 +62,13 @@ const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t 
                                    uint16_t size, uint32_t hash)
 {
 	for (uint32_t i = hash & zone->slot_mask;; i = (i + 1) & zone->slot_mask) {
-		const canon_node_t *node = zone->slots[i];
-		if (node == NULL) {
+		const canon_slot_t *slot = &zone->slots[i];
+		if (slot->node == NULL) {
 			return NULL;
 		}
-		if (node->hash == hash && canon_name_equal(node->owner, node->owner_size, lower, size)) {
-			return node;
+		if (slot->hash == hash &&
+		    canon_name_equal(slot->node->owner, slot->node->owner_size, lower, size)) {
+			return slot->node;
 		}
 	}
 }
@@ -77,13 +78,14 @@ const canon_node_t *canon_zone_get_name(const canon_zone_t *zone, const knot_dna
 	return canon_zone_get(zone, lower, (uint16_t)knot_dname_size(lower), canon_name_hash(lower));
 }
 
-static void slots_insert(canon_node_t **slots, uint32_t mask, canon_node_t *node)
+static void slots_insert(canon_slot_t *slots, uint32_t mask, canon_node_t *node)
 {
 	uint32_t i = node->hash & mask;
-	while (slots[i] != NULL) {
+	while (slots[i].node != NULL) {
 		i = (i + 1) & mask;
 	}
-	slots[i] = node;
+	slots[i].hash = node->hash;
+	slots[i].node = node;
 }
 
 /* Keep the table at most half full so probes stay short. */
@@ -93,7 +95,7 @@ static int slots_reserve(canon_zone_t *zone, size_t count)
 		return 0;
 	}
 	uint32_t mask = zone->slot_mask * 2 + 1;
-	canon_node_t **slots = calloc((size_t)mask + 1, sizeof(*slots));
+	canon_slot_t *slots = calloc((size_t)mask + 1, sizeof(*slots));
 	if (slots == NULL) {
 		return -ENOMEM;
 	}
@@ -127,15 +129,13 @@ static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *low
 		zone->nodes = nodes;
 		zone->node_cap = cap;
 	}
-	node = calloc(1, sizeof(*node));
+	/* The owner right after the node: one allocation, one cache line fewer to miss. */
+	node = calloc(1, sizeof(*node) + size);
 	if (node == NULL) {
 		return NULL;
 	}
-	node->owner = knot_dname_copy(lower, NULL);
-	if (node->owner == NULL) {
-		free(node);
-		return NULL;
-	}
+	node->owner = (knot_dname_t *)(node + 1);
+	memcpy(node->owner, lower, size);
 	node->hash = hash;
 	node->owner_size = size;
 	zone->nodes[zone->node_count++] = node;
@@ -380,7 +380,6 @@ void canon_zone_free(canon_zone_t *zone)
 			free(node->rrsets[j].lines);
 		}
 		free(node->rrsets);
-		free(node->owner);
 		free(node);
 	}
 	for (size_t i = 0; i < zone->file_count; i++) {
