@@ -44,7 +44,7 @@ fuzz: deps
 		exit $$status
 
 format:
-	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c
+	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -52,13 +52,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_BATCH 256
-#define RBUF 4096
-#define NIDS 65536
+#define MAX_BATCH  256
+#define RBUF       4096
+#define NIDS       65536
 #define MAX_WINDOW 60000
-#define FIFO_BITS 22 /* send-order ring of (id, generation): 4M entries */
-#define FIFO_SIZE (1u << FIFO_BITS)
-#define FIFO_MASK (FIFO_SIZE - 1)
+#define FIFO_BITS  22 /* send-order ring of (id, generation): 4M entries */
+#define FIFO_SIZE  (1u << FIFO_BITS)
+#define FIFO_MASK  (FIFO_SIZE - 1)
 
 /* ---------------------------------------------------------------- queries */
 
@@ -73,15 +73,17 @@ static const struct {
 	const char *name;
 	uint16_t code;
 } types[] = {
-	{"A", 1},        {"NS", 2},        {"CNAME", 5},   {"SOA", 6},     {"PTR", 12},     {"HINFO", 13},
-	{"MX", 15},      {"TXT", 16},      {"RP", 17},     {"AFSDB", 18},  {"SIG", 24},     {"KEY", 25},
-	{"AAAA", 28},    {"LOC", 29},      {"SRV", 33},    {"NAPTR", 35},  {"KX", 36},      {"CERT", 37},
-	{"DNAME", 39},   {"APL", 42},      {"DS", 43},     {"SSHFP", 44},  {"IPSECKEY", 45}, {"RRSIG", 46},
-	{"NSEC", 47},    {"DNSKEY", 48},   {"DHCID", 49},  {"NSEC3", 50},  {"NSEC3PARAM", 51},
-	{"TLSA", 52},    {"SMIMEA", 53},   {"HIP", 55},    {"CDS", 59},    {"CDNSKEY", 60}, {"OPENPGPKEY", 61},
-	{"CSYNC", 62},   {"ZONEMD", 63},   {"SVCB", 64},   {"HTTPS", 65},  {"SPF", 99},     {"NID", 104},
-	{"L32", 105},    {"L64", 106},     {"LP", 107},    {"EUI48", 108}, {"EUI64", 109},  {"TKEY", 249},
-	{"TSIG", 250},   {"IXFR", 251},    {"AXFR", 252},  {"ANY", 255},   {"URI", 256},    {"CAA", 257},
+        {"A", 1},       {"NS", 2},      {"CNAME", 5},     {"SOA", 6},         {"PTR", 12},
+        {"HINFO", 13},  {"MX", 15},     {"TXT", 16},      {"RP", 17},         {"AFSDB", 18},
+        {"SIG", 24},    {"KEY", 25},    {"AAAA", 28},     {"LOC", 29},        {"SRV", 33},
+        {"NAPTR", 35},  {"KX", 36},     {"CERT", 37},     {"DNAME", 39},      {"APL", 42},
+        {"DS", 43},     {"SSHFP", 44},  {"IPSECKEY", 45}, {"RRSIG", 46},      {"NSEC", 47},
+        {"DNSKEY", 48}, {"DHCID", 49},  {"NSEC3", 50},    {"NSEC3PARAM", 51}, {"TLSA", 52},
+        {"SMIMEA", 53}, {"HIP", 55},    {"CDS", 59},      {"CDNSKEY", 60},    {"OPENPGPKEY", 61},
+        {"CSYNC", 62},  {"ZONEMD", 63}, {"SVCB", 64},     {"HTTPS", 65},      {"SPF", 99},
+        {"NID", 104},   {"L32", 105},   {"L64", 106},     {"LP", 107},        {"EUI48", 108},
+        {"EUI64", 109}, {"TKEY", 249},  {"TSIG", 250},    {"IXFR", 251},      {"AXFR", 252},
+        {"ANY", 255},   {"URI", 256},   {"CAA", 257},
 };
 
 static int parse_type(const char *s, uint16_t *out)
@@ -246,7 +248,7 @@ struct slot {
 };
 
 static struct slot slots[NIDS];
-static uint16_t freeids[NIDS]; /* ring of free IDs */
+static uint16_t freeids[NIDS];        /* ring of free IDs */
 static uint32_t free_head, free_tail; /* free_tail - free_head = free count */
 static uint32_t *fifo;                /* (id << 16 | gen) in send order */
 static uint32_t fifo_head, fifo_tail;
@@ -292,16 +294,18 @@ static void expire(uint64_t now, uint64_t timeout_ns, int force)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: blast -s ADDR -p PORT -d FILE [-l SECONDS] [-q WINDOW] [-t TIMEOUT] "
-	                "[-b BATCH] [-e] [-D] [-S]\n");
+	fprintf(stderr,
+	        "usage: blast -s ADDR -p PORT -d FILE [-l SECONDS] [-q WINDOW] [-t TIMEOUT] "
+	        "[-b BATCH] [-e] [-D] [-S]\n");
 	exit(2);
 }
 
 static const char *rcode_name(int r)
 {
-	static const char *n[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-	                            "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
-	                            "RCODE12", "RCODE13", "RCODE14", "RCODE15"};
+	static const char *n[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+	                            "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+	                            "NXRRSET", "NOTAUTH", "NOTZONE",  "RCODE11",
+	                            "RCODE12", "RCODE13", "RCODE14",  "RCODE15"};
 	return n[r & 15];
 }
 
@@ -313,17 +317,38 @@ int main(int argc, char **argv)
 	int edns = 0, dnssec = 0, spin = 0, c;
 	while ((c = getopt(argc, argv, "s:p:d:l:q:t:b:eDSh")) != -1) {
 		switch (c) {
-		case 's': server = optarg; break;
-		case 'p': port = optarg; break;
-		case 'd': file = optarg; break;
-		case 'l': duration = atof(optarg); break;
-		case 'q': window = atol(optarg); break;
-		case 't': timeout = atof(optarg); break;
-		case 'b': batch = atol(optarg); break;
-		case 'e': edns = 1; break;
-		case 'D': edns = dnssec = 1; break;
-		case 'S': spin = 1; break;
-		default: usage();
+		case 's':
+			server = optarg;
+			break;
+		case 'p':
+			port = optarg;
+			break;
+		case 'd':
+			file = optarg;
+			break;
+		case 'l':
+			duration = atof(optarg);
+			break;
+		case 'q':
+			window = atol(optarg);
+			break;
+		case 't':
+			timeout = atof(optarg);
+			break;
+		case 'b':
+			batch = atol(optarg);
+			break;
+		case 'e':
+			edns = 1;
+			break;
+		case 'D':
+			edns = dnssec = 1;
+			break;
+		case 'S':
+			spin = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (file == NULL || optind != argc || duration <= 0 || timeout <= 0 || window < 1 ||
@@ -384,8 +409,9 @@ int main(int argc, char **argv)
 		smsg[i].msg_hdr.msg_iovlen = 2;
 	}
 
-	printf("blast: sending %u queries from %s to %s port %s, window %ld, batch %ld, %.3g s%s\n", nq, file,
-	       host, serv, window, batch, duration, edns ? (dnssec ? ", EDNS0 DO" : ", EDNS0") : "");
+	printf("blast: sending %u queries from %s to %s port %s, window %ld, batch %ld, %.3g s%s\n",
+	       nq, file, host, serv, window, batch, duration,
+	       edns ? (dnssec ? ", EDNS0 DO" : ", EDNS0") : "");
 	fflush(stdout);
 
 	struct rusage ru0, ru1;
@@ -420,7 +446,8 @@ int main(int argc, char **argv)
 				k = (uint32_t)batch;
 			}
 			if (free_tail - free_head < k) {
-				k = free_tail - free_head; /* cannot happen with window <= MAX_WINDOW */
+				k = free_tail -
+				    free_head; /* cannot happen with window <= MAX_WINDOW */
 				if (k == 0) {
 					break;
 				}
@@ -440,8 +467,8 @@ int main(int argc, char **argv)
 			int s = sendmmsg(fd, smsg, k, MSG_DONTWAIT);
 			n_send_calls++;
 			if (s <= 0) {
-				if (s < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-				    errno != ENOBUFS && errno != ECONNREFUSED) {
+				if (s < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+				    errno != EINTR && errno != ENOBUFS && errno != ECONNREFUSED) {
 					perror("blast: sendmmsg");
 					return 1;
 				}
@@ -451,7 +478,8 @@ int main(int argc, char **argv)
 			free_head += (uint32_t)s;
 			for (int i = 0; i < s; i++) {
 				if (fifo_tail - fifo_head == FIFO_SIZE) {
-					expire(now, timeout_ns, 1); /* too much in flight: oldest counts as lost */
+					expire(now, timeout_ns,
+					       1); /* too much in flight: oldest counts as lost */
 				}
 				struct slot *sl = &slots[sids[i]];
 				sl->busy = 1;
@@ -474,7 +502,8 @@ int main(int argc, char **argv)
 
 		/* Receive: block (up to SO_RCVTIMEO) when there is nothing to send. */
 		int block = !spin && (stopping || send_blocked || inflight >= (uint32_t)window);
-		int n = recvmmsg(fd, rmsg, (unsigned)batch, block ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
+		int n = recvmmsg(fd, rmsg, (unsigned)batch, block ? MSG_WAITFORONE : MSG_DONTWAIT,
+		                 NULL);
 		n_recv_calls++;
 		now = now_ns();
 		if (n <= 0) {
@@ -503,7 +532,8 @@ int main(int argc, char **argv)
 			}
 			const uint8_t *q = wire + off[sl->qidx];
 			uint32_t ql = question_len(q, off[sl->qidx + 1] - off[sl->qidx]);
-			if ((r[4] | r[5]) != 0 && (len < 12 + ql || memcmp(r + 12, q + 12, ql) != 0)) {
+			if ((r[4] | r[5]) != 0 &&
+			    (len < 12 + ql || memcmp(r + 12, q + 12, ql) != 0)) {
 				n_unexpected++; /* an answer to another question with this ID */
 				continue;
 			}
@@ -554,14 +584,16 @@ int main(int argc, char **argv)
 	int first = 1;
 	for (int i = 0; i < 16; i++) {
 		if (rcodes[i]) {
-			printf("%s%s %llu (%.2f%%)", first ? "" : ", ", rcode_name(i), (unsigned long long)rcodes[i],
+			printf("%s%s %llu (%.2f%%)", first ? "" : ", ", rcode_name(i),
+			       (unsigned long long)rcodes[i],
 			       100.0 * (double)rcodes[i] / (double)n_done);
 			first = 0;
 		}
 	}
 	printf("\n");
 	printf("  Average packet size:  request %llu, response %llu\n",
-	       (unsigned long long)(n_sent ? bytes_q / n_sent : 0), (unsigned long long)(n_done ? bytes_r / n_done : 0));
+	       (unsigned long long)(n_sent ? bytes_q / n_sent : 0),
+	       (unsigned long long)(n_done ? bytes_r / n_done : 0));
 	printf("  Run time (s):         %.6f\n", run);
 	printf("  Queries per second:   %.6f\n\n", run > 0 ? (double)n_done / run : 0.0);
 	printf("  Average Latency (s):  %.6f (min %.6f, max %.6f)\n",

@@ -32,7 +32,8 @@ int main(int argc, char **argv)
 		perror("socket");
 		return 1;
 	}
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((unsigned short)atoi(argv[1]))};
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		perror("bind");

@@ -34,7 +34,8 @@ static void setup(void)
 static void answer_and_verify(const uint8_t *data, size_t size, bool tcp, size_t resp_size)
 {
 	static uint8_t query[65535], resp[65535];
-	canon_query_ctx_t ctx = {.table = table, .arena = &arena, .udp_max_payload = 1232, .tcp = tcp};
+	canon_query_ctx_t ctx = {
+	        .table = table, .arena = &arena, .udp_max_payload = 1232, .tcp = tcp};
 	memcpy(query, data, size);
 	size_t len = canon_query_answer(&ctx, query, size, resp, resp_size);
 	if (len > resp_size) {

@@ -44,7 +44,7 @@ static void usage(FILE *out)
 static int parse_args(canon_check_opts_t *opts, int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"origin", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
+	        {"origin", required_argument, NULL, 'o'},  {"json", no_argument, NULL, 'j'},
 	        {"resolve", optional_argument, NULL, 'r'}, {"fix", no_argument, NULL, 'f'},
 	        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
@@ -116,14 +116,15 @@ static void print_json(const canon_check_zone_t *zones, size_t count)
 		}
 		errors += canon_findings_count(findings, CANON_SEVERITY_ERROR);
 		warnings += canon_findings_count(findings, CANON_SEVERITY_WARNING);
-		json_array_append_new(files, json_pack("{s:s, s:s, s:b}", "file", zones[i].path,
-		                                       "origin", zones[i].origin, "read",
-		                                       zones[i].zone != NULL));
+		json_array_append_new(files,
+		                      json_pack("{s:s, s:s, s:b}", "file", zones[i].path, "origin",
+		                                zones[i].origin, "read", zones[i].zone != NULL));
 	}
 	json_object_set_new(doc, "zones", files);
 	json_object_set_new(doc, "findings", list);
-	json_object_set_new(doc, "summary", json_pack("{s:i, s:i}", "errors", (json_int_t)errors,
-	                                              "warnings", (json_int_t)warnings));
+	json_object_set_new(doc, "summary",
+	                    json_pack("{s:i, s:i}", "errors", (json_int_t)errors, "warnings",
+	                              (json_int_t)warnings));
 	json_dumpf(doc, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(doc);

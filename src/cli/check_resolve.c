@@ -22,8 +22,8 @@
 #include "lib/rdata.h"
 
 #define RESOLVE_TIMEOUT_MS 2000
-#define RESOLVE_TRIES 2
-#define RESOLV_CONF "/etc/resolv.conf"
+#define RESOLVE_TRIES      2
+#define RESOLV_CONF        "/etc/resolv.conf"
 
 const canon_rule_t CANON_RULE_DANGLING_EXTERNAL = {"cname-dangling-external", CANON_SEVERITY_ERROR,
                                                    false};
@@ -67,7 +67,8 @@ static int resolver_init(resolver_t *r, const char *server)
 	char text[160];
 	if (server == NULL) {
 		if (first_resolv_conf_server(text, sizeof(text)) != 0) {
-			fprintf(stderr, "canon check: --resolve: no nameserver in %s\n", RESOLV_CONF);
+			fprintf(stderr, "canon check: --resolve: no nameserver in %s\n",
+			        RESOLV_CONF);
 			return -EINVAL;
 		}
 		server = text;
@@ -101,7 +102,8 @@ static lookup_result_t lookup(const resolver_t *r, const knot_dname_t *name)
 	lookup_result_t result = {.error = -ENOMEM};
 	uint8_t wire[KNOT_WIRE_MAX_PKTSIZE];
 	knot_pkt_t *query = knot_pkt_new(NULL, KNOT_WIRE_MIN_PKTSIZE, NULL);
-	if (query == NULL || knot_pkt_put_question(query, name, KNOT_CLASS_IN, KNOT_RRTYPE_A) != 0) {
+	if (query == NULL ||
+	    knot_pkt_put_question(query, name, KNOT_CLASS_IN, KNOT_RRTYPE_A) != 0) {
 		knot_pkt_free(query);
 		return result;
 	}
@@ -145,31 +147,37 @@ static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, uint32_t 
 	knot_rrtype_to_string(rrset->rr.type, type, sizeof(type));
 	if (res.error != 0) {
 		canon_findings_add(&cz->findings, &CANON_RULE_UNRESOLVED, file, line, owner,
-		                   rrset->rr.type, NULL, "%s target %s of %s could not be resolved at "
-		                   "%s: %s", type, target_text, owner_text, r->text,
+		                   rrset->rr.type, NULL,
+		                   "%s target %s of %s could not be resolved at "
+		                   "%s: %s",
+		                   type, target_text, owner_text, r->text,
 		                   canon_net_strerror(res.error));
 	} else if (res.rcode != KNOT_RCODE_NOERROR && res.rcode != KNOT_RCODE_NXDOMAIN) {
 		const knot_lookup_t *rcode = knot_lookup_by_id(knot_rcode_names, res.rcode);
 		canon_findings_add(&cz->findings, &CANON_RULE_UNRESOLVED, file, line, owner,
-		                   rrset->rr.type, NULL, "%s target %s of %s could not be resolved at "
-		                   "%s: it answered %s", type, target_text, owner_text, r->text,
+		                   rrset->rr.type, NULL,
+		                   "%s target %s of %s could not be resolved at "
+		                   "%s: it answered %s",
+		                   type, target_text, owner_text, r->text,
 		                   rcode ? rcode->name : "an error");
 	} else if (rrset->rr.type == KNOT_RRTYPE_CNAME && res.rcode == KNOT_RCODE_NXDOMAIN) {
-		canon_findings_add(&cz->findings, &CANON_RULE_DANGLING_EXTERNAL, file, rrset->line,
-		                   owner, rrset->rr.type,
-		                   "remove the CNAME, or register and serve the target name",
-		                   "CNAME target %s of %s does not exist (NXDOMAIN at %s): a dangling "
-		                   "alias is a subdomain-takeover risk; whoever registers the target "
-		                   "controls %s",
-		                   target_text, owner_text, r->text, owner_text);
+		canon_findings_add(
+		        &cz->findings, &CANON_RULE_DANGLING_EXTERNAL, file, rrset->line, owner,
+		        rrset->rr.type, "remove the CNAME, or register and serve the target name",
+		        "CNAME target %s of %s does not exist (NXDOMAIN at %s): a dangling "
+		        "alias is a subdomain-takeover risk; whoever registers the target "
+		        "controls %s",
+		        target_text, owner_text, r->text, owner_text);
 	} else if (rrset->rr.type != KNOT_RRTYPE_CNAME && res.alias) {
-		const canon_rule_t *rule = rrset->rr.type == KNOT_RRTYPE_MX ? &CANON_RULE_MX_TO_CNAME
-		                                                           : &CANON_RULE_NS_TO_CNAME;
-		canon_findings_add(&cz->findings, rule, file, line, owner, rrset->rr.type,
-		                   "point it at the name the alias leads to",
-		                   "%s target %s of %s is an alias (CNAME, found at %s); %s must name "
-		                   "a host with addresses (RFC 2181 §10.3)",
-		                   type, target_text, owner_text, r->text, type);
+		const canon_rule_t *rule = rrset->rr.type == KNOT_RRTYPE_MX
+		                                   ? &CANON_RULE_MX_TO_CNAME
+		                                   : &CANON_RULE_NS_TO_CNAME;
+		canon_findings_add(
+		        &cz->findings, rule, file, line, owner, rrset->rr.type,
+		        "point it at the name the alias leads to",
+		        "%s target %s of %s is an alias (CNAME, found at %s); %s must name "
+		        "a host with addresses (RFC 2181 §10.3)",
+		        type, target_text, owner_text, r->text, type);
 	}
 }
 
@@ -201,7 +209,8 @@ int canon_check_resolve(canon_check_zone_t *cz, const char *server)
 			knot_rdata_t *rdata = rrset->rr.rrs.rdata;
 			for (uint16_t k = 0; k < rrset->rr.rrs.count;
 			     k++, rdata = knot_rdataset_next(rdata)) {
-				const knot_dname_t *target = out_of_zone_target(zone, &rrset->rr, rdata);
+				const knot_dname_t *target =
+				        out_of_zone_target(zone, &rrset->rr, rdata);
 				if (target != NULL) {
 					report(cz, rrset, canon_rrset_line(rrset, k), &r,
 					       node->owner, target, lookup(&r, target));

@@ -10,15 +10,16 @@ static int shared_option(const canon_daemon_cli_t *cli, canon_serve_conf_t *conf
 	switch (opt) {
 	case 'l':
 		if (canon_conf_add_listen(conf, arg) != 0) {
-			fprintf(stderr, "%s: --listen '%s': expected ADDRESS[:PORT]\n", cli->command,
-			        arg);
+			fprintf(stderr, "%s: --listen '%s': expected ADDRESS[:PORT]\n",
+			        cli->command, arg);
 			return -1;
 		}
 		return 0;
 	case 'L':
 		conf->log_level = canon_log_level_parse(arg);
 		if (conf->log_level < 0) {
-			fprintf(stderr, "%s: --log-level '%s': expected error, warning, info or debug\n",
+			fprintf(stderr,
+			        "%s: --log-level '%s': expected error, warning, info or debug\n",
 			        cli->command, arg);
 			return -1;
 		}

@@ -11,9 +11,9 @@
 #include "serve/config.h"
 
 typedef struct {
-	const char *command;           /* "canon serve", for messages */
-	const char *shortopts;         /* getopt string; must include "l:c:h" */
-	const struct option *options;  /* long options; --log-level is 'L' */
+	const char *command;          /* "canon serve", for messages */
+	const char *shortopts;        /* getopt string; must include "l:c:h" */
+	const struct option *options; /* long options; --log-level is 'L' */
 	const char *default_listen;
 	void (*usage)(FILE *out);
 	/* The command's own options; 0, or -1 after printing an error. */

@@ -411,8 +411,7 @@ static int chain_requery(chain_t *c, dig_out_t *out, const dig_server_t *server,
  * An address answer may have been flattened from canon's ALIAS (type 65401):
  * ask the same server for an ALIAS at the final name, and show it as a "~" line.
  */
-static void chain_note_alias(chain_t *c, dig_out_t *out, const dig_server_t *server,
-                             uint16_t qtype)
+static void chain_note_alias(chain_t *c, dig_out_t *out, const dig_server_t *server, uint16_t qtype)
 {
 	if (strcmp(c->status, "ANSWER") != 0 ||
 	    (qtype != KNOT_RRTYPE_A && qtype != KNOT_RRTYPE_AAAA)) {
@@ -424,7 +423,8 @@ static void chain_note_alias(chain_t *c, dig_out_t *out, const dig_server_t *ser
 		const knot_pktsection_t *answer = knot_pkt_section(reply.pkt, KNOT_ANSWER);
 		for (uint16_t i = 0; i < answer->count; i++) {
 			const knot_rrset_t *rr = knot_pkt_rr(answer, i);
-			if (rr->type != CANON_RRTYPE_ALIAS || !is_cur(c, rr) || rr->rrs.count == 0) {
+			if (rr->type != CANON_RRTYPE_ALIAS || !is_cur(c, rr) ||
+			    rr->rrs.count == 0) {
 				continue;
 			}
 			chain_line_t *line = chain_add(c, "~", rr->owner);
@@ -433,8 +433,10 @@ static void chain_note_alias(chain_t *c, dig_out_t *out, const dig_server_t *ser
 				line->has_ttl = true;
 				line->ttl = rr->ttl;
 				snprintf(line->type, sizeof(line->type), "ALIAS");
-				if (asprintf(&line->text, "%s (flattened: the server answered with its "
-				                          "addresses)", target ? target : "?") < 0) {
+				if (asprintf(&line->text,
+				             "%s (flattened: the server answered with its "
+				             "addresses)",
+				             target ? target : "?") < 0) {
 					line->text = NULL;
 				}
 				free(target);

@@ -18,8 +18,8 @@
 
 #define TRACE_STEPS_MAX 30 /* Zone cuts walked at most. */
 
-static int ask(dig_out_t *out, const dig_server_t *server, const knot_dname_t *name,
-               uint16_t type, bool rd, dig_reply_t *reply)
+static int ask(dig_out_t *out, const dig_server_t *server, const knot_dname_t *name, uint16_t type,
+               bool rd, dig_reply_t *reply)
 {
 	dig_params_t params = *out->params;
 	params.recurse = rd;

@@ -8,10 +8,11 @@
 #include "cli/commands.h"
 
 static const canon_command_t COMMANDS[] = {
-	{"serve", canon_serve_main, "authoritative server for zone files"},
-	{"check", canon_check_main, "zone checker that finds every alias mistake"},
-	{"resolve", canon_resolve_main, "recursive resolver that follows alias chains across zones"},
-	{"dig", canon_dig_main, "dig-compatible client that shows alias chains (+chain)"},
+        {"serve", canon_serve_main, "authoritative server for zone files"},
+        {"check", canon_check_main, "zone checker that finds every alias mistake"},
+        {"resolve", canon_resolve_main,
+         "recursive resolver that follows alias chains across zones"},
+        {"dig", canon_dig_main, "dig-compatible client that shows alias chains (+chain)"},
 };
 
 static void print_usage(FILE *out)

@@ -16,7 +16,7 @@
 #include "serve/config.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5301"
-#define DEFAULT_HINTS CANON_EXAMPLES_DIR "/root.hints"
+#define DEFAULT_HINTS  CANON_EXAMPLES_DIR "/root.hints"
 
 static void usage(FILE *out)
 {
@@ -51,14 +51,16 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		return 0;
 	case 'f':
 		if (canon_conf_add_forward(conf, arg) != 0) {
-			fprintf(stderr, "canon resolve: --forward '%s': expected ADDRESS[:PORT]\n", arg);
+			fprintf(stderr, "canon resolve: --forward '%s': expected ADDRESS[:PORT]\n",
+			        arg);
 			return -1;
 		}
 		return 0;
 	case 'p':
 		port = strtoul(arg, &end, 10);
 		if (*end != '\0' || port < 1 || port > 65535) {
-			fprintf(stderr, "canon resolve: --query-port '%s': expected 1..65535\n", arg);
+			fprintf(stderr, "canon resolve: --query-port '%s': expected 1..65535\n",
+			        arg);
 			return -1;
 		}
 		conf->query_port = (uint16_t)port;

@@ -15,7 +15,7 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:5300"
 #define EXAMPLE_ORIGIN "example.test."
-#define EXAMPLE_ZONE CANON_EXAMPLES_DIR "/example.test.zone"
+#define EXAMPLE_ZONE   CANON_EXAMPLES_DIR "/example.test.zone"
 
 static void usage(FILE *out)
 {
@@ -26,8 +26,10 @@ static void usage(FILE *out)
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
 	        "  -z, --zone ORIGIN=FILE[,flatten=MODE]\n"
-	        "                            serve zone ORIGIN from master file FILE (repeatable);\n"
-	        "                            MODE none (default), apex or all: CNAMEs served as ALIAS\n"
+	        "                            serve zone ORIGIN from master file FILE "
+	        "(repeatable);\n"
+	        "                            MODE none (default), apex or all: CNAMEs served as "
+	        "ALIAS\n"
 	        "  -u, --upstream ADDR:PORT  resolver that ALIAS targets are looked up at\n"
 	        "  -r, --root-hints FILE     or: look them up iteratively from these root servers\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
@@ -52,7 +54,8 @@ static int add_zone_arg(canon_serve_conf_t *conf, const char *arg)
 	size_t file_len = comma ? (size_t)(comma - eq - 1) : strlen(eq + 1);
 	snprintf(file, sizeof(file), "%.*s", (int)file_len, eq + 1);
 	if (canon_conf_add_zone(conf, origin, file, comma ? comma + 1 : NULL) != 0) {
-		fprintf(stderr, "canon serve: --zone '%s': flatten must be none, apex or all\n", arg);
+		fprintf(stderr, "canon serve: --zone '%s': flatten must be none, apex or all\n",
+		        arg);
 		return -1;
 	}
 	return 0;
@@ -79,7 +82,8 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		return parse_workers(conf, arg);
 	case 'u':
 		if (canon_conf_add_forward(conf, arg) != 0) {
-			fprintf(stderr, "canon serve: --upstream '%s': expected ADDRESS[:PORT]\n", arg);
+			fprintf(stderr, "canon serve: --upstream '%s': expected ADDRESS[:PORT]\n",
+			        arg);
 			return -1;
 		}
 		return 0;
@@ -111,10 +115,14 @@ static int use_example(canon_serve_conf_t *conf)
 int canon_serve_main(int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"listen", required_argument, NULL, 'l'},  {"zone", required_argument, NULL, 'z'},
-	        {"workers", required_argument, NULL, 'w'}, {"log-level", required_argument, NULL, 'L'},
-	        {"config", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
-	        {"upstream", required_argument, NULL, 'u'}, {"root-hints", required_argument, NULL, 'r'},
+	        {"listen", required_argument, NULL, 'l'},
+	        {"zone", required_argument, NULL, 'z'},
+	        {"workers", required_argument, NULL, 'w'},
+	        {"log-level", required_argument, NULL, 'L'},
+	        {"config", required_argument, NULL, 'c'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"upstream", required_argument, NULL, 'u'},
+	        {"root-hints", required_argument, NULL, 'r'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const canon_daemon_cli_t cli = {

@@ -13,9 +13,9 @@
 #include "lib/cache.h"
 #include "lib/name.h"
 
-#define CACHE_SHARDS 16
+#define CACHE_SHARDS          16
 #define CACHE_SLOTS_PER_SHARD 4096 /* Chained buckets: a soft size only. */
-#define NXDOMAIN_TYPE 0            /* Key type of NXDOMAIN entries: they cover all types. */
+#define NXDOMAIN_TYPE         0    /* Key type of NXDOMAIN entries: they cover all types. */
 
 typedef struct entry {
 	struct entry *next_in_bucket;
@@ -25,7 +25,7 @@ typedef struct entry {
 	uint8_t kind;    /* canon_cache_result_t */
 	uint32_t expire; /* canon_cache_now() seconds */
 	size_t bytes;
-	knot_rrset_t *rr; /* The RRset, or the SOA of a negative entry. */
+	knot_rrset_t *rr;     /* The RRset, or the SOA of a negative entry. */
 	knot_dname_t owner[]; /* Lower-case. */
 } entry_t;
 
@@ -228,9 +228,8 @@ static knot_rrset_t *copy_out(const entry_t *e, uint32_t now, knot_mm_t *mm)
 	return copy;
 }
 
-static canon_cache_result_t get_key(canon_cache_t *cache, const knot_dname_t *lower,
-                                    uint16_t type, uint32_t now, knot_mm_t *mm,
-                                    knot_rrset_t **rr)
+static canon_cache_result_t get_key(canon_cache_t *cache, const knot_dname_t *lower, uint16_t type,
+                                    uint32_t now, knot_mm_t *mm, knot_rrset_t **rr)
 {
 	uint32_t hash = key_hash(lower, type);
 	shard_t *shard = &cache->shards[hash % CACHE_SHARDS];

@@ -25,9 +25,9 @@ typedef enum {
 } canon_cache_result_t;
 
 typedef struct {
-	size_t max_bytes;      /* Memory for entries, all shards together. */
-	uint32_t max_ttl;      /* Positive TTL cap (default one day). */
-	uint32_t max_neg_ttl;  /* Negative TTL cap (RFC 2308 §5: 1-3 hours; default 3 h). */
+	size_t max_bytes;     /* Memory for entries, all shards together. */
+	uint32_t max_ttl;     /* Positive TTL cap (default one day). */
+	uint32_t max_neg_ttl; /* Negative TTL cap (RFC 2308 §5: 1-3 hours; default 3 h). */
 } canon_cache_limits_t;
 
 /* A new cache; NULL on allocation failure. */

@@ -153,7 +153,8 @@ void canon_findings_print(const canon_findings_t *findings, FILE *out)
 {
 	for (size_t i = 0; i < findings->count; i++) {
 		const canon_finding_t *f = &findings->items[i];
-		const char *severity = f->rule->severity == CANON_SEVERITY_ERROR ? "error" : "warning";
+		const char *severity =
+		        f->rule->severity == CANON_SEVERITY_ERROR ? "error" : "warning";
 		fprintf(out, "%s:%u: %s: %s [%s]\n", f->file ? f->file : "-", f->line, severity,
 		        f->message ? f->message : "", f->rule->id);
 		if (f->hint != NULL) {
@@ -205,13 +206,14 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 		                   owner, cname->rr.rrs.count);
 	}
 	if (node == c->zone->apex) {
-		canon_findings_add(c->findings, &CANON_RULE_CNAME_AT_APEX, rrset_file(c, cname),
-		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
-		                   "use an ALIAS record at the apex, or serve the zone with flatten=apex "
-		                   "(canon answers A/AAAA from the target)",
-		                   "CNAME at the zone apex %s, which must hold SOA and NS; a CNAME "
-		                   "name holds no other data (RFC 1034 §3.6.2, RFC 2181 §10.1)",
-		                   owner);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_CNAME_AT_APEX, rrset_file(c, cname), cname->line,
+		        node->owner, KNOT_RRTYPE_CNAME,
+		        "use an ALIAS record at the apex, or serve the zone with flatten=apex "
+		        "(canon answers A/AAAA from the target)",
+		        "CNAME at the zone apex %s, which must hold SOA and NS; a CNAME "
+		        "name holds no other data (RFC 1034 §3.6.2, RFC 2181 §10.1)",
+		        owner);
 		return;
 	}
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
@@ -248,13 +250,14 @@ static void check_dname_node(check_t *c, const canon_node_t *node, const canon_r
 	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
 	if (cname != NULL) {
 		const canon_rrset_t *later = cname->line > dname->line ? cname : dname;
-		canon_findings_add(c->findings, &CANON_RULE_DNAME_AND_CNAME, rrset_file(c, later),
-		                   later->line, node->owner, KNOT_RRTYPE_DNAME,
-		                   "keep the DNAME (it does not redirect its owner) and give the owner "
-		                   "its own data, or keep only the CNAME",
-		                   "%s has a DNAME (line %u) and a CNAME (line %u); a CNAME name holds "
-		                   "no other data (RFC 1034 §3.6.2, RFC 6672 §2.4)",
-		                   owner, dname->line, cname->line);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_DNAME_AND_CNAME, rrset_file(c, later), later->line,
+		        node->owner, KNOT_RRTYPE_DNAME,
+		        "keep the DNAME (it does not redirect its owner) and give the owner "
+		        "its own data, or keep only the CNAME",
+		        "%s has a DNAME (line %u) and a CNAME (line %u); a CNAME name holds "
+		        "no other data (RFC 1034 §3.6.2, RFC 6672 §2.4)",
+		        owner, dname->line, cname->line);
 	}
 }
 
@@ -285,7 +288,8 @@ static const knot_dname_t *chain_end(const canon_zone_t *zone, const knot_dname_
 {
 	for (int hops = 0; hops < CHECK_CHAIN_MAX; hops++) {
 		const canon_node_t *node = zone_node(zone, target);
-		const canon_rrset_t *cname = node ? canon_node_rrset(node, KNOT_RRTYPE_CNAME) : NULL;
+		const canon_rrset_t *cname =
+		        node ? canon_node_rrset(node, KNOT_RRTYPE_CNAME) : NULL;
 		if (cname == NULL) {
 			return target;
 		}
@@ -302,14 +306,18 @@ typedef struct {
 } target_rule_t;
 
 static const target_rule_t TARGET_RULES[] = {
-        {KNOT_RRTYPE_MX, &CANON_RULE_MX_TO_CNAME, "MX must name a host with addresses "
-                                                  "(RFC 2181 §10.3)"},
-        {KNOT_RRTYPE_NS, &CANON_RULE_NS_TO_CNAME, "NS must name a host with addresses "
-                                                  "(RFC 2181 §10.3)"},
-        {KNOT_RRTYPE_SRV, &CANON_RULE_SRV_TO_CNAME, "the SRV target must not be an alias "
-                                                    "(RFC 2782)"},
-        {KNOT_RRTYPE_PTR, &CANON_RULE_PTR_TO_CNAME, "a PTR should name the canonical name "
-                                                    "(RFC 2181 §10.2)"},
+        {KNOT_RRTYPE_MX, &CANON_RULE_MX_TO_CNAME,
+         "MX must name a host with addresses "
+         "(RFC 2181 §10.3)"},
+        {KNOT_RRTYPE_NS, &CANON_RULE_NS_TO_CNAME,
+         "NS must name a host with addresses "
+         "(RFC 2181 §10.3)"},
+        {KNOT_RRTYPE_SRV, &CANON_RULE_SRV_TO_CNAME,
+         "the SRV target must not be an alias "
+         "(RFC 2782)"},
+        {KNOT_RRTYPE_PTR, &CANON_RULE_PTR_TO_CNAME,
+         "a PTR should name the canonical name "
+         "(RFC 2181 §10.2)"},
 };
 
 static const target_rule_t *target_rule(uint16_t type)
@@ -321,7 +329,6 @@ static const target_rule_t *target_rule(uint16_t type)
 	}
 	return NULL;
 }
-
 
 /* RFC 2181 §10.2-10.3, RFC 2782: MX, NS, SRV and PTR name a host, never an alias. */
 static void check_target_not_alias(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
@@ -338,7 +345,8 @@ static void check_target_not_alias(check_t *c, const canon_node_t *node, const c
 	knot_dname_to_str(name, target, sizeof(name));
 	knot_dname_to_str(final, chain_end(c->zone, target), sizeof(final));
 	type_text(rrset->rr.type, type, sizeof(type));
-	snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to", type, final);
+	snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to", type,
+	         final);
 	canon_findings_add(c->findings, rule->rule, rrset_file(c, rrset), line, node->owner,
 	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
 	                   name, owner, rule->why);
@@ -391,20 +399,22 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, target);
 	if (rrset->rr.type == KNOT_RRTYPE_CNAME && looks_like_ipv4(lower)) {
-		canon_findings_add(c->findings, &CANON_RULE_CNAME_TO_IP, rrset_file(c, rrset),
-		                   line, node->owner, rrset->rr.type,
-		                   "a CNAME points at a name; for an address use an A (or AAAA) record",
-		                   "CNAME target %s of %s looks like an IP address; a CNAME must point "
-		                   "to a domain name, never to an address (RFC 1034 §3.6.2)",
-		                   name, owner);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_CNAME_TO_IP, rrset_file(c, rrset), line,
+		        node->owner, rrset->rr.type,
+		        "a CNAME points at a name; for an address use an A (or AAAA) record",
+		        "CNAME target %s of %s looks like an IP address; a CNAME must point "
+		        "to a domain name, never to an address (RFC 1034 §3.6.2)",
+		        name, owner);
 	}
 	if (origin_twice(c->zone, lower)) {
-		canon_findings_add(c->findings, &CANON_RULE_ORIGIN_TWICE, rrset_file(c, rrset),
-		                   line, node->owner, rrset->rr.type,
-		                   "end an absolute name with a dot, or write it relative to $ORIGIN",
-		                   "%s target %s of %s ends in the origin twice: a trailing dot is "
-		                   "probably missing (RFC 1035 §5.1)",
-		                   type, name, owner);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_ORIGIN_TWICE, rrset_file(c, rrset), line,
+		        node->owner, rrset->rr.type,
+		        "end an absolute name with a dot, or write it relative to $ORIGIN",
+		        "%s target %s of %s ends in the origin twice: a trailing dot is "
+		        "probably missing (RFC 1035 §5.1)",
+		        type, name, owner);
 	}
 }
 
@@ -525,12 +535,13 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	knot_dname_to_str(name, target, sizeof(name));
 	if (where == CANON_FIND_NXNAME && found->wildcard == NULL) {
-		canon_findings_add(c->findings, &CANON_RULE_CNAME_DANGLING, rrset_file(c, cname),
-		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
-		                   "add the target's records, or point the CNAME at a name that exists",
-		                   "CNAME target %s of %s does not exist in the zone: the alias "
-		                   "answers NXDOMAIN (RFC 1034 §3.6.2, RFC 6604)",
-		                   name, owner);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_CNAME_DANGLING, rrset_file(c, cname), cname->line,
+		        node->owner, KNOT_RRTYPE_CNAME,
+		        "add the target's records, or point the CNAME at a name that exists",
+		        "CNAME target %s of %s does not exist in the zone: the alias "
+		        "answers NXDOMAIN (RFC 1034 §3.6.2, RFC 6604)",
+		        name, owner);
 		return;
 	}
 	if (where != CANON_FIND_FOUND || (found->flags & CANON_NODE_CNAME)) {
@@ -540,13 +551,14 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 	if (target_ttl > 0 && cname->rr.ttl / CNAME_TTL_RATIO >= target_ttl) {
 		char hint[128];
 		snprintf(hint, sizeof(hint), "lower the CNAME TTL to %u or less", target_ttl);
-		canon_findings_add(c->findings, &CANON_RULE_CNAME_TTL, rrset_file(c, cname),
-		                   cname->line, node->owner, KNOT_RRTYPE_CNAME, hint,
-		                   "CNAME %s has TTL %u but its target %s has TTL %u: caches keep the "
-		                   "alias %ux longer than the data; the effective TTL of the answer "
-		                   "is %u (RFC 2181 §10.1.1)",
-		                   owner, cname->rr.ttl, name, target_ttl,
-		                   cname->rr.ttl / target_ttl, target_ttl);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_CNAME_TTL, rrset_file(c, cname), cname->line,
+		        node->owner, KNOT_RRTYPE_CNAME, hint,
+		        "CNAME %s has TTL %u but its target %s has TTL %u: caches keep the "
+		        "alias %ux longer than the data; the effective TTL of the answer "
+		        "is %u (RFC 2181 §10.1.1)",
+		        owner, cname->rr.ttl, name, target_ttl, cname->rr.ttl / target_ttl,
+		        target_ttl);
 	}
 }
 
@@ -559,11 +571,12 @@ static void check_alias_node(check_t *c, const canon_node_t *node, const canon_r
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	if (alias->rr.rrs.count > 1) {
-		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_ALIASES, rrset_file(c, alias),
-		                   canon_rrset_last_line(alias), node->owner, CANON_RRTYPE_ALIAS,
-		                   "keep exactly one ALIAS at the name",
-		                   "%s has %u ALIAS records; like a CNAME, an ALIAS names one target",
-		                   owner, alias->rr.rrs.count);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_MULTIPLE_ALIASES, rrset_file(c, alias),
+		        canon_rrset_last_line(alias), node->owner, CANON_RRTYPE_ALIAS,
+		        "keep exactly one ALIAS at the name",
+		        "%s has %u ALIAS records; like a CNAME, an ALIAS names one target", owner,
+		        alias->rr.rrs.count);
 	}
 	static const uint16_t conflicting[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA, KNOT_RRTYPE_CNAME};
 	for (size_t i = 0; i < sizeof(conflicting) / sizeof(conflicting[0]); i++) {
@@ -573,12 +586,12 @@ static void check_alias_node(check_t *c, const canon_node_t *node, const canon_r
 		}
 		type_text(conflicting[i], type, sizeof(type));
 		const canon_rrset_t *later = other->line > alias->line ? other : alias;
-		canon_findings_add(c->findings, &CANON_RULE_ALIAS_AND_ADDRESS, rrset_file(c, later),
-		                   later->line, node->owner, conflicting[i],
-		                   "remove the record, or the ALIAS",
-		                   "%s has an ALIAS (line %u) and %s data (line %u); the ALIAS supplies "
-		                   "the name's addresses, so it holds no A, AAAA or CNAME of its own",
-		                   owner, alias->line, type, other->line);
+		canon_findings_add(
+		        c->findings, &CANON_RULE_ALIAS_AND_ADDRESS, rrset_file(c, later),
+		        later->line, node->owner, conflicting[i], "remove the record, or the ALIAS",
+		        "%s has an ALIAS (line %u) and %s data (line %u); the ALIAS supplies "
+		        "the name's addresses, so it holds no A, AAAA or CNAME of its own",
+		        owner, alias->line, type, other->line);
 	}
 }
 
@@ -604,10 +617,12 @@ static void check_node(check_t *c, const canon_node_t *node)
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		knot_rdata_t *rdata = rrset->rr.rrs.rdata;
-		for (uint16_t j = 0; j < rrset->rr.rrs.count; j++, rdata = knot_rdataset_next(rdata)) {
-			const knot_dname_t *target = rrset->rr.type == KNOT_RRTYPE_DNAME
-			                                     ? NULL
-			                                     : canon_rdata_target(rrset->rr.type, rdata);
+		for (uint16_t j = 0; j < rrset->rr.rrs.count;
+		     j++, rdata = knot_rdataset_next(rdata)) {
+			const knot_dname_t *target =
+			        rrset->rr.type == KNOT_RRTYPE_DNAME
+			                ? NULL
+			                : canon_rdata_target(rrset->rr.type, rdata);
 			if (target != NULL) {
 				uint32_t line = canon_rrset_line(rrset, j);
 				check_target_not_alias(c, node, rrset, line, target);

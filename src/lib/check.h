@@ -58,7 +58,7 @@ typedef struct {
 	char *owner;   /* Presentation format, or NULL. */
 	uint16_t type; /* RR type the finding is about, or 0. */
 	char *message;
-	char *hint; /* How to fix it, or NULL. */
+	char *hint;       /* How to fix it, or NULL. */
 	char *fix_target; /* For `canon check --fix`: the record's new target, or NULL. */
 } canon_finding_t;
 

@@ -8,7 +8,7 @@
 
 #include "lib/generate.h"
 
-#define GENERATE_LINE_MAX 4096
+#define GENERATE_LINE_MAX   4096
 #define GENERATE_TOKENS_MAX 16
 
 typedef struct {
@@ -70,8 +70,11 @@ static int format_modifier(const char **p, long value, char *out, size_t size)
 		return -EINVAL;
 	}
 	*p = q + 1;
-	const char *fmt = base == 'd' ? "%0*ld" : base == 'o' ? "%0*lo" : base == 'x' ? "%0*lx"
-	                : base == 'X' ? "%0*lX" : NULL;
+	const char *fmt = base == 'd'   ? "%0*ld"
+	                  : base == 'o' ? "%0*lo"
+	                  : base == 'x' ? "%0*lx"
+	                  : base == 'X' ? "%0*lX"
+	                                : NULL;
 	if (fmt == NULL) {
 		return -EINVAL;
 	}

@@ -17,5 +17,4 @@ void canon_log_set_level(canon_log_level_t level);
 /* Parse "error", "warning", "info" or "debug"; returns -1 when unknown. */
 int canon_log_level_parse(const char *name);
 
-void canon_log(canon_log_level_t level, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+void canon_log(canon_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -94,7 +94,6 @@ static void add_negative(lookup_t *lk, const canon_zone_t *zone, uint8_t rcode)
 	section_add(lk, KNOT_AUTHORITY, &zone->negative_soa, KNOT_COMPR_HINT_NONE);
 }
 
-
 /* The node holding the data of 'name' in 'zone', wildcards included (RFC 4592 §3.3.1). */
 static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_t *name,
                                      bool *wildcard)
@@ -122,7 +121,8 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_
 static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
 {
 	static const uint16_t address_types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
-	if (rr->type != KNOT_RRTYPE_NS && rr->type != KNOT_RRTYPE_MX && rr->type != KNOT_RRTYPE_SRV) {
+	if (rr->type != KNOT_RRTYPE_NS && rr->type != KNOT_RRTYPE_MX &&
+	    rr->type != KNOT_RRTYPE_SRV) {
 		return 0;
 	}
 	knot_rdata_t *rdata = rr->rrs.rdata;
@@ -170,8 +170,7 @@ static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_n
  * answers then.
  */
 static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
-                  knot_mm_t *mm);
+                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm);
 
 static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *target,
                                              const knot_dname_t *owner, uint32_t ttl,
@@ -341,7 +340,8 @@ static const canon_name_t *chase_to(lookup_t *lk, const knot_dname_t *target)
 		return NULL;
 	}
 	for (unsigned i = 0; i < lk->seen_count; i++) {
-		if (canon_name_equal(lk->seen[i]->wire, lk->seen[i]->size, next->wire, next->size)) {
+		if (canon_name_equal(lk->seen[i]->wire, lk->seen[i]->size, next->wire,
+		                     next->size)) {
 			lk->answer->chain_end = CANON_CHAIN_LOOP;
 			return NULL;
 		}
@@ -396,15 +396,13 @@ static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dna
 }
 
 int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases,
-                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
-                 knot_mm_t *mm)
+                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm)
 {
 	return lookup(table, aliases, false, qname, qtype, answer, mm);
 }
 
 static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
-                  knot_mm_t *mm)
+                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm)
 {
 	lookup_t lk = {.table = table,
 	               .aliases = aliases,

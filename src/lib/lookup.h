@@ -70,10 +70,10 @@ typedef struct {
 typedef struct canon_answer {
 	uint8_t rcode; /* KNOT_RCODE_* */
 	bool aa;
-	int ede;              /* RFC 8914 Extended DNS Error to add, or -1. */
-	const char *ede_text; /* Its EXTRA-TEXT, or NULL. */
-	uint8_t hops;                /* CNAME/DNAME links followed. */
-	canon_chain_end_t chain_end; /* Why the chase stopped. */
+	int ede;                           /* RFC 8914 Extended DNS Error to add, or -1. */
+	const char *ede_text;              /* Its EXTRA-TEXT, or NULL. */
+	uint8_t hops;                      /* CNAME/DNAME links followed. */
+	canon_chain_end_t chain_end;       /* Why the chase stopped. */
 	canon_answer_section_t section[3]; /* KNOT_ANSWER, KNOT_AUTHORITY, KNOT_ADDITIONAL */
 } canon_answer_t;
 
@@ -85,5 +85,4 @@ typedef struct canon_answer {
  * -ENOMEM when 'mm' ran out (answer SERVFAIL).
  */
 int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases,
-                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer,
-                 knot_mm_t *mm);
+                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm);

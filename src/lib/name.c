@@ -4,7 +4,7 @@
 #include "lib/name.h"
 
 #define FNV_OFFSET 2166136261u
-#define FNV_PRIME 16777619u
+#define FNV_PRIME  16777619u
 
 /* Labels are folded in from the right, so every suffix's hash falls out of one pass. */
 static uint32_t hash_label(uint32_t h, const uint8_t *label)
@@ -38,7 +38,8 @@ void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 		prepared->wire[pos] = len;
 		for (uint8_t i = 1; i <= len; i++) {
 			uint8_t c = name[pos + i];
-			/* DNS names compare ASCII case-insensitively (RFC 4343 §3), whatever the locale. */
+			/* DNS names compare ASCII case-insensitively (RFC 4343 §3), whatever the
+			 * locale. */
 			prepared->wire[pos + i] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 		}
 		pos += len + 1u;

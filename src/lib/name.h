@@ -15,8 +15,8 @@
 #include <libknot/dname.h>
 
 typedef struct {
-	uint8_t wire[KNOT_DNAME_MAXLEN]; /* Lower-case. */
-	uint8_t labels;                  /* Labels before the root label. */
+	uint8_t wire[KNOT_DNAME_MAXLEN];          /* Lower-case. */
+	uint8_t labels;                           /* Labels before the root label. */
 	uint8_t offset[KNOT_DNAME_MAXLABELS + 1]; /* Start of the suffix at label i. */
 	uint32_t hash[KNOT_DNAME_MAXLABELS + 1];  /* canon_name_hash() of that suffix. */
 	uint16_t size;                            /* Wire size of the whole name. */

@@ -91,7 +91,8 @@ static bool id_matches(const canon_net_peer_t *peer, const uint8_t *query, const
 	return false;
 }
 
-static int udp_receive(const canon_net_peer_t *peer, int fd, const canon_msg_t *query, canon_msg_t *reply, int64_t deadline)
+static int udp_receive(const canon_net_peer_t *peer, int fd, const canon_msg_t *query,
+                       canon_msg_t *reply, int64_t deadline)
 {
 	for (;;) {
 		int ret = wait_fd(fd, POLLIN, deadline);
@@ -175,7 +176,8 @@ static int write_full(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 }
 
 /* RFC 1035 §4.2.2 / RFC 7766 §8: each message is prefixed by its 2-octet length. */
-static int tcp_exchange(const canon_net_peer_t *peer, int fd, const canon_msg_t *query, canon_msg_t *reply, int64_t deadline)
+static int tcp_exchange(const canon_net_peer_t *peer, int fd, const canon_msg_t *query,
+                        canon_msg_t *reply, int64_t deadline)
 {
 	uint8_t prefix[2] = {(uint8_t)(query->len >> 8), (uint8_t)query->len};
 	int ret = write_full(fd, prefix, sizeof(prefix), deadline);

@@ -75,7 +75,8 @@ const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t 
 
 const canon_node_t *canon_zone_get_name(const canon_zone_t *zone, const knot_dname_t *lower)
 {
-	return canon_zone_get(zone, lower, (uint16_t)knot_dname_size(lower), canon_name_hash(lower));
+	return canon_zone_get(zone, lower, (uint16_t)knot_dname_size(lower),
+	                      canon_name_hash(lower));
 }
 
 static void slots_insert(canon_slot_t *slots, uint32_t mask, canon_node_t *node)
@@ -346,15 +347,16 @@ canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
 			node = zone->apex; /* Not in the zone at all: the caller's mistake. */
 			break;
 		}
-		node = canon_zone_get(zone, canon_name_suffix(name, i), canon_name_suffix_size(name, i),
-		                      name->hash[i]);
+		node = canon_zone_get(zone, canon_name_suffix(name, i),
+		                      canon_name_suffix_size(name, i), name->hash[i]);
 	}
 	*node_out = node;
 	uint16_t self_redirect = exact ? CANON_NODE_DELEG : (CANON_NODE_DELEG | CANON_NODE_DNAME);
 	if (!(node->flags & (self_redirect | CANON_NODE_BELOW_CUT | CANON_NODE_BELOW_DNAME))) {
 		return exact ? CANON_FIND_FOUND : CANON_FIND_NXNAME;
 	}
-	/* The topmost cut or DNAME above the name decides (RFC 1034 §4.3.2 step 3b, RFC 6672 §3.2). */
+	/* The topmost cut or DNAME above the name decides (RFC 1034 §4.3.2 step 3b, RFC 6672 §3.2).
+	 */
 	const canon_node_t *top = (node->flags & self_redirect) ? node : NULL;
 	for (const canon_node_t *up = node->parent; up != NULL; up = up->parent) {
 		if (up->flags & (CANON_NODE_DELEG | CANON_NODE_DNAME)) {

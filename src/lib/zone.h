@@ -90,10 +90,10 @@ typedef struct canon_zone {
 
 /* Results of canon_zone_find(). */
 typedef enum {
-	CANON_FIND_FOUND,    /* The name exists (maybe as an empty non-terminal). */
-	CANON_FIND_NXNAME,   /* It does not: *node is the closest encloser. */
-	CANON_FIND_DELEG,    /* A zone cut at or above it: *node is the cut. */
-	CANON_FIND_DNAME,    /* A DNAME owner above it: *node is that owner. */
+	CANON_FIND_FOUND,  /* The name exists (maybe as an empty non-terminal). */
+	CANON_FIND_NXNAME, /* It does not: *node is the closest encloser. */
+	CANON_FIND_DELEG,  /* A zone cut at or above it: *node is the cut. */
+	CANON_FIND_DNAME,  /* A DNAME owner above it: *node is that owner. */
 } canon_find_t;
 
 /* A new empty zone for 'apex' (any case). NULL on allocation failure. */

@@ -39,7 +39,7 @@ typedef struct {
 	/* While records of a $GENERATE line are parsed: that line's place. */
 	const char *generate_file;
 	uint32_t generate_line;
-	const char *path; /* The zone file (libzscanner has no name for string input). */
+	const char *path;       /* The zone file (libzscanner has no name for string input). */
 	line_set_t alias_lines; /* Lines of 'path' whose record is an ALIAS. */
 } load_t;
 
@@ -74,7 +74,6 @@ static bool line_set_has(const line_set_t *set, uint32_t line)
 	}
 	return false;
 }
-
 
 /* Where the record or error the scanner is at comes from. */
 static void place(const load_t *ld, const zs_scanner_t *s, const char **file, uint32_t *line)
@@ -147,8 +146,8 @@ static void expand_generate(load_t *ld, const zs_scanner_t *s, const char *args)
 	ld->generate_line = line;
 	generate_ctx_t ctx = {.ld = ld, .sub = sub};
 	if (canon_generate_expand(args, parse_generated, &ctx, error, sizeof(error)) == -EINVAL) {
-		canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, file, line, NULL, 0, NULL, "%s",
-		                   error);
+		canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, file, line, NULL, 0, NULL,
+		                   "%s", error);
 	}
 	ld->generate_file = NULL;
 	zs_deinit(sub);
@@ -216,9 +215,11 @@ static bool report_bad_class(load_t *ld, const zs_scanner_t *s)
 			uint16_t type = 0;
 			sscanf(p + len, " %31s", type_word);
 			knot_rrtype_from_string(type_word, &type);
-			canon_findings_add(ld->findings, &CANON_RULE_BAD_CLASS, file, line, s->r_owner,
-			                   type, "use class IN", "record class %.*s is not IN; canon "
-			                   "serves class IN only", (int)len, p);
+			canon_findings_add(ld->findings, &CANON_RULE_BAD_CLASS, file, line,
+			                   s->r_owner, type, "use class IN",
+			                   "record class %.*s is not IN; canon "
+			                   "serves class IN only",
+			                   (int)len, p);
 			return true;
 		}
 		p += len + strspn(p + len, " \t\r\n");
@@ -234,9 +235,10 @@ static void on_error(zs_scanner_t *s)
 		const char *file;
 		uint32_t line;
 		place(ld, s, &file, &line);
-		canon_findings_add(ld->findings, &CANON_RULE_UNREADABLE, file, line, NULL, 0, NULL,
-		                   "reading stopped here: %s (%s); the rest of the zone was not read",
-		                   zs_strerror(s->error.code), zs_errorname(s->error.code));
+		canon_findings_add(
+		        ld->findings, &CANON_RULE_UNREADABLE, file, line, NULL, 0, NULL,
+		        "reading stopped here: %s (%s); the rest of the zone was not read",
+		        zs_strerror(s->error.code), zs_errorname(s->error.code));
 		return;
 	}
 	if (!report_bad_class(ld, s)) {
@@ -244,8 +246,7 @@ static void on_error(zs_scanner_t *s)
 	}
 }
 
-static bool check_record_place(load_t *ld, const zs_scanner_t *s, const char *file,
-                               uint32_t line)
+static bool check_record_place(load_t *ld, const zs_scanner_t *s, const char *file, uint32_t line)
 {
 	if (s->r_class != KNOT_CLASS_IN) {
 		canon_findings_add(ld->findings, &CANON_RULE_BAD_CLASS, file, line, s->r_owner,
@@ -257,8 +258,8 @@ static bool check_record_place(load_t *ld, const zs_scanner_t *s, const char *fi
 	bool at_apex = knot_dname_is_case_equal(s->r_owner, ld->zone->apex_name) ||
 	               knot_dname_is_equal(s->r_owner, ld->zone->apex_name);
 	if (s->r_type == KNOT_RRTYPE_SOA && !at_apex) {
-		canon_findings_add(ld->findings, &CANON_RULE_SOA_NOT_APEX, file, line,
-		                   s->r_owner, s->r_type, "a zone has one SOA, at its apex",
+		canon_findings_add(ld->findings, &CANON_RULE_SOA_NOT_APEX, file, line, s->r_owner,
+		                   s->r_type, "a zone has one SOA, at its apex",
 		                   "SOA record below the zone apex (RFC 1035 §5.2)");
 		return false;
 	}
@@ -279,8 +280,8 @@ static void on_record(zs_scanner_t *s)
 		return;
 	}
 	uint16_t type = s->r_type;
-	if (type == KNOT_RRTYPE_PTR && ld->generate_file == NULL && strcmp(file_name, ld->path) == 0 &&
-	    line_set_has(&ld->alias_lines, line)) {
+	if (type == KNOT_RRTYPE_PTR && ld->generate_file == NULL &&
+	    strcmp(file_name, ld->path) == 0 && line_set_has(&ld->alias_lines, line)) {
 		type = CANON_RRTYPE_ALIAS;
 	}
 	bool ttl_mismatch = false;
@@ -295,11 +296,12 @@ static void on_record(zs_scanner_t *s)
 	} else if (ttl_mismatch) {
 		char type_text[16];
 		knot_rrtype_to_string(type, type_text, sizeof(type_text));
-		canon_findings_add(ld->findings, &CANON_RULE_TTL_MISMATCH, file_name, line,
-		                   s->r_owner, type, "give every record of the RRset one TTL",
-		                   "TTL %u differs from the TTL of the RRset's first %s record; the "
-		                   "first is used (RFC 2181 §5.2)",
-		                   s->r_ttl, type_text);
+		canon_findings_add(
+		        ld->findings, &CANON_RULE_TTL_MISMATCH, file_name, line, s->r_owner, type,
+		        "give every record of the RRset one TTL",
+		        "TTL %u differs from the TTL of the RRset's first %s record; the "
+		        "first is used (RFC 2181 §5.2)",
+		        s->r_ttl, type_text);
 	}
 }
 
@@ -367,7 +369,8 @@ static int rewrite_text(const char *path, char **text, line_set_t *alias_lines)
 	for (uint32_t number = 1; mem != NULL && getline(&line, &cap, f) >= 0; number++) {
 		char *start = line + strspn(line, " \t");
 		char *alias = alias_type_word(line);
-		if (strncasecmp(start, "$GENERATE", 9) == 0 && (start[9] == ' ' || start[9] == '\t')) {
+		if (strncasecmp(start, "$GENERATE", 9) == 0 &&
+		    (start[9] == ' ' || start[9] == '\t')) {
 			fprintf(mem, ";" GENERATE_MARK "$GENERATE%s", start + 9);
 			changed = true;
 		} else if (alias != NULL && line_set_add(alias_lines, number)) {
@@ -493,9 +496,10 @@ int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t f
 		flatten_cnames(ld.zone, flatten);
 		ret = canon_zone_seal(ld.zone);
 		if (ret == -ENOENT) {
-			canon_findings_add(findings, &CANON_RULE_NO_SOA, path, 0, apex, KNOT_RRTYPE_SOA,
-			                   "add an SOA record at the zone apex",
-			                   "no SOA record at the zone apex %s (RFC 1035 §5.2)", origin);
+			canon_findings_add(findings, &CANON_RULE_NO_SOA, path, 0, apex,
+			                   KNOT_RRTYPE_SOA, "add an SOA record at the zone apex",
+			                   "no SOA record at the zone apex %s (RFC 1035 §5.2)",
+			                   origin);
 			ret = 0;
 		}
 	}
@@ -519,7 +523,7 @@ int canon_zone_load_for_serving(const char *origin, const char *path, canon_flat
 	for (size_t i = 0; i < findings.count; i++) {
 		const canon_finding_t *f = &findings.items[i];
 		canon_log(f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR
-		                                                      : CANON_LOG_WARNING,
+		                                                    : CANON_LOG_WARNING,
 		          "%s:%u: %s [%s]", f->file ? f->file : path, f->line, f->message,
 		          f->rule->id);
 	}

@@ -15,7 +15,8 @@ static canon_zone_t *slot_lookup(const canon_zonetable_t *table, const knot_dnam
 			return NULL;
 		}
 		const canon_node_t *apex = zone->apex;
-		if (apex->hash == hash && canon_name_equal(apex->owner, apex->owner_size, lower, size)) {
+		if (apex->hash == hash &&
+		    canon_name_equal(apex->owner, apex->owner_size, lower, size)) {
 			return zone;
 		}
 	}
@@ -59,8 +60,9 @@ const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const c
                                          unsigned first)
 {
 	for (unsigned i = first; i <= name->labels; i++) {
-		const canon_zone_t *zone = slot_lookup(table, canon_name_suffix(name, i),
-		                                       canon_name_suffix_size(name, i), name->hash[i]);
+		const canon_zone_t *zone =
+		        slot_lookup(table, canon_name_suffix(name, i),
+		                    canon_name_suffix_size(name, i), name->hash[i]);
 		if (zone != NULL) {
 			return zone;
 		}

@@ -24,13 +24,13 @@
 #include "lib/net.h"
 #include "resolve/flatten.h"
 
-#define INDEX_SLOTS 65536       /* Distinct ALIAS targets x 2 types, at most half of it. */
-#define REFRESH_THREADS 4       /* A slow target holds up only its own thread. */
-#define REFRESH_AT_PERCENT 75   /* Refresh when this share of the TTL has passed. */
-#define RETRY_SECONDS 2         /* After a failure. */
-#define NODATA_TTL 60           /* A negative result without an SOA. */
-#define TICK_MS 100
-#define ARENA_SIZE (2u << 20)
+#define INDEX_SLOTS        65536 /* Distinct ALIAS targets x 2 types, at most half of it. */
+#define REFRESH_THREADS    4     /* A slow target holds up only its own thread. */
+#define REFRESH_AT_PERCENT 75    /* Refresh when this share of the TTL has passed. */
+#define RETRY_SECONDS      2     /* After a failure. */
+#define NODATA_TTL         60    /* A negative result without an SOA. */
+#define TICK_MS            100
+#define ARENA_SIZE         (2u << 20)
 
 typedef struct {
 	canon_alias_status_t status; /* FOUND or NODATA */
@@ -69,7 +69,8 @@ static uint32_t entry_hash(const knot_dname_t *lower, uint16_t type)
 static entry_t *index_find(canon_flattener_t *fl, const knot_dname_t *lower, uint16_t type,
                            uint32_t hash)
 {
-	for (uint32_t i = hash % INDEX_SLOTS, n = 0; n < INDEX_SLOTS; i = (i + 1) % INDEX_SLOTS, n++) {
+	for (uint32_t i = hash % INDEX_SLOTS, n = 0; n < INDEX_SLOTS;
+	     i = (i + 1) % INDEX_SLOTS, n++) {
 		entry_t *e = atomic_load(&fl->index[i]);
 		if (e == NULL) {
 			return NULL;
@@ -176,14 +177,16 @@ int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
 			const canon_node_t *node = zone->nodes[n];
 			const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
 			for (int t = 0; alias != NULL && t < 2 && ret == 0; t++) {
-				ret = track_target(fl, knot_cname_name(alias->rr.rrs.rdata), types[t]);
+				ret = track_target(fl, knot_cname_name(alias->rr.rrs.rdata),
+				                   types[t]);
 			}
 		}
 	}
 	pthread_mutex_unlock(&fl->add_lock);
 	if (ret == -ENOSPC) {
 		/* Not fatal: those names answer A/AAAA with SERVFAIL and an EDE. */
-		canon_log(CANON_LOG_ERROR, "ALIAS: more than %d targets, the rest are not flattened",
+		canon_log(CANON_LOG_ERROR,
+		          "ALIAS: more than %d targets, the rest are not flattened",
 		          INDEX_SLOTS / 4);
 		ret = 0;
 	}
@@ -259,8 +262,8 @@ static result_t *refresh(canon_flattener_t *fl, entry_t *e, canon_arena_t *arena
 			char name[KNOT_DNAME_TXT_MAXLEN + 1], type[16];
 			knot_dname_to_str(name, e->target, sizeof(name));
 			knot_rrtype_to_string(e->type, type, sizeof(type));
-			canon_log(CANON_LOG_WARNING, "ALIAS target %s %s: resolution failed%s%s", name,
-			          type, ret == 0 && res.ede_text[0] ? ": " : "",
+			canon_log(CANON_LOG_WARNING, "ALIAS target %s %s: resolution failed%s%s",
+			          name, type, ret == 0 && res.ede_text[0] ? ": " : "",
 			          ret == 0 ? res.ede_text : "");
 		}
 		e->next_refresh = now + RETRY_SECONDS;
@@ -275,7 +278,8 @@ static result_t *refresh(canon_flattener_t *fl, entry_t *e, canon_arena_t *arena
 
 typedef struct {
 	canon_flattener_t *fl;
-	unsigned shard; /* This thread refreshes the index slots i with i % REFRESH_THREADS == shard. */
+	unsigned shard; /* This thread refreshes the index slots i with i % REFRESH_THREADS ==
+	                   shard. */
 } refresher_t;
 
 static void *refresh_thread(void *arg)
@@ -292,7 +296,8 @@ static void *refresh_thread(void *arg)
 		result_t *retired[64];
 		unsigned retired_count = 0;
 		uint32_t now = canon_cache_now();
-		for (uint32_t i = shard; i < INDEX_SLOTS && retired_count < 64; i += REFRESH_THREADS) {
+		for (uint32_t i = shard; i < INDEX_SLOTS && retired_count < 64;
+		     i += REFRESH_THREADS) {
 			entry_t *e = atomic_load(&fl->index[i]);
 			if (e != NULL && e->next_refresh <= now && !atomic_load(&fl->stopping)) {
 				result_t *old = refresh(fl, e, &arena);

@@ -22,10 +22,10 @@
 #include "lib/net.h"
 #include "resolve/iterate.h"
 
-#define REFERRALS_MAX 16  /* Zone cuts walked for one name. */
-#define DEPTH_MAX 3       /* Nested look-ups of name server addresses. */
+#define REFERRALS_MAX  16 /* Zone cuts walked for one name. */
+#define DEPTH_MAX      3  /* Nested look-ups of name server addresses. */
 #define TRIES_PER_ZONE 6  /* Server addresses asked before a zone counts as unreachable. */
-#define EDNS_PAYLOAD 1232
+#define EDNS_PAYLOAD   1232
 
 typedef enum {
 	STEP_DATA,     /* rr: the RRset asked for */
@@ -50,7 +50,7 @@ typedef struct {
 	const canon_resolver_conf_t *conf;
 	knot_mm_t *mm;
 	bool cache_only;
-	bool refresh; /* Chain links are asked again even when cached. */
+	bool refresh;      /* Chain links are asked again even when cached. */
 	bool need_network; /* Set when cache_only stopped the resolution. */
 	int64_t deadline;
 	uint32_t now;
@@ -150,9 +150,8 @@ static bool from_cache(ctx_t *c, const knot_dname_t *name, uint16_t qtype, step_
 	case CANON_CACHE_MISS:
 		break;
 	}
-	if (qtype != KNOT_RRTYPE_CNAME &&
-	    canon_cache_get(cache, name, KNOT_RRTYPE_CNAME, c->now, c->mm, &rr) ==
-	            CANON_CACHE_POSITIVE) {
+	if (qtype != KNOT_RRTYPE_CNAME && canon_cache_get(cache, name, KNOT_RRTYPE_CNAME, c->now,
+	                                                  c->mm, &rr) == CANON_CACHE_POSITIVE) {
 		*out = (step_t){.kind = STEP_CNAME, .rr = rr};
 		return true;
 	}
@@ -165,8 +164,7 @@ static bool from_cache(ctx_t *c, const knot_dname_t *name, uint16_t qtype, step_
  * RFC 6672 §2.2: the CNAME that 'dname' (an ancestor of 'name') makes for
  * 'name'. NULL when the new name would be over 255 octets (YXDOMAIN).
  */
-static knot_rrset_t *synthesize_cname(ctx_t *c, const knot_rrset_t *dname,
-                                      const knot_dname_t *name)
+static knot_rrset_t *synthesize_cname(ctx_t *c, const knot_rrset_t *dname, const knot_dname_t *name)
 {
 	const knot_dname_t *target = knot_dname_target(dname->rrs.rdata);
 	size_t prefix = knot_dname_size(name) - knot_dname_size(dname->owner);
@@ -179,8 +177,8 @@ static knot_rrset_t *synthesize_cname(ctx_t *c, const knot_rrset_t *dname,
 	memcpy(rdata + prefix, target, suffix);
 	knot_rrset_t *cname =
 	        knot_rrset_new(name, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, dname->ttl, c->mm);
-	if (cname == NULL || knot_rrset_add_rdata(cname, rdata, (uint16_t)(prefix + suffix),
-	                                          c->mm) != 0) {
+	if (cname == NULL ||
+	    knot_rrset_add_rdata(cname, rdata, (uint16_t)(prefix + suffix), c->mm) != 0) {
 		return NULL;
 	}
 	return cname;
@@ -344,7 +342,8 @@ static void cache_glue(ctx_t *c, const knot_pkt_t *reply, const knot_rrset_t *ns
 		}
 		/* Out-of-bailiwick glue is the poisoning vector of old (RFC 5452 §6). */
 		if (is_target && in_bailiwick(rr->owner, zone)) {
-			knot_rrset_t *all = section_find(c, reply, KNOT_ADDITIONAL, rr->owner, rr->type);
+			knot_rrset_t *all =
+			        section_find(c, reply, KNOT_ADDITIONAL, rr->owner, rr->type);
 			if (all != NULL) {
 				canon_cache_put(c->conf->cache, all, c->now);
 			}
@@ -455,8 +454,7 @@ static void add_addresses(const knot_rrset_t *rr, uint16_t port, canon_upstream_
  * Addresses of the servers in 'ns': from the cache (glue or earlier answers),
  * else looked up, one NS name at a time, until some are found.
  */
-static unsigned server_addresses(ctx_t *c, const knot_rrset_t *ns, int depth,
-                                 canon_upstream_t *out)
+static unsigned server_addresses(ctx_t *c, const knot_rrset_t *ns, int depth, canon_upstream_t *out)
 {
 	static const uint16_t types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
 	unsigned count = 0;
@@ -505,8 +503,8 @@ static knot_rrset_t *closest_cut(ctx_t *c, const knot_dname_t *name)
 }
 
 /* Ask the servers of one zone; a referral hands back the deeper zone's NS. */
-static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *name,
-                       uint16_t qtype, int depth)
+static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *name, uint16_t qtype,
+                       int depth)
 {
 	canon_upstream_t servers[TRIES_PER_ZONE];
 	unsigned count = 0;
@@ -655,7 +653,8 @@ int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, 
 	for (;;) {
 		if (seen_before(seen, seen_count, name)) {
 			knot_dname_to_str(text, name, sizeof(text));
-			fail(out, KNOT_EDNS_EDE_OTHER, "CNAME loop: %.100s repeats in the chain", text);
+			fail(out, KNOT_EDNS_EDE_OTHER, "CNAME loop: %.100s repeats in the chain",
+			     text);
 			return 0;
 		}
 		if (seen_count > CANON_RESOLVE_CHAIN_MAX) {

@@ -34,15 +34,15 @@ typedef struct {
 typedef struct canon_resolver canon_resolver_t;
 
 typedef struct {
-	canon_cache_t *cache;                  /* Shared; the resolver does not own it. */
-	knot_rrset_t *root_ns;                 /* NS of the root from the hints (owned). */
+	canon_cache_t *cache;  /* Shared; the resolver does not own it. */
+	knot_rrset_t *root_ns; /* NS of the root from the hints (owned). */
 	knot_rrset_t *root_addrs[CANON_RESOLVE_SERVERS_MAX]; /* Their A/AAAA (owned). */
 	unsigned root_addr_count;
 	canon_upstream_t forward[CANON_RESOLVE_SERVERS_MAX]; /* Forwarders, if any. */
 	unsigned forward_count;
-	uint16_t query_port;   /* Port of authoritative servers (53; tests may change it). */
-	unsigned timeout_ms;   /* One query to one server. */
-	unsigned deadline_ms;  /* A whole resolution. */
+	uint16_t query_port;  /* Port of authoritative servers (53; tests may change it). */
+	unsigned timeout_ms;  /* One query to one server. */
+	unsigned deadline_ms; /* A whole resolution. */
 } canon_resolver_conf_t;
 
 typedef struct {

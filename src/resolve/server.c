@@ -31,17 +31,17 @@
 #include "serve/udp.h"
 
 #define POOL_THREADS 16
-#define QUEUE_SIZE 1024
-#define BATCH 32
-#define QUERY_MAX 4096
-#define ARENA_SIZE (2u << 20)
-#define TCP_IDLE_MS 3000
+#define QUEUE_SIZE   1024
+#define BATCH        32
+#define QUERY_MAX    4096
+#define ARENA_SIZE   (2u << 20)
+#define TCP_IDLE_MS  3000
 /* A TCP connection holds a pool thread: leave at least half of them to UDP. */
 #define TCP_MAX (POOL_THREADS / 2)
 #define POLL_MS 500
 
 typedef struct {
-	int fd;      /* UDP socket to answer on, or the TCP connection. */
+	int fd; /* UDP socket to answer on, or the TCP connection. */
 	bool tcp;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
@@ -73,8 +73,8 @@ static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const 
 }
 
 /* The answer to 'query' from 'res' (or just 'rcode' when res is NULL). */
-static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *res,
-                             uint8_t rcode, bool tcp, uint8_t *out, size_t size, knot_mm_t *mm)
+static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *res, uint8_t rcode,
+                             bool tcp, uint8_t *out, size_t size, knot_mm_t *mm)
 {
 	uint16_t limit = tcp ? KNOT_WIRE_MAX_PKTSIZE : KNOT_WIRE_MIN_PKTSIZE;
 	bool edns = query->opt_rr != NULL;
@@ -320,19 +320,20 @@ static void front_udp(front_t *f, batch_t *b, canon_arena_t *arena)
 		bool queued;
 		size_t len = answer(f->srv, b->query[i], b->in[i].msg_len, false, true, &b->peer[i],
 		                    b->answer[i], QUERY_MAX, arena, &queued);
-		if (queued && !queue_push(f->srv, f->udp_fd, false, &b->peer[i],
-		                          b->in[i].msg_hdr.msg_namelen, b->query[i],
-		                          b->in[i].msg_len)) {
+		if (queued &&
+		    !queue_push(f->srv, f->udp_fd, false, &b->peer[i], b->in[i].msg_hdr.msg_namelen,
+		                b->query[i], b->in[i].msg_len)) {
 			canon_log(CANON_LOG_WARNING, "resolver queue full: query dropped");
 		}
 		if (len == 0) {
 			continue;
 		}
 		b->out_iov[replies] = (struct iovec){.iov_base = b->answer[i], .iov_len = len};
-		b->out[replies].msg_hdr = (struct msghdr){.msg_name = &b->peer[i],
-		                                          .msg_namelen = b->in[i].msg_hdr.msg_namelen,
-		                                          .msg_iov = &b->out_iov[replies],
-		                                          .msg_iovlen = 1};
+		b->out[replies].msg_hdr =
+		        (struct msghdr){.msg_name = &b->peer[i],
+		                        .msg_namelen = b->in[i].msg_hdr.msg_namelen,
+		                        .msg_iov = &b->out_iov[replies],
+		                        .msg_iovlen = 1};
 		replies++;
 	}
 	if (replies > 0) {
@@ -392,7 +393,8 @@ static int open_fronts(server_t *srv, front_t *fronts)
 	}
 	for (size_t i = 0; i < conf->listen_count; i++) {
 		fronts[i] = (front_t){.srv = srv};
-		if (canon_listen_open(&conf->listen[i], &fronts[i].udp_fd, &fronts[i].tcp_fd) != 0) {
+		if (canon_listen_open(&conf->listen[i], &fronts[i].udp_fd, &fronts[i].tcp_fd) !=
+		    0) {
 			return -1;
 		}
 	}

@@ -68,7 +68,8 @@ int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char
 {
 	canon_flatten_t flatten = CANON_FLATTEN_NONE;
 	if (options != NULL && *options != '\0' &&
-	    (strncmp(options, "flatten=", 8) != 0 || canon_flatten_parse(options + 8, &flatten) != 0)) {
+	    (strncmp(options, "flatten=", 8) != 0 ||
+	     canon_flatten_parse(options + 8, &flatten) != 0)) {
 		return -EINVAL;
 	}
 	canon_zone_conf_t *zones = realloc(conf->zones, (conf->zone_count + 1) * sizeof(*zones));
@@ -147,8 +148,9 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		return canon_conf_add_listen(conf, value) ? "bad listen address" : NULL;
 	}
 	if (strcmp(key, "zone") == 0) {
-		return apply_zone(conf, path, value) ? "zone needs 'ORIGIN FILE [flatten=none|apex|all]'"
-		                                     : NULL;
+		return apply_zone(conf, path, value)
+		               ? "zone needs 'ORIGIN FILE [flatten=none|apex|all]'"
+		               : NULL;
 	}
 	if (strcmp(key, "workers") == 0) {
 		if (parse_unsigned(value, 1, 256, &number) != 0) {

@@ -52,7 +52,7 @@ typedef struct {
 	uint16_t udp_max_payload;
 	char *path; /* The config file, when there is one (SIGHUP re-reads its zones). */
 	/* canon resolve */
-	char *root_hints;                                   /* root-hints: FILE */
+	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
 	socklen_t forward_len[CANON_CONF_MAX_LISTEN];
 	size_t forward_count;

@@ -190,8 +190,8 @@ static size_t answer_formerr(answer_t *a, uint8_t *query, size_t query_len, uint
 		return len;
 	}
 	a->resp = knot_pkt_new(resp, KNOT_WIRE_MIN_PKTSIZE, mm);
-	if (a->resp == NULL || knot_edns_init(&a->opt, a->ctx->udp_max_payload, 0, EDNS_VERSION,
-	                                      mm) != KNOT_EOK) {
+	if (a->resp == NULL ||
+	    knot_edns_init(&a->opt, a->ctx->udp_max_payload, 0, EDNS_VERSION, mm) != KNOT_EOK) {
 		return answer_header_only(query, resp, KNOT_RCODE_FORMERR);
 	}
 	if (question) {
@@ -217,7 +217,8 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 	uint8_t rcode = check_question(a->query);
 	if (a->edns) {
 		uint8_t version = knot_edns_get_version(a->query->opt_rr);
-		if (knot_edns_init(&a->opt, ctx->udp_max_payload, 0, EDNS_VERSION, mm) != KNOT_EOK) {
+		if (knot_edns_init(&a->opt, ctx->udp_max_payload, 0, EDNS_VERSION, mm) !=
+		    KNOT_EOK) {
 			return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
 		}
 		if (knot_edns_do(a->query->opt_rr)) {

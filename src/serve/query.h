@@ -19,8 +19,8 @@
 typedef struct {
 	const canon_zonetable_t *table;
 	const canon_alias_source_t *aliases; /* ALIAS targets' addresses, or NULL. */
-	canon_arena_t *arena;     /* Reset at the start of every query. */
-	uint16_t udp_max_payload; /* Largest UDP answer we send with EDNS0. */
+	canon_arena_t *arena;                /* Reset at the start of every query. */
+	uint16_t udp_max_payload;            /* Largest UDP answer we send with EDNS0. */
 	bool tcp;
 } canon_query_ctx_t;
 

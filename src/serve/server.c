@@ -139,7 +139,8 @@ static void reload(canon_server_t *server, aliases_t *al)
 			fresh.zones = zones;
 			fresh.zone_count = count;
 		} else {
-			canon_log(CANON_LOG_ERROR, "%s has errors, keeping the zone list", conf->path);
+			canon_log(CANON_LOG_ERROR, "%s has errors, keeping the zone list",
+			          conf->path);
 		}
 		canon_conf_free(&fresh);
 	}
@@ -244,7 +245,8 @@ int canon_server_run(canon_serve_conf_t *conf)
 	int status = 0;
 	aliases_t al = {0};
 	if (aliases_start(&al, &server, table) != 0) {
-		canon_log(CANON_LOG_ERROR, "cannot set up ALIAS resolution (--upstream/--root-hints)");
+		canon_log(CANON_LOG_ERROR,
+		          "cannot set up ALIAS resolution (--upstream/--root-hints)");
 		status = 1;
 	} else if (start_workers(&server) == 0) {
 		for (size_t i = 0; i < conf->listen_count; i++) {

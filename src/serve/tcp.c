@@ -13,10 +13,10 @@
 #include "lib/log.h"
 #include "serve/tcp.h"
 
-#define TCP_BACKLOG 128
-#define TCP_MAX_CONNS 256  /* Per worker; more are closed at once. */
-#define TCP_IDLE_SECONDS 10 /* RFC 7766 §6.2.3: idle connections are closed. */
-#define TCP_MSG_MAX (2 + 65535)
+#define TCP_BACKLOG      128
+#define TCP_MAX_CONNS    256 /* Per worker; more are closed at once. */
+#define TCP_IDLE_SECONDS 10  /* RFC 7766 §6.2.3: idle connections are closed. */
+#define TCP_MSG_MAX      (2 + 65535)
 
 struct canon_tcp_conn {
 	canon_ev_src_t src; /* Must be first. */
@@ -174,7 +174,8 @@ void canon_tcp_serve(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t events,
 	}
 	bool eof = false;
 	if (events & (EPOLLIN | EPOLLHUP)) {
-		ssize_t n = recv(conn->src.fd, conn->in + conn->in_len, TCP_MSG_MAX - conn->in_len, 0);
+		ssize_t n =
+		        recv(conn->src.fd, conn->in + conn->in_len, TCP_MSG_MAX - conn->in_len, 0);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
 			eof = true;
 		} else if (n > 0) {

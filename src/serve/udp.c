@@ -12,8 +12,8 @@
 #include "serve/tcp.h"
 #include "serve/udp.h"
 
-#define UDP_BATCH 32
-#define UDP_QUERY_SIZE 4096
+#define UDP_BATCH       32
+#define UDP_QUERY_SIZE  4096
 #define UDP_ANSWER_SIZE 4096
 /* Batches drained per readiness event before other sockets get a turn. */
 #define UDP_ROUNDS 8

@@ -57,7 +57,7 @@ struct canon_worker {
 	canon_ev_src_t tcp_src[CANON_CONF_MAX_LISTEN];
 	canon_ev_src_t wake_src;
 	canon_arena_t arena;
-	canon_udp_batch_t *udp; /* recvmmsg/sendmmsg buffers. */
+	canon_udp_batch_t *udp;  /* recvmmsg/sendmmsg buffers. */
 	canon_tcp_conn_t *conns; /* Open TCP connections, a doubly linked list. */
 	unsigned conn_count;
 };

@@ -49,8 +49,10 @@ canon_zonetable_t *canon_zoneset_load(const canon_serve_conf_t *conf,
 		}
 		zone = previous_zone(previous, zc->origin);
 		if (zone != NULL) {
-			canon_log(CANON_LOG_ERROR, "zone %s: load from %s failed, keeping the "
-			          "previous version", zc->origin, zc->file);
+			canon_log(CANON_LOG_ERROR,
+			          "zone %s: load from %s failed, keeping the "
+			          "previous version",
+			          zc->origin, zc->file);
 			zones[count++] = zone;
 		} else {
 			canon_log(CANON_LOG_ERROR, "zone %s: load from %s failed, not served",
@@ -63,8 +65,8 @@ canon_zonetable_t *canon_zoneset_load(const canon_serve_conf_t *conf,
 		if (zones[i]->refs == 0) {
 			char name[KNOT_DNAME_TXT_MAXLEN + 1];
 			knot_dname_to_str(name, zones[i]->apex_name, sizeof(name));
-			canon_log(CANON_LOG_ERROR, "zone %s configured twice, the first one is served",
-			          name);
+			canon_log(CANON_LOG_ERROR,
+			          "zone %s configured twice, the first one is served", name);
 			canon_zone_free(zones[i]);
 		}
 	}

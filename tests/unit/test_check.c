@@ -61,7 +61,8 @@ static void test_serving_refuses_bad_zone(void **state)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/unit/bad-cname-other.zone", CANON_TEST_ZONES);
 	canon_zone_t *zone = NULL;
-	assert_int_equal(canon_zone_load_for_serving("bad.test.", path, CANON_FLATTEN_NONE, &zone), -EINVAL);
+	assert_int_equal(canon_zone_load_for_serving("bad.test.", path, CANON_FLATTEN_NONE, &zone),
+	                 -EINVAL);
 	assert_null(zone);
 }
 
