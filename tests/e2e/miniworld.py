@@ -44,6 +44,7 @@ import dns.rrset
 import pytest
 
 from conftest import CANON_BIN, ZONES_DIR, Server, need_tool
+from refservers import write_knotd_conf
 
 WORLD_ZONES = os.path.join(ZONES_DIR, "world")
 ROOT_HINTS = os.path.join(WORLD_ZONES, "root.hints")
@@ -199,45 +200,9 @@ def start_canon_serve(workdir, addr, ports, zones):
 
 
 def start_knotd(workdir, addr, ports, zones):
-    """knotd in the foreground (configured as tests/e2e/refservers.py does, on 'addr')."""
+    """knotd in the foreground, configured as in refservers.py, on 'addr' and every port."""
     base = os.path.join(workdir, f"knotd-{addr}")
-    rundir, storage = os.path.join(base, "run"), os.path.join(base, "storage")
-    os.makedirs(rundir, exist_ok=True)
-    os.makedirs(storage, exist_ok=True)
-    listen = ", ".join(f"{addr}@{p}" for p in ports)
-    lines = [
-        "server:",
-        f'    rundir: "{rundir}"',
-        f'    pidfile: "{os.path.join(rundir, "knot.pid")}"',
-        f"    listen: [ {listen} ]",
-        "    udp-workers: 1",
-        "    tcp-workers: 1",
-        "    background-workers: 1",
-        "    answer-rotation: off",
-        "    automatic-acl: off",
-        "log:",
-        "  - target: stderr",
-        "    any: notice",
-        "database:",
-        f'    storage: "{storage}"',
-        "control:",
-        f'    listen: "{os.path.join(rundir, "knot.sock")}"',
-        "template:",
-        "  - id: default",
-        f'    storage: "{storage}"',
-        "    zonefile-load: whole",
-        "    zonefile-sync: -1",
-        "    journal-content: none",
-        "    semantic-checks: soft",
-        "    dnssec-signing: off",
-        "    zonemd-verify: off",
-        "zone:",
-    ]
-    for origin, path in zones.items():
-        lines += [f'  - domain: "{origin}"', f'    file: "{path}"']
-    conf = os.path.join(base, "knot.conf")
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    conf = write_knotd_conf(base, [f"{addr}@{p}" for p in ports], zones)
     server = Server([need_tool("knotd"), "-c", conf], addr, ports[0],
                     os.path.join(base, "knotd.log"))
     for port in ports:

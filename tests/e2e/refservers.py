@@ -118,55 +118,62 @@ def _start(name, tmp_path, zones, port, build, start_timeout):
     raise RuntimeError(f"{name} did not start:\n{last_error}")
 
 
+def write_knotd_conf(workdir, listen, zones, workers=1):
+    """Write a knot.conf in workdir serving {origin: zonefile} on every "addr@port"
+    of listen; returns its path. Shared with miniworld.py."""
+    rundir = os.path.join(workdir, "run")
+    storage = os.path.join(workdir, "storage")
+    os.makedirs(rundir, exist_ok=True)
+    os.makedirs(storage, exist_ok=True)
+    lines = [
+        "server:",
+        f"    rundir: {_quote(rundir)}",
+        f"    pidfile: {_quote(os.path.join(rundir, 'knot.pid'))}",
+        f"    listen: [ {', '.join(listen)} ]",
+        f"    udp-workers: {int(workers)}",
+        f"    tcp-workers: {int(workers)}",
+        "    background-workers: 1",
+        "    answer-rotation: off",
+        "    automatic-acl: off",
+        "",
+        "log:",
+        "  - target: stderr",
+        "    any: notice",
+        "",
+        "database:",
+        f"    storage: {_quote(storage)}",
+        "",
+        "control:",
+        f"    listen: {_quote(os.path.join(rundir, 'knot.sock'))}",
+        "",
+        "template:",
+        "  - id: default",
+        f"    storage: {_quote(storage)}",
+        # Load each zone file whole, never write it back, keep no journal:
+        # what is in the file is what is served, on every start.
+        "    zonefile-load: whole",
+        "    zonefile-sync: -1",
+        "    journal-content: none",
+        # 'soft' also lets zones load that break mandatory checks (CNAME
+        # with other data, data below a DNAME, ...): the tests want the
+        # intentionally odd zones served as written.
+        "    semantic-checks: soft",
+        "    dnssec-signing: off",
+        "    zonemd-verify: off",
+        "",
+        "zone:",
+    ]
+    for origin, path in zones.items():
+        lines += [f"  - domain: {_quote(origin)}", f"    file: {_quote(path)}"]
+    conf = os.path.join(workdir, "knot.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return conf
+
+
 def _knotd_build(workers):
     def build(port, workdir, zones):
-        rundir = os.path.join(workdir, "run")
-        storage = os.path.join(workdir, "storage")
-        os.makedirs(rundir, exist_ok=True)
-        os.makedirs(storage, exist_ok=True)
-        lines = [
-            "server:",
-            f"    rundir: {_quote(rundir)}",
-            f"    pidfile: {_quote(os.path.join(rundir, 'knot.pid'))}",
-            f"    listen: 127.0.0.1@{port}",
-            f"    udp-workers: {int(workers)}",
-            f"    tcp-workers: {int(workers)}",
-            "    background-workers: 1",
-            "    answer-rotation: off",
-            "    automatic-acl: off",
-            "",
-            "log:",
-            "  - target: stderr",
-            "    any: notice",
-            "",
-            "database:",
-            f"    storage: {_quote(storage)}",
-            "",
-            "control:",
-            f"    listen: {_quote(os.path.join(rundir, 'knot.sock'))}",
-            "",
-            "template:",
-            "  - id: default",
-            f"    storage: {_quote(storage)}",
-            # Load each zone file whole, never write it back, keep no journal:
-            # what is in the file is what is served, on every start.
-            "    zonefile-load: whole",
-            "    zonefile-sync: -1",
-            "    journal-content: none",
-            # 'soft' also lets zones load that break mandatory checks (CNAME
-            # with other data, data below a DNAME, ...): the tests want the
-            # intentionally odd zones served as written.
-            "    semantic-checks: soft",
-            "    dnssec-signing: off",
-            "    zonemd-verify: off",
-            "",
-            "zone:",
-        ]
-        for origin, path in zones.items():
-            lines += [f"  - domain: {_quote(origin)}", f"    file: {_quote(path)}"]
-        conf = os.path.join(workdir, "knot.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        conf = write_knotd_conf(workdir, [f"127.0.0.1@{port}"], zones, workers)
         return [need_tool("knotd"), "-c", conf], None
 
     return build
