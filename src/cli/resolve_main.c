@@ -9,10 +9,10 @@
 
 #include "cli/commands.h"
 #include "cli/daemon_args.h"
-#include "lib/cache.h"
 #include "lib/log.h"
 #include "resolve/iterate.h"
 #include "resolve/server.h"
+#include "resolve/setup.h"
 #include "serve/config.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5301"
@@ -73,30 +73,12 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 
 static int run(canon_serve_conf_t *conf)
 {
-	canon_cache_limits_t limits = {.max_bytes = conf->cache_size};
-	canon_resolver_conf_t resolver = {.cache = canon_cache_new(&limits),
-	                                  .query_port = conf->query_port,
-	                                  .timeout_ms = 800,
-	                                  .deadline_ms = 4000};
-	if (resolver.cache == NULL) {
-		fprintf(stderr, "canon resolve: out of memory\n");
-		return 1;
-	}
-	for (size_t i = 0; i < conf->forward_count; i++) {
-		resolver.forward[i].addr = conf->forward[i];
-		resolver.forward[i].len = conf->forward_len[i];
-	}
-	resolver.forward_count = (unsigned)conf->forward_count;
+	canon_resolver_conf_t resolver;
 	int status = 2;
-	const char *hints = conf->root_hints ? conf->root_hints : DEFAULT_HINTS;
-	if (resolver.forward_count > 0 || canon_resolver_load_hints(&resolver, hints) == 0) {
+	if (canon_resolver_setup(&resolver, conf, conf->cache_size, DEFAULT_HINTS) == 0) {
 		status = canon_resolver_run(conf, &resolver);
 	}
-	knot_rrset_free(resolver.root_ns, NULL);
-	for (unsigned i = 0; i < resolver.root_addr_count; i++) {
-		knot_rrset_free(resolver.root_addrs[i], NULL);
-	}
-	canon_cache_free(resolver.cache);
+	canon_resolver_teardown(&resolver);
 	return status;
 }
 

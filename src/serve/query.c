@@ -103,20 +103,17 @@ static int reset_to_question(answer_t *a)
 
 static void put_answer(answer_t *a, const canon_answer_t *ans)
 {
+	if (!put_section(a, ans, KNOT_ANSWER) || !put_section(a, ans, KNOT_AUTHORITY)) {
+		reset_to_question(a);
+	} else {
+		/* Additional data that does not fit is left out without TC (RFC 2181 §9). */
+		put_section(a, ans, KNOT_ADDITIONAL);
+	}
+	/* Set last: reset_to_question() starts the header afresh. */
 	knot_wire_set_rcode(a->resp->wire, ans->rcode);
 	if (ans->aa) {
 		knot_wire_set_aa(a->resp->wire);
 	}
-	if (!put_section(a, ans, KNOT_ANSWER) || !put_section(a, ans, KNOT_AUTHORITY)) {
-		reset_to_question(a);
-		knot_wire_set_rcode(a->resp->wire, ans->rcode);
-		if (ans->aa) {
-			knot_wire_set_aa(a->resp->wire);
-		}
-		return;
-	}
-	/* Additional data that does not fit is left out without TC (RFC 2181 §9). */
-	put_section(a, ans, KNOT_ADDITIONAL);
 }
 
 /* RFC 8914 §2: an Extended DNS Error option (INFO-CODE, EXTRA-TEXT) in our OPT. */

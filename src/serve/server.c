@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/cache.h"
 #include "lib/log.h"
 #include "resolve/flatten.h"
+#include "resolve/setup.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
@@ -73,6 +73,9 @@ static void synchronize(void *arg)
 	wait_for_quiescence(server, epoch);
 }
 
+/* The cache of the resolver that flattens ALIAS targets (few names, short chains). */
+#define ALIAS_CACHE_BYTES (8u << 20)
+
 /* How long a start or reload waits for new ALIAS targets to be resolved. */
 #define ALIAS_WARM_MS 3000
 
@@ -88,19 +91,7 @@ static int aliases_start(aliases_t *al, canon_server_t *server, const canon_zone
 	if (conf->forward_count == 0 && conf->root_hints == NULL) {
 		return 0; /* Not configured: ALIAS names answer A/AAAA with SERVFAIL. */
 	}
-	canon_cache_limits_t limits = {.max_bytes = 8u << 20};
-	al->resolver = (canon_resolver_conf_t){.cache = canon_cache_new(&limits),
-	                                       .query_port = conf->query_port,
-	                                       .timeout_ms = 800,
-	                                       .deadline_ms = 4000};
-	for (size_t i = 0; i < conf->forward_count; i++) {
-		al->resolver.forward[i].addr = conf->forward[i];
-		al->resolver.forward[i].len = conf->forward_len[i];
-	}
-	al->resolver.forward_count = (unsigned)conf->forward_count;
-	if (al->resolver.cache == NULL ||
-	    (conf->forward_count == 0 &&
-	     canon_resolver_load_hints(&al->resolver, conf->root_hints) != 0)) {
+	if (canon_resolver_setup(&al->resolver, conf, ALIAS_CACHE_BYTES, NULL) != 0) {
 		return -1;
 	}
 	al->flattener = canon_flattener_new(&al->resolver, synchronize, server);
@@ -116,11 +107,7 @@ static int aliases_start(aliases_t *al, canon_server_t *server, const canon_zone
 static void aliases_stop(aliases_t *al)
 {
 	canon_flattener_free(al->flattener);
-	canon_cache_free(al->resolver.cache);
-	knot_rrset_free(al->resolver.root_ns, NULL);
-	for (unsigned i = 0; i < al->resolver.root_addr_count; i++) {
-		knot_rrset_free(al->resolver.root_addrs[i], NULL);
-	}
+	canon_resolver_teardown(&al->resolver);
 }
 
 static void reload(canon_server_t *server, aliases_t *al)

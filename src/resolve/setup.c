@@ -1,0 +1,42 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lib/log.h"
+#include "resolve/setup.h"
+
+#define QUERY_TIMEOUT_MS       800  /* One query to one server. */
+#define RESOLUTION_DEADLINE_MS 4000 /* A whole resolution. */
+
+int canon_resolver_setup(canon_resolver_conf_t *r, const canon_serve_conf_t *conf,
+                         size_t cache_bytes, const char *default_hints)
+{
+	canon_cache_limits_t limits = {.max_bytes = cache_bytes};
+	*r = (canon_resolver_conf_t){.cache = canon_cache_new(&limits),
+	                             .query_port = conf->query_port,
+	                             .timeout_ms = QUERY_TIMEOUT_MS,
+	                             .deadline_ms = RESOLUTION_DEADLINE_MS};
+	if (r->cache == NULL) {
+		canon_log(CANON_LOG_ERROR, "resolver: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < conf->forward_count; i++) {
+		r->forward[i].addr = conf->forward[i];
+		r->forward[i].len = conf->forward_len[i];
+	}
+	r->forward_count = (unsigned)conf->forward_count;
+	if (r->forward_count > 0) {
+		return 0;
+	}
+	const char *hints = conf->root_hints ? conf->root_hints : default_hints;
+	return canon_resolver_load_hints(r, hints) == 0 ? 0 : -1;
+}
+
+void canon_resolver_teardown(canon_resolver_conf_t *r)
+{
+	canon_cache_free(r->cache);
+	knot_rrset_free(r->root_ns, NULL);
+	for (unsigned i = 0; i < r->root_addr_count; i++) {
+		knot_rrset_free(r->root_addrs[i], NULL);
+	}
+	*r = (canon_resolver_conf_t){0};
+}
