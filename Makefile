@@ -32,16 +32,14 @@ bench: build
 
 FUZZ_SECONDS ?= 30
 
-# A short libFuzzer run of the query path (part of `make test`); longer: FUZZ_SECONDS=3600.
+FUZZ_UPDATE_SECONDS ?= 20
+
+# Short libFuzzer runs of the query and UPDATE paths (part of `make test`); longer: FUZZ_SECONDS=3600.
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCANON_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_query
-	@mkdir -p build-fuzz/corpus
-	@./build-fuzz/fuzz/fuzz_query -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		-print_final_stats=1 build-fuzz/corpus fuzz/corpus >build-fuzz/fuzz.log 2>&1; \
-		status=$$?; tail -n 6 build-fuzz/fuzz.log; \
-		if [ $$status -ne 0 ]; then echo "fuzz_query failed, see build-fuzz/fuzz.log"; fi; \
-		exit $$status
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_query fuzz_update
+	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_query $(FUZZ_SECONDS) fuzz/corpus
+	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_update $(FUZZ_UPDATE_SECONDS) fuzz/corpus-update
 
 format:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c

@@ -37,7 +37,7 @@ static void answer_and_verify(const uint8_t *data, size_t size, bool tcp, size_t
 	canon_query_ctx_t ctx = {
 	        .table = table, .arena = &arena, .udp_max_payload = 1232, .tcp = tcp};
 	memcpy(query, data, size);
-	size_t len = canon_query_answer(&ctx, query, size, resp, resp_size);
+	size_t len = canon_query_answer(&ctx, NULL, query, size, resp, resp_size, NULL);
 	if (len > resp_size) {
 		abort();
 	}

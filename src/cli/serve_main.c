@@ -20,16 +20,25 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: canon serve [--listen ADDR[:PORT]]... [--zone ORIGIN=FILE]...\n"
+	        "usage: canon serve [--listen ADDR[:PORT]]... [--zone "
+	        "ORIGIN=FILE[,OPTION=VALUE...]]...\n"
+	        "                   [--state-dir DIR] [--key NAME:ALGORITHM:SECRET]...\n"
 	        "                   [--workers N] [--log-level LEVEL] [-c canon.conf]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
-	        "  -z, --zone ORIGIN=FILE[,flatten=MODE]\n"
+	        "  -z, --zone ORIGIN=FILE[,OPTION=VALUE...]\n"
 	        "                            serve zone ORIGIN from master file FILE "
-	        "(repeatable);\n"
-	        "                            MODE none (default), apex or all: CNAMEs served as "
-	        "ALIAS\n"
+	        "(repeatable); options:\n"
+	        "                            flatten=none|apex|all  CNAMEs served as ALIAS\n"
+	        "                            update=KEY[,KEY]       keys allowed to UPDATE "
+	        "(RFC 2136)\n"
+	        "                            transfer=KEY|PREFIX[,...]  who may AXFR/IXFR\n"
+	        "                            notify=ADDR:PORT[,...] secondaries to NOTIFY\n"
+	        "  -S, --state-dir DIR       where the zones' journals are kept\n"
+	        "  -K, --key NAME:ALGORITHM:SECRET\n"
+	        "                            a TSIG key (hmac-sha256, hmac-sha384, hmac-sha512, "
+	        "...)\n"
 	        "  -u, --upstream ADDR:PORT  resolver that ALIAS targets are looked up at\n"
 	        "  -r, --root-hints FILE     or: look them up iteratively from these root servers\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
@@ -37,25 +46,80 @@ static void usage(FILE *out)
 	        "  -c, --config FILE         read settings from FILE (see docs/config.md)\n"
 	        "\n"
 	        "With no zone, serves the bundled example zone " EXAMPLE_ORIGIN "\n"
-	        "SIGHUP reloads the zones; SIGTERM or SIGINT stops the server.\n");
+	        "SIGHUP reloads the zones; SIGUSR1 writes zones changed by UPDATE back to their\n"
+	        "files; SIGTERM or SIGINT stops the server.\n");
+}
+
+/* Where the zone options start in ORIGIN=FILE,OPTION=...: the first ",NAME=" of a known option. */
+static const char *options_start(const char *file)
+{
+	static const char *names[] = {",flatten=", ",update=", ",transfer=", ",notify="};
+	const char *first = NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *at = strstr(file, names[i]);
+		if (at != NULL && (first == NULL || at < first)) {
+			first = at;
+		}
+	}
+	return first;
+}
+
+/*
+ * The command line's comma-separated options in the config file's form: a
+ * token with '=' starts an option, one without continues the list of the
+ * option before it ("update=k1,k2,notify=a,b" -> "update=k1,k2 notify=a,b").
+ */
+static void options_to_words(const char *options, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (const char *p = options; *p != '\0' && len + 1 < size; p++) {
+		char c = *p;
+		if (c == ',') {
+			const char *next = p + 1;
+			size_t word = strcspn(next, ",");
+			c = memchr(next, '=', word) != NULL ? ' ' : ',';
+		}
+		out[len++] = c;
+	}
+	out[len] = '\0';
 }
 
 static int add_zone_arg(canon_serve_conf_t *conf, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	if (eq == NULL || eq == arg || eq[1] == '\0') {
-		fprintf(stderr, "canon serve: --zone '%s': expected ORIGIN=FILE\n", arg);
+		fprintf(stderr,
+		        "canon serve: --zone '%s': expected ORIGIN=FILE[,OPTION=VALUE...]\n", arg);
 		return -1;
 	}
-	char origin[256], file[4096];
+	char origin[256], file[4096], options[4096] = "";
 	snprintf(origin, sizeof(origin), "%.*s", (int)(eq - arg), arg);
-	/* ORIGIN=FILE[,flatten=MODE] */
-	const char *comma = strstr(eq + 1, ",flatten=");
-	size_t file_len = comma ? (size_t)(comma - eq - 1) : strlen(eq + 1);
+	const char *start = options_start(eq + 1);
+	size_t file_len = start ? (size_t)(start - eq - 1) : strlen(eq + 1);
 	snprintf(file, sizeof(file), "%.*s", (int)file_len, eq + 1);
-	if (canon_conf_add_zone(conf, origin, file, comma ? comma + 1 : NULL) != 0) {
-		fprintf(stderr, "canon serve: --zone '%s': flatten must be none, apex or all\n",
-		        arg);
+	if (start != NULL) {
+		options_to_words(start + 1, options, sizeof(options));
+	}
+	const char *error = NULL;
+	if (canon_conf_add_zone(conf, origin, file, options, &error) != 0) {
+		fprintf(stderr, "canon serve: --zone '%s': %s\n", arg, error);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_key_arg(canon_serve_conf_t *conf, const char *arg)
+{
+	canon_tsig_key_t key;
+	const char *error = NULL;
+	if (canon_tsig_key_parse_arg(arg, &key, &error) != 0) {
+		fprintf(stderr, "canon serve: --key: %s (expected NAME:ALGORITHM:SECRET)\n", error);
+		return -1;
+	}
+	if (canon_tsig_keyring_add(&conf->keys, &key) != 0) {
+		fprintf(stderr, "canon serve: --key: the key %s is defined twice\n", key.name);
+		canon_tsig_key_free(&key);
 		return -1;
 	}
 	return 0;
@@ -91,6 +155,12 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		free(conf->root_hints);
 		conf->root_hints = strdup(arg);
 		return 0;
+	case 'S':
+		free(conf->state_dir);
+		conf->state_dir = strdup(arg);
+		return 0;
+	case 'K':
+		return add_key_arg(conf, arg);
 	default:
 		usage(stderr);
 		return -1;
@@ -100,7 +170,8 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 /* No zone given: the bundled example, with a hint of what to ask. */
 static int use_example(canon_serve_conf_t *conf)
 {
-	if (canon_conf_add_zone(conf, EXAMPLE_ORIGIN, EXAMPLE_ZONE, NULL) != 0) {
+	const char *error = NULL;
+	if (canon_conf_add_zone(conf, EXAMPLE_ORIGIN, EXAMPLE_ZONE, NULL, &error) != 0) {
 		return -1;
 	}
 	const char *addr = conf->listen[0].text;
@@ -123,11 +194,13 @@ int canon_serve_main(int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {"upstream", required_argument, NULL, 'u'},
 	        {"root-hints", required_argument, NULL, 'r'},
+	        {"state-dir", required_argument, NULL, 'S'},
+	        {"key", required_argument, NULL, 'K'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const canon_daemon_cli_t cli = {
 	        .command = "canon serve",
-	        .shortopts = "l:z:w:c:u:r:h",
+	        .shortopts = "l:z:w:c:u:r:S:K:h",
 	        .options = options,
 	        .default_listen = DEFAULT_LISTEN,
 	        .usage = usage,
@@ -137,6 +210,9 @@ int canon_serve_main(int argc, char **argv)
 	canon_conf_init(&conf);
 	int ret = canon_daemon_args(&cli, &conf, argc, argv);
 	int status = ret > 0 ? 0 : 2;
+	if (ret == 0 && canon_conf_validate(&conf) != 0) {
+		ret = -1;
+	}
 	if (ret == 0 && (conf.zone_count > 0 || use_example(&conf) == 0)) {
 		status = canon_server_run(&conf);
 	}

@@ -193,6 +193,33 @@ static bool allowed_beside_cname(uint16_t type)
 	return type == KNOT_RRTYPE_CNAME || type == KNOT_RRTYPE_RRSIG || type == KNOT_RRTYPE_NSEC;
 }
 
+const canon_rule_t *canon_check_coexist(uint16_t type, uint16_t other)
+{
+	if (type == other) {
+		return NULL; /* One RRset; how many records it may hold is another rule. */
+	}
+	if (type == KNOT_RRTYPE_CNAME || other == KNOT_RRTYPE_CNAME) {
+		uint16_t beside = type == KNOT_RRTYPE_CNAME ? other : type;
+		if (beside == KNOT_RRTYPE_DNAME) {
+			return &CANON_RULE_DNAME_AND_CNAME; /* RFC 6672 §2.4 */
+		}
+		if (beside == CANON_RRTYPE_ALIAS) {
+			return &CANON_RULE_ALIAS_AND_ADDRESS;
+		}
+		if (!allowed_beside_cname(beside)) {
+			return &CANON_RULE_CNAME_AND_OTHER; /* RFC 1034 §3.6.2, RFC 2181 §10.1 */
+		}
+	}
+	if (type == CANON_RRTYPE_ALIAS || other == CANON_RRTYPE_ALIAS) {
+		uint16_t beside = type == CANON_RRTYPE_ALIAS ? other : type;
+		if (beside == KNOT_RRTYPE_A || beside == KNOT_RRTYPE_AAAA) {
+			return &CANON_RULE_ALIAS_AND_ADDRESS; /* The ALIAS supplies the addresses.
+			                                       */
+		}
+	}
+	return NULL;
+}
+
 static void check_cname_node(check_t *c, const canon_node_t *node, const canon_rrset_t *cname)
 {
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
@@ -218,8 +245,9 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 	}
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
 		const canon_rrset_t *other = &node->rrsets[i];
-		if (allowed_beside_cname(other->rr.type) || other->rr.type == KNOT_RRTYPE_DNAME ||
-		    other->rr.type == CANON_RRTYPE_ALIAS) {
+		/* DNAME and ALIAS beside a CNAME are their own rules' findings. */
+		if (canon_check_coexist(KNOT_RRTYPE_CNAME, other->rr.type) !=
+		    &CANON_RULE_CNAME_AND_OTHER) {
 			continue;
 		}
 		type_text(other->rr.type, type, sizeof(type));
@@ -581,7 +609,8 @@ static void check_alias_node(check_t *c, const canon_node_t *node, const canon_r
 	static const uint16_t conflicting[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA, KNOT_RRTYPE_CNAME};
 	for (size_t i = 0; i < sizeof(conflicting) / sizeof(conflicting[0]); i++) {
 		const canon_rrset_t *other = canon_node_rrset(node, conflicting[i]);
-		if (other == NULL) {
+		if (other == NULL ||
+		    canon_check_coexist(CANON_RRTYPE_ALIAS, conflicting[i]) == NULL) {
 			continue;
 		}
 		type_text(conflicting[i], type, sizeof(type));

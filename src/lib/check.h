@@ -91,5 +91,12 @@ void canon_findings_sort(canon_findings_t *findings, size_t from);
 /* "file:line: severity: message [rule]" lines, each followed by "  hint: ..." if any. */
 void canon_findings_print(const canon_findings_t *findings, FILE *out);
 
+/*
+ * The rule that forbids RRsets of 'type' and 'other' at one name (CNAME and
+ * other data, DNAME and CNAME, ALIAS and addresses), or NULL when they may
+ * share it. The load-time checks and RFC 2136 UPDATE (§3.4.2.2) both ask here.
+ */
+const canon_rule_t *canon_check_coexist(uint16_t type, uint16_t other);
+
 /* Run every alias and consistency rule on a sealed zone. */
 void canon_check_zone(const canon_zone_t *zone, canon_findings_t *findings);

@@ -86,6 +86,7 @@ typedef struct canon_zone {
 	const canon_rrset_t *soa;
 	knot_rrset_t negative_soa; /* SOA with TTL min(TTL, MINIMUM) (RFC 2308 §3). */
 	int refs;                  /* Zone tables holding this zone. */
+	const void *settings;      /* The server's settings for the zone; lib never reads it. */
 } canon_zone_t;
 
 /* Results of canon_zone_find(). */

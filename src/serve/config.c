@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libdnssec/binary.h>
+
 #include "lib/log.h"
 #include "lib/net.h"
 #include "serve/config.h"
@@ -21,17 +23,41 @@ void canon_conf_init(canon_serve_conf_t *conf)
 	conf->udp_max_payload = 1232; /* DNS flag day 2020: avoids IP fragmentation. */
 	conf->query_port = 53;
 	conf->cache_size = 64u << 20;
+	conf->journal_max_depth = 1000;
+}
+
+static void zone_conf_free(canon_zone_conf_t *zone)
+{
+	free(zone->origin);
+	free(zone->file);
+	for (size_t i = 0; i < zone->update_key_count; i++) {
+		free(zone->update_keys[i]);
+	}
+	free(zone->update_keys);
+	for (size_t i = 0; i < zone->transfer_count; i++) {
+		free(zone->transfer[i].key);
+	}
+	free(zone->transfer);
+	free(zone->notify);
+	free(zone->notify_len);
+	memset(zone, 0, sizeof(*zone));
+}
+
+void canon_conf_free_zones(canon_zone_conf_t *zones, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		zone_conf_free(&zones[i]);
+	}
+	free(zones);
 }
 
 void canon_conf_free(canon_serve_conf_t *conf)
 {
-	for (size_t i = 0; i < conf->zone_count; i++) {
-		free(conf->zones[i].origin);
-		free(conf->zones[i].file);
-	}
-	free(conf->zones);
+	canon_conf_free_zones(conf->zones, conf->zone_count);
 	free(conf->path);
 	free(conf->root_hints);
+	free(conf->state_dir);
+	canon_tsig_keyring_free(&conf->keys);
 	canon_conf_init(conf);
 }
 
@@ -63,29 +89,260 @@ int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text)
 	return 0;
 }
 
-int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,
-                        const char *options)
+static int parse_unsigned(const char *text, unsigned long min, unsigned long max,
+                          unsigned long *out);
+
+/* "KEY" or "KEY." as the key's name is written in the keyring, or NULL when undefined. */
+static char *key_name(const canon_serve_conf_t *conf, const char *text)
 {
-	canon_flatten_t flatten = CANON_FLATTEN_NONE;
-	if (options != NULL && *options != '\0' &&
-	    (strncmp(options, "flatten=", 8) != 0 ||
-	     canon_flatten_parse(options + 8, &flatten) != 0)) {
+	const canon_tsig_key_t *key = canon_tsig_keyring_find_str(&conf->keys, text);
+	return key != NULL ? strdup(key->name) : NULL;
+}
+
+static int add_update_keys(const canon_serve_conf_t *conf, canon_zone_conf_t *zone, char *list,
+                           const char **error)
+{
+	for (char *item = strtok(list, ","); item != NULL; item = strtok(NULL, ",")) {
+		char **keys =
+		        realloc(zone->update_keys, (zone->update_key_count + 1) * sizeof(*keys));
+		if (keys == NULL) {
+			return -ENOMEM;
+		}
+		zone->update_keys = keys;
+		if ((keys[zone->update_key_count] = key_name(conf, item)) == NULL) {
+			*error = "update= names a key that no key: line defines";
+			return -EINVAL;
+		}
+		zone->update_key_count++;
+	}
+	return 0;
+}
+
+/* "127.0.0.0/8", "::1/128", or an address alone (all its bits). */
+static int parse_prefix(const char *text, canon_acl_entry_t *entry)
+{
+	char addr[64];
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	if (len >= sizeof(addr)) {
 		return -EINVAL;
 	}
-	canon_zone_conf_t *zones = realloc(conf->zones, (conf->zone_count + 1) * sizeof(*zones));
-	if (zones == NULL) {
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	unsigned long bits = 0, max = 32;
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&entry->prefix)->sin_addr) == 1) {
+		entry->prefix.ss_family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&entry->prefix)->sin6_addr) ==
+	           1) {
+		entry->prefix.ss_family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	bits = max;
+	if (slash != NULL && parse_unsigned(slash + 1, 0, max, &bits) != 0) {
+		return -EINVAL;
+	}
+	entry->prefix_len = (uint8_t)bits;
+	return 0;
+}
+
+static int add_transfer(const canon_serve_conf_t *conf, canon_zone_conf_t *zone, char *list,
+                        const char **error)
+{
+	for (char *item = strtok(list, ","); item != NULL; item = strtok(NULL, ",")) {
+		canon_acl_entry_t *acl =
+		        realloc(zone->transfer, (zone->transfer_count + 1) * sizeof(*acl));
+		if (acl == NULL) {
+			return -ENOMEM;
+		}
+		zone->transfer = acl;
+		canon_acl_entry_t *entry = &acl[zone->transfer_count];
+		memset(entry, 0, sizeof(*entry));
+		if (parse_prefix(item, entry) != 0 && (entry->key = key_name(conf, item)) == NULL) {
+			*error = "transfer= takes key names (defined by key: lines) and address "
+			         "prefixes such as 127.0.0.0/8";
+			return -EINVAL;
+		}
+		zone->transfer_count++;
+	}
+	return 0;
+}
+
+static int add_notify(canon_zone_conf_t *zone, char *list, const char **error)
+{
+	for (char *item = strtok(list, ","); item != NULL; item = strtok(NULL, ",")) {
+		size_t n = zone->notify_count + 1;
+		struct sockaddr_storage *addrs = realloc(zone->notify, n * sizeof(*addrs));
+		if (addrs != NULL) {
+			zone->notify = addrs;
+		}
+		socklen_t *lens = realloc(zone->notify_len, n * sizeof(*lens));
+		if (lens != NULL) {
+			zone->notify_len = lens;
+		}
+		if (addrs == NULL || lens == NULL) {
+			return -ENOMEM;
+		}
+		if (canon_net_addr_parse(item, 53, &addrs[n - 1], &lens[n - 1]) != 0) {
+			*error = "notify= takes ADDR:PORT[,ADDR:PORT...]";
+			return -EINVAL;
+		}
+		zone->notify_count = n;
+	}
+	return 0;
+}
+
+static int zone_option(const canon_serve_conf_t *conf, canon_zone_conf_t *zone, char *option,
+                       const char **error)
+{
+	char *value = strchr(option, '=');
+	if (value == NULL) {
+		*error = "zone options are flatten=, update=, transfer= and notify=";
+		return -EINVAL;
+	}
+	*value++ = '\0';
+	if (strcmp(option, "flatten") == 0) {
+		*error = "flatten must be none, apex or all";
+		return canon_flatten_parse(value, &zone->flatten);
+	}
+	if (strcmp(option, "update") == 0) {
+		return add_update_keys(conf, zone, value, error);
+	}
+	if (strcmp(option, "transfer") == 0) {
+		return add_transfer(conf, zone, value, error);
+	}
+	if (strcmp(option, "notify") == 0) {
+		return add_notify(zone, value, error);
+	}
+	*error = "zone options are flatten=, update=, transfer= and notify=";
+	return -EINVAL;
+}
+
+static int zone_options(const canon_serve_conf_t *conf, canon_zone_conf_t *zone,
+                        const char *options, const char **error)
+{
+	char *copy = strdup(options ? options : "");
+	if (copy == NULL) {
 		return -ENOMEM;
+	}
+	int ret = 0;
+	char *rest = copy;
+	for (char *option; ret == 0 && (option = strsep(&rest, " \t")) != NULL;) {
+		if (*option != '\0') {
+			ret = zone_option(conf, zone, option, error);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,
+                        const char *options, const char **error)
+{
+	canon_zone_conf_t zone = {.origin = strdup(origin), .file = strdup(file)};
+	*error = "out of memory";
+	int ret = zone.origin && zone.file ? zone_options(conf, &zone, options, error) : -ENOMEM;
+	canon_zone_conf_t *zones = NULL;
+	if (ret == 0) {
+		zones = realloc(conf->zones, (conf->zone_count + 1) * sizeof(*zones));
+		ret = zones ? 0 : -ENOMEM;
+	}
+	if (ret != 0) {
+		zone_conf_free(&zone);
+		return ret == -ENOMEM ? -ENOMEM : -EINVAL;
 	}
 	conf->zones = zones;
-	zones[conf->zone_count].origin = strdup(origin);
-	zones[conf->zone_count].file = strdup(file);
-	zones[conf->zone_count].flatten = flatten;
-	if (zones[conf->zone_count].origin == NULL || zones[conf->zone_count].file == NULL) {
-		free(zones[conf->zone_count].origin);
-		free(zones[conf->zone_count].file);
-		return -ENOMEM;
+	zones[conf->zone_count++] = zone;
+	return 0;
+}
+
+int canon_conf_add_key(canon_serve_conf_t *conf, const char *name, const char *algorithm,
+                       const char *secret, const char **error)
+{
+	canon_tsig_key_t key;
+	if (canon_tsig_key_parse(name, algorithm, secret, &key, error) != 0) {
+		return -EINVAL;
 	}
-	conf->zone_count++;
+	const canon_tsig_key_t *same = canon_tsig_keyring_find_str(&conf->keys, key.name);
+	if (same != NULL && same->key.algorithm == key.key.algorithm &&
+	    dnssec_binary_cmp(&same->key.secret, &key.key.secret) == 0) {
+		canon_tsig_key_free(&key); /* Read again by a reload: nothing new. */
+		return 0;
+	}
+	if (conf->keys_frozen) {
+		/* Sessions in flight hold pointers into the keyring: it never changes. */
+		*error = "keys are read at start only; restart canon to add or change a key";
+		canon_tsig_key_free(&key);
+		return -EINVAL;
+	}
+	int ret = canon_tsig_keyring_add(&conf->keys, &key);
+	if (ret != 0) {
+		*error = ret == -EEXIST ? "a key of that name is already defined" : "out of memory";
+		canon_tsig_key_free(&key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Whether the first 'bits' bits of two addresses of one family agree. */
+static bool prefix_match(const struct sockaddr_storage *prefix, uint8_t bits,
+                         const struct sockaddr_storage *addr)
+{
+	if (prefix->ss_family != addr->ss_family) {
+		return false;
+	}
+	const uint8_t *a, *b;
+	if (addr->ss_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)prefix)->sin_addr;
+		b = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
+	} else {
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)prefix)->sin6_addr;
+		b = (const uint8_t *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
+	}
+	size_t whole = bits / 8;
+	if (memcmp(a, b, whole) != 0) {
+		return false;
+	}
+	uint8_t mask = (uint8_t)(0xff00u >> (bits % 8));
+	return bits % 8 == 0 || ((a[whole] ^ b[whole]) & mask) == 0;
+}
+
+bool canon_conf_transfer_allowed(const canon_zone_conf_t *zone, const struct sockaddr_storage *from,
+                                 const canon_tsig_key_t *key)
+{
+	for (size_t i = 0; i < zone->transfer_count; i++) {
+		const canon_acl_entry_t *entry = &zone->transfer[i];
+		if (entry->key != NULL ? key != NULL && strcmp(entry->key, key->name) == 0
+		                       : from != NULL && prefix_match(&entry->prefix,
+		                                                      entry->prefix_len, from)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool canon_conf_update_allowed(const canon_zone_conf_t *zone, const canon_tsig_key_t *key)
+{
+	for (size_t i = 0; key != NULL && i < zone->update_key_count; i++) {
+		if (strcmp(zone->update_keys[i], key->name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int canon_conf_validate(const canon_serve_conf_t *conf)
+{
+	for (size_t i = 0; i < conf->zone_count; i++) {
+		if (conf->zones[i].update_key_count > 0 && conf->state_dir == NULL) {
+			fprintf(stderr,
+			        "zone %s: update= needs state-dir (--state-dir): an update is "
+			        "acknowledged only once it is in the journal\n",
+			        conf->zones[i].origin);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -125,10 +382,11 @@ static int parse_unsigned(const char *text, unsigned long min, unsigned long max
 	return 0;
 }
 
-static int apply_zone(canon_serve_conf_t *conf, const char *path, char *value)
+static int apply_zone(canon_serve_conf_t *conf, const char *path, char *value, const char **error)
 {
 	char *rest = value;
 	char *origin = strsep(&rest, " \t");
+	*error = "zone needs 'ORIGIN FILE [OPTION=VALUE...]'";
 	if (rest == NULL || *trim(rest) == '\0') {
 		return -EINVAL;
 	}
@@ -136,7 +394,29 @@ static int apply_zone(canon_serve_conf_t *conf, const char *path, char *value)
 	char *file = strsep(&rest, " \t");
 	char full[PATH_MAX];
 	resolve_path(path, file, full, sizeof(full));
-	return canon_conf_add_zone(conf, origin, full, rest ? trim(rest) : NULL);
+	return canon_conf_add_zone(conf, origin, full, rest ? trim(rest) : NULL, error);
+}
+
+/* key: NAME ALGORITHM SECRET */
+static int apply_key(canon_serve_conf_t *conf, char *value, const char **error)
+{
+	char *rest = value;
+	char *words[3];
+	for (int i = 0; i < 3; i++) {
+		while (rest != NULL && (*rest == ' ' || *rest == '\t')) {
+			rest++;
+		}
+		words[i] = strsep(&rest, " \t");
+		if (words[i] == NULL || *words[i] == '\0') {
+			*error = "key needs 'NAME ALGORITHM SECRET'";
+			return -EINVAL;
+		}
+	}
+	if (rest != NULL && *trim(rest) != '\0') {
+		*error = "key needs 'NAME ALGORITHM SECRET'";
+		return -EINVAL;
+	}
+	return canon_conf_add_key(conf, words[0], words[1], words[2], error);
 }
 
 /* One "key: value" setting; returns 0 or a message for the error. */
@@ -147,10 +427,26 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 	if (strcmp(key, "listen") == 0) {
 		return canon_conf_add_listen(conf, value) ? "bad listen address" : NULL;
 	}
+	const char *error = NULL;
 	if (strcmp(key, "zone") == 0) {
-		return apply_zone(conf, path, value)
-		               ? "zone needs 'ORIGIN FILE [flatten=none|apex|all]'"
-		               : NULL;
+		return apply_zone(conf, path, value, &error) ? error : NULL;
+	}
+	if (strcmp(key, "key") == 0) {
+		return apply_key(conf, value, &error) ? error : NULL;
+	}
+	if (strcmp(key, "state-dir") == 0) {
+		char full[PATH_MAX];
+		resolve_path(path, value, full, sizeof(full));
+		free(conf->state_dir);
+		conf->state_dir = strdup(full);
+		return conf->state_dir ? NULL : "out of memory";
+	}
+	if (strcmp(key, "journal-max-depth") == 0) {
+		if (parse_unsigned(value, 1, 1000000, &number) != 0) {
+			return "journal-max-depth must be 1..1000000";
+		}
+		conf->journal_max_depth = number;
+		return NULL;
 	}
 	if (strcmp(key, "workers") == 0) {
 		if (parse_unsigned(value, 1, 256, &number) != 0) {

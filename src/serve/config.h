@@ -9,6 +9,10 @@
  *   zone: example.test. examples/example.test.zone   # repeatable; paths relative to the file
  *   zone: example.org. example.org.zone flatten=apex  # CNAME flattening: none, apex, all
  *   upstream: 127.0.0.1:5301     # resolver for ALIAS targets (or root-hints: FILE)
+ *   state-dir: /var/lib/canon    # journals of zones that change
+ *   key: k1. hmac-sha256 BASE64  # TSIG key (repeatable)
+ *   zone: example.org. example.org.zone update=k1 transfer=k1,127.0.0.0/8 notify=127.0.0.1:5301
+ *   journal-max-depth: 1000      # changesets kept per zone before a snapshot replaces them
  *
  * and for canon resolve:
  *
@@ -26,6 +30,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/tsig.h"
 #include "lib/zone_load.h"
 
 #define CANON_CONF_MAX_LISTEN 16
@@ -36,10 +41,24 @@ typedef struct {
 	char text[64]; /* As the user wrote it, for messages. */
 } canon_listen_t;
 
+/* Who may transfer a zone: a TSIG key, or an address prefix. */
+typedef struct {
+	char *key; /* Key name ("k1."), or NULL for a prefix. */
+	struct sockaddr_storage prefix;
+	uint8_t prefix_len; /* Bits. */
+} canon_acl_entry_t;
+
 typedef struct {
 	char *origin;
 	char *file;
 	canon_flatten_t flatten; /* CNAME flattening mode (lib/zone_load.h) */
+	char **update_keys;      /* update=KEY[,KEY]: keys allowed to UPDATE (RFC 2136) */
+	size_t update_key_count;
+	canon_acl_entry_t *transfer; /* transfer=KEY|PREFIX[,...]: who may AXFR/IXFR */
+	size_t transfer_count;
+	struct sockaddr_storage *notify; /* notify=ADDR:PORT[,...]: secondaries to NOTIFY */
+	socklen_t *notify_len;
+	size_t notify_count;
 } canon_zone_conf_t;
 
 typedef struct {
@@ -50,7 +69,11 @@ typedef struct {
 	unsigned workers; /* 0: one per CPU. */
 	int log_level;
 	uint16_t udp_max_payload;
-	char *path; /* The config file, when there is one (SIGHUP re-reads its zones). */
+	char *path;      /* The config file, when there is one (SIGHUP re-reads its zones). */
+	char *state_dir; /* state-dir: journals and other state */
+	canon_tsig_keyring_t keys; /* key: NAME ALGORITHM SECRET */
+	bool keys_frozen;          /* A reload re-reads key: lines but may not change them. */
+	size_t journal_max_depth;  /* journal-max-depth: changesets kept per zone */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -63,6 +86,9 @@ typedef struct {
 void canon_conf_init(canon_serve_conf_t *conf);
 void canon_conf_free(canon_serve_conf_t *conf);
 
+/* Free an array of zone settings (a zone list replaced by a reload). */
+void canon_conf_free_zones(canon_zone_conf_t *zones, size_t count);
+
 /* "127.0.0.1:5300", "[::1]:5300", "::1" or "127.0.0.1" (port 53). 0 or -EINVAL. */
 int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text);
 
@@ -70,11 +96,26 @@ int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text);
 int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);
 
 /*
- * Add a zone; 'options' is NULL or "flatten=none|apex|all". 0, -EINVAL for bad
- * options, -ENOMEM.
+ * Add a zone; 'options' is NULL or space-separated options: flatten=none|apex|all,
+ * update=KEY[,KEY], transfer=KEY|PREFIX[,...], notify=ADDR:PORT[,...]. Keys must
+ * be defined before. Returns 0, or -EINVAL with *error saying what is wrong.
  */
 int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,
-                        const char *options);
+                        const char *options, const char **error);
+
+/* Add a TSIG key (NAME, ALGORITHM, base64 SECRET); 0 or -EINVAL with *error. */
+int canon_conf_add_key(canon_serve_conf_t *conf, const char *name, const char *algorithm,
+                       const char *secret, const char **error);
+
+/* The zone's settings when 'from' asks to transfer it with 'key' (NULL: unsigned). */
+bool canon_conf_transfer_allowed(const canon_zone_conf_t *zone, const struct sockaddr_storage *from,
+                                 const canon_tsig_key_t *key);
+
+/* Whether 'key' (NULL: unsigned) may UPDATE the zone. */
+bool canon_conf_update_allowed(const canon_zone_conf_t *zone, const canon_tsig_key_t *key);
+
+/* Settings that need one another (update= needs state-dir); 0 or -EINVAL after a message. */
+int canon_conf_validate(const canon_serve_conf_t *conf);
 
 /*
  * Read a config file into 'conf' (added to what is there). Errors are printed

@@ -12,11 +12,14 @@
 #include "lib/edns.h"
 #include "lib/lookup.h"
 #include "serve/query.h"
+#include "serve/requests.h"
 
 #define EDNS_VERSION 0
 
 typedef struct {
 	const canon_query_ctx_t *ctx;
+	const struct sockaddr_storage *peer;
+	canon_stream_t *stream;
 	knot_pkt_t *query;
 	knot_pkt_t *resp;
 	knot_rrset_t opt; /* Our OPT record when the query had EDNS0. */
@@ -62,9 +65,6 @@ static uint8_t check_question(const knot_pkt_t *query)
 	uint16_t qtype = knot_pkt_qtype(query);
 	if (qtype == KNOT_RRTYPE_OPT || qtype == KNOT_RRTYPE_TSIG || qtype == KNOT_RRTYPE_TKEY) {
 		return KNOT_RCODE_FORMERR; /* Pseudo-types are not questions (RFC 6891 §6.1.1). */
-	}
-	if (qtype == KNOT_RRTYPE_AXFR || qtype == KNOT_RRTYPE_IXFR) {
-		return KNOT_RCODE_REFUSED; /* Zone transfers are not offered (yet). */
 	}
 	if (knot_pkt_qclass(query) != KNOT_CLASS_IN) {
 		return KNOT_RCODE_REFUSED; /* Only class IN zones are served. */
@@ -203,9 +203,37 @@ static size_t answer_formerr(answer_t *a, uint8_t *query, size_t query_len, uint
 	return a->resp->size;
 }
 
+/* UPDATE and zone transfers leave the query path: serve/requests.c answers them. */
+static bool special(answer_t *a, uint8_t *resp, size_t resp_size, size_t *len)
+{
+	uint8_t opcode = knot_wire_get_opcode(a->query->wire);
+	uint16_t qtype = knot_pkt_qtype(a->query);
+	bool transfer = opcode == KNOT_OPCODE_QUERY && knot_wire_get_qdcount(a->query->wire) == 1 &&
+	                (qtype == KNOT_RRTYPE_AXFR || qtype == KNOT_RRTYPE_IXFR);
+	if (opcode != KNOT_OPCODE_UPDATE && !transfer) {
+		return false;
+	}
+	if (a->ctx->worker == NULL) {
+		*len = answer_header_only(a->query->wire, resp, KNOT_RCODE_NOTIMPL);
+		return true;
+	}
+	canon_request_t req = {.ctx = a->ctx,
+	                       .peer = a->peer,
+	                       .query = a->query,
+	                       .resp = resp,
+	                       .resp_size = resp_size,
+	                       .stream = a->stream};
+	*len = transfer ? canon_request_transfer(&req) : canon_request_update(&req);
+	return true;
+}
+
 static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 {
 	const canon_query_ctx_t *ctx = a->ctx;
+	size_t special_len = 0;
+	if (special(a, resp, resp_size, &special_len)) {
+		return special_len;
+	}
 	knot_mm_t *mm = &ctx->arena->mm;
 	a->resp = knot_pkt_new(resp, answer_size_limit(a, resp_size), mm);
 	if (a->resp == NULL || knot_pkt_init_response(a->resp, a->query) != KNOT_EOK) {
@@ -251,21 +279,23 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 	return a->resp->size;
 }
 
-size_t canon_query_answer(const canon_query_ctx_t *ctx, uint8_t *query, size_t query_len,
-                          uint8_t *resp, size_t resp_size)
+size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
+                          uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
+                          canon_stream_t *stream)
 {
 	/* Too short for a header, or a response: nothing to say (RFC 1035 §4.1.1). */
 	if (query_len < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(query)) {
 		return 0;
 	}
 	canon_arena_reset(ctx->arena);
-	answer_t a = {.ctx = ctx};
+	answer_t a = {.ctx = ctx, .peer = peer, .stream = stream};
 	a.query = knot_pkt_new(query, (uint16_t)query_len, &ctx->arena->mm);
 	if (a.query == NULL) {
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
 	}
 	if (knot_pkt_parse(a.query, KNOT_PF_NOCANON) != KNOT_EOK) {
-		if (knot_wire_get_opcode(query) != KNOT_OPCODE_QUERY) {
+		uint8_t opcode = knot_wire_get_opcode(query);
+		if (opcode != KNOT_OPCODE_QUERY && opcode != KNOT_OPCODE_UPDATE) {
 			return answer_header_only(query, resp, KNOT_RCODE_NOTIMPL);
 		}
 		return answer_formerr(&a, query, query_len, resp);

@@ -8,10 +8,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "lib/arena.h"
 #include "lib/lookup.h"
 #include "lib/zonetable.h"
+#include "serve/xfr_out.h"
+
+struct canon_worker;
 
 /* Room the query path needs in its arena (packet structures, synthesized RRsets). */
 #define CANON_QUERY_ARENA_SIZE (256 * 1024)
@@ -22,12 +26,16 @@ typedef struct {
 	canon_arena_t *arena;                /* Reset at the start of every query. */
 	uint16_t udp_max_payload;            /* Largest UDP answer we send with EDNS0. */
 	bool tcp;
+	struct canon_worker *worker; /* UPDATE and transfers go through it; NULL: NOTIMP. */
 } canon_query_ctx_t;
 
 /*
- * Answer the message in 'query' (which may be modified) into 'resp' of
- * 'resp_size' bytes. Returns the answer's length, or 0 when nothing must be
- * sent (too short to answer, or itself a response).
+ * Answer the message in 'query' (which may be modified) from 'peer' into
+ * 'resp' of 'resp_size' bytes. Returns the answer's length, or 0 when nothing
+ * must be sent (too short to answer, or itself a response). Over TCP,
+ * 'stream' may instead receive a zone transfer's messages (stream->data set;
+ * the caller sends and frees them); over UDP it is NULL.
  */
-size_t canon_query_answer(const canon_query_ctx_t *ctx, uint8_t *query, size_t query_len,
-                          uint8_t *resp, size_t resp_size);
+size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
+                          uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
+                          canon_stream_t *stream);

@@ -27,7 +27,7 @@
 #include "serve/tcp.h"
 #include "serve/udp.h"
 #include "serve/worker.h"
-#include "serve/zoneset.h"
+#include "serve/zonemgr.h"
 
 static unsigned worker_count(const canon_serve_conf_t *conf)
 {
@@ -85,7 +85,15 @@ typedef struct {
 	canon_flattener_t *flattener;
 } aliases_t;
 
-static int aliases_start(aliases_t *al, canon_server_t *server, const canon_zonetable_t *table)
+/* Each table the zone manager publishes: new ALIAS targets are resolved before it answers. */
+static void aliases_track(void *ctx, const canon_zonetable_t *table)
+{
+	aliases_t *al = ctx;
+	canon_flattener_track(al->flattener, table);
+	canon_flattener_warm(al->flattener, ALIAS_WARM_MS);
+}
+
+static int aliases_start(aliases_t *al, canon_server_t *server)
 {
 	const canon_serve_conf_t *conf = server->conf;
 	if (conf->forward_count == 0 && conf->root_hints == NULL) {
@@ -95,11 +103,10 @@ static int aliases_start(aliases_t *al, canon_server_t *server, const canon_zone
 		return -1;
 	}
 	al->flattener = canon_flattener_new(&al->resolver, synchronize, server);
-	if (al->flattener == NULL || canon_flattener_track(al->flattener, table) != 0 ||
-	    canon_flattener_start(al->flattener) != 0) {
+	if (al->flattener == NULL || canon_flattener_start(al->flattener) != 0) {
 		return -1;
 	}
-	canon_flattener_warm(al->flattener, ALIAS_WARM_MS);
+	canon_zonemgr_on_publish(server->zonemgr, aliases_track, al);
 	server->aliases = canon_flattener_source(al->flattener);
 	return 0;
 }
@@ -108,44 +115,6 @@ static void aliases_stop(aliases_t *al)
 {
 	canon_flattener_free(al->flattener);
 	canon_resolver_teardown(&al->resolver);
-}
-
-static void reload(canon_server_t *server, aliases_t *al)
-{
-	canon_log(CANON_LOG_INFO, "SIGHUP: reloading zones");
-	canon_serve_conf_t *conf = server->conf;
-	if (conf->path != NULL) {
-		/* Re-read the zone list; on a config error the old list stays. */
-		canon_serve_conf_t fresh;
-		canon_conf_init(&fresh);
-		if (canon_conf_read_file(&fresh, conf->path) == 0) {
-			canon_zone_conf_t *zones = conf->zones;
-			size_t count = conf->zone_count;
-			conf->zones = fresh.zones;
-			conf->zone_count = fresh.zone_count;
-			fresh.zones = zones;
-			fresh.zone_count = count;
-		} else {
-			canon_log(CANON_LOG_ERROR, "%s has errors, keeping the zone list",
-			          conf->path);
-		}
-		canon_conf_free(&fresh);
-	}
-	canon_zonetable_t *old = atomic_load(&server->table);
-	canon_zonetable_t *fresh_table = canon_zoneset_load(conf, old);
-	if (fresh_table == NULL) {
-		canon_log(CANON_LOG_ERROR, "reload: out of memory, keeping every zone");
-		return;
-	}
-	if (al->flattener != NULL) {
-		/* New ALIAS targets are resolved before the new zones answer. */
-		canon_flattener_track(al->flattener, fresh_table);
-		canon_flattener_warm(al->flattener, ALIAS_WARM_MS);
-	}
-	atomic_store(&server->table, fresh_table);
-	synchronize(server);
-	canon_zonetable_free(old);
-	canon_log(CANON_LOG_INFO, "reload done: %zu zones served", fresh_table->count);
 }
 
 static int start_workers(canon_server_t *server)
@@ -186,7 +155,7 @@ static void stop_workers(canon_server_t *server)
 	}
 }
 
-static void wait_for_signals(canon_server_t *server, aliases_t *al, const sigset_t *signals)
+static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 {
 	for (;;) {
 		int sig = 0;
@@ -194,7 +163,11 @@ static void wait_for_signals(canon_server_t *server, aliases_t *al, const sigset
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(server, al);
+			canon_zonemgr_reload(server->zonemgr);
+			continue;
+		}
+		if (sig == SIGUSR1) {
+			canon_zonemgr_flush(server->zonemgr);
 			continue;
 		}
 		canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
@@ -207,44 +180,49 @@ int canon_server_run(canon_serve_conf_t *conf)
 	canon_server_t server = {.conf = conf, .worker_count = worker_count(conf)};
 	atomic_init(&server.epoch, 1);
 	atomic_init(&server.stopping, false);
+	atomic_init(&server.table, NULL);
 
 	/* Workers inherit this mask; only the main thread takes the signals. */
 	sigset_t signals;
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGHUP);
+	sigaddset(&signals, SIGUSR1);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	canon_zonetable_t *table = canon_zoneset_load(conf, NULL);
+	server.zonemgr = canon_zonemgr_new(conf, &server.table, synchronize, &server);
 	server.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	server.workers = calloc(server.worker_count, sizeof(*server.workers));
-	if (table == NULL || server.wake_fd < 0 || server.workers == NULL) {
+	if (server.zonemgr == NULL || server.wake_fd < 0 || server.workers == NULL) {
 		canon_log(CANON_LOG_ERROR, "cannot start: out of memory");
 		return 1;
 	}
-	if (table->count == 0) {
+	if (atomic_load(&server.table)->count == 0) {
 		canon_log(CANON_LOG_WARNING, "no zone loaded: every query will be REFUSED");
 	}
-	atomic_init(&server.table, table);
 
 	int status = 0;
 	aliases_t al = {0};
-	if (aliases_start(&al, &server, table) != 0) {
+	if (aliases_start(&al, &server) != 0) {
 		canon_log(CANON_LOG_ERROR,
 		          "cannot set up ALIAS resolution (--upstream/--root-hints)");
+		status = 1;
+	} else if (canon_zonemgr_start(server.zonemgr) != 0) {
 		status = 1;
 	} else if (start_workers(&server) == 0) {
 		for (size_t i = 0; i < conf->listen_count; i++) {
 			canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
 			          conf->listen[i].text, server.worker_count);
 		}
-		wait_for_signals(&server, &al, &signals);
+		wait_for_signals(&server, &signals);
 	} else {
 		status = 1;
 	}
 	stop_workers(&server);
+	/* After the workers: none of them waits on the manager any more. */
+	canon_zonemgr_free(server.zonemgr);
 	aliases_stop(&al);
 	close(server.wake_fd);
 	free(server.workers);

@@ -22,6 +22,9 @@ struct canon_tcp_conn {
 	canon_ev_src_t src; /* Must be first. */
 	canon_tcp_conn_t *prev, *next;
 	time_t last_active;
+	struct sockaddr_storage peer;
+	canon_stream_t stream; /* A zone transfer being sent. */
+	size_t stream_sent;
 	size_t in_len;
 	size_t out_len, out_sent;
 	uint8_t in[TCP_MSG_MAX];
@@ -62,6 +65,7 @@ static void conn_close(canon_worker_t *w, canon_tcp_conn_t *conn)
 		conn->next->prev = conn->prev;
 	}
 	w->conn_count--;
+	free(conn->stream.data);
 	free(conn);
 }
 
@@ -74,7 +78,10 @@ static void conn_watch(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t event
 void canon_tcp_accept(canon_worker_t *w, int listen_fd)
 {
 	for (;;) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof(peer);
+		int fd = accept4(listen_fd, (struct sockaddr *)&peer, &peer_len,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			return;
 		}
@@ -89,6 +96,9 @@ void canon_tcp_accept(canon_worker_t *w, int listen_fd)
 		conn->src.kind = CANON_EV_TCP_CONN;
 		conn->src.fd = fd;
 		conn->in_len = conn->out_len = conn->out_sent = 0;
+		conn->peer = peer;
+		memset(&conn->stream, 0, sizeof(conn->stream));
+		conn->stream_sent = 0;
 		conn->last_active = time(NULL);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = conn};
 		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -106,9 +116,30 @@ void canon_tcp_accept(canon_worker_t *w, int listen_fd)
 	}
 }
 
+/* Send the rest of a zone transfer; 0 when all is out, 1 when the socket is full, -1 on error. */
+static int stream_flush(canon_tcp_conn_t *conn)
+{
+	while (conn->stream_sent < conn->stream.len) {
+		ssize_t n = send(conn->src.fd, conn->stream.data + conn->stream_sent,
+		                 conn->stream.len - conn->stream_sent, MSG_NOSIGNAL);
+		if (n < 0) {
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
+		}
+		conn->stream_sent += (size_t)n;
+		conn->last_active = time(NULL); /* A slow reader of a big zone is not idle. */
+	}
+	free(conn->stream.data);
+	memset(&conn->stream, 0, sizeof(conn->stream));
+	conn->stream_sent = 0;
+	return 0;
+}
+
 /* Send what is pending; returns 0 when all is out, 1 when the socket is full, -1 on error. */
 static int conn_flush(canon_tcp_conn_t *conn)
 {
+	if (conn->stream.data != NULL) {
+		return stream_flush(conn);
+	}
 	while (conn->out_sent < conn->out_len) {
 		ssize_t n = send(conn->src.fd, conn->out + conn->out_sent,
 		                 conn->out_len - conn->out_sent, MSG_NOSIGNAL);
@@ -134,9 +165,17 @@ static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx)
 		if (conn->in_len - offset < 2 + msg_len) {
 			break;
 		}
-		size_t len = canon_query_answer(ctx, conn->in + offset + 2, msg_len, conn->out + 2,
-		                                TCP_MSG_MAX - 2);
+		size_t len = canon_query_answer(ctx, &conn->peer, conn->in + offset + 2, msg_len,
+		                                conn->out + 2, TCP_MSG_MAX - 2, &conn->stream);
 		offset += 2 + msg_len;
+		if (conn->stream.data != NULL) {
+			ret = stream_flush(
+			        conn); /* A zone transfer: its messages go out in order. */
+			if (ret != 0) {
+				break;
+			}
+			continue;
+		}
 		if (len == 0) {
 			continue;
 		}
@@ -162,7 +201,7 @@ void canon_tcp_serve(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t events,
 		conn_close(w, conn);
 		return;
 	}
-	if (conn->out_len > 0) {
+	if (conn->out_len > 0 || conn->stream.data != NULL) {
 		int ret = conn_flush(conn);
 		if (ret != 0) {
 			if (ret < 0) {

@@ -152,8 +152,8 @@ static int serve_batch(canon_udp_batch_t *b, int fd, const canon_query_ctx_t *ct
 		if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			continue; /* Larger than any query we accept: drop. */
 		}
-		size_t len = canon_query_answer(ctx, b->query[i], b->in[i].msg_len, b->answer[i],
-		                                UDP_ANSWER_SIZE);
+		size_t len = canon_query_answer(ctx, &b->peer[i], b->query[i], b->in[i].msg_len,
+		                                b->answer[i], UDP_ANSWER_SIZE, NULL);
 		if (len == 0) {
 			continue;
 		}

@@ -83,8 +83,11 @@ void *canon_worker_run(void *arg)
 	canon_query_ctx_t udp = {.arena = &w->arena,
 	                         .aliases = server->aliases,
 	                         .udp_max_payload = server->conf->udp_max_payload};
+	udp.worker = w;
 	canon_query_ctx_t tcp = udp;
 	tcp.tcp = true;
+	w->contexts[0] = &udp;
+	w->contexts[1] = &tcp;
 	time_t last_sweep = time(NULL);
 	struct epoll_event events[EVENTS_PER_WAIT];
 	while (!atomic_load(&server->stopping)) {
@@ -103,6 +106,14 @@ void *canon_worker_run(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void canon_worker_refresh(canon_worker_t *w)
+{
+	canon_zonetable_t *table = atomic_load(&w->server->table);
+	for (int i = 0; i < 2; i++) {
+		w->contexts[i]->table = table;
+	}
 }
 
 void canon_worker_deinit(canon_worker_t *w)

@@ -25,6 +25,7 @@ typedef struct canon_server {
 	canon_worker_t *workers;
 	unsigned worker_count;
 	const canon_alias_source_t *aliases; /* ALIAS flattening, or NULL when not set up. */
+	struct canon_zonemgr *zonemgr;       /* The single writer of the zones. */
 } canon_server_t;
 
 typedef enum {
@@ -60,6 +61,7 @@ struct canon_worker {
 	canon_udp_batch_t *udp;  /* recvmmsg/sendmmsg buffers. */
 	canon_tcp_conn_t *conns; /* Open TCP connections, a doubly linked list. */
 	unsigned conn_count;
+	canon_query_ctx_t *contexts[2]; /* The UDP and TCP contexts, to refresh their table. */
 };
 
 /* Allocate the worker's buffers; sockets are opened by the caller. 0 or -1. */
@@ -67,6 +69,12 @@ int canon_worker_init(canon_worker_t *w, canon_server_t *server, unsigned id);
 
 /* Thread body: serve events until the server stops. */
 void *canon_worker_run(void *arg);
+
+/*
+ * Read the current table into the worker's contexts: after it waited outside
+ * its epoch (an UPDATE), the table it read before may be gone.
+ */
+void canon_worker_refresh(canon_worker_t *w);
 
 /* Close the worker's sockets and connections, free its buffers. */
 void canon_worker_deinit(canon_worker_t *w);

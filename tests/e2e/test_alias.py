@@ -492,6 +492,7 @@ def test_upstream_down_serves_stale_then_recovers(aw):
         # A new ALIAS while the upstream is down: no answer was ever good.
         replace_in_file(zone, "@        300   ALIAS",
                         "new      300   ALIAS www.example.net.\n@        300   ALIAS")
+        replace_in_file(zone, "hostmaster 1 ", "hostmaster 2 ")  # a reload needs a new serial
         os.kill(server.proc.pid, signal.SIGHUP)
         r = poll(lambda: (lambda r: r if r.rcode() != dns.rcode.NXDOMAIN else None)(
             ask(server, "new.stale.example.", "A")))

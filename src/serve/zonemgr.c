@@ -1,0 +1,941 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/errcode.h>
+#include <libknot/packet/pkt.h>
+#include <libknot/rrset-dump.h>
+
+#include "lib/changeset.h"
+#include "lib/check.h"
+#include "lib/journal.h"
+#include "lib/log.h"
+#include "lib/zone_load.h"
+#include "serve/notify.h"
+#include "serve/update.h"
+#include "serve/zonemgr.h"
+
+/* Findings logged one by one when a change adds them; the rest are counted. */
+#define NEW_FINDINGS_LOGGED 10
+
+typedef struct {
+	char *origin;
+	const canon_zone_conf_t *conf;
+	canon_zone_t *current;    /* The published version. */
+	canon_journal_t *journal; /* NULL: no state-dir, or the journal failed. */
+	bool journal_failed;      /* state-dir is set but the journal cannot be used. */
+	uint32_t file_serial;     /* Serial of the zone file when last read or written. */
+	struct timespec file_mtime;
+	uint64_t *finding_keys; /* Fingerprints of the current version's findings, sorted. */
+	size_t finding_count;
+	/* Within one batch of jobs. */
+	canon_zone_t *before; /* The version before the batch. */
+	bool in_transaction;
+} zm_zone_t;
+
+typedef enum { JOB_UPDATE, JOB_RELOAD, JOB_FLUSH } job_kind_t;
+
+typedef struct job {
+	job_kind_t kind;
+	const uint8_t *wire;
+	size_t len;
+	const char *who;
+	uint8_t rcode;
+	bool done;
+	struct job *next;
+} job_t;
+
+struct canon_zonemgr {
+	canon_serve_conf_t *conf;
+	_Atomic(canon_zonetable_t *) *table;
+	canon_zonemgr_sync_t sync;
+	void *sync_ctx;
+	canon_zonemgr_publish_t publish;
+	void *publish_ctx;
+	zm_zone_t *zones;
+	size_t count;
+	canon_notifier_t *notifier;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* Jobs queued, or stopping. */
+	pthread_cond_t done; /* Jobs finished. */
+	job_t *head, *tail;
+	bool stopping;
+};
+
+/* ---- findings: log what a change adds, not the whole zone again ---- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ p[i]) * 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t finding_key(const canon_finding_t *f)
+{
+	uint64_t h = 14695981039346656037ull;
+	h = fnv(h, f->rule->id, strlen(f->rule->id));
+	h = fnv(h, f->owner ? f->owner : "", f->owner ? strlen(f->owner) : 0);
+	h = fnv(h, &f->type, sizeof(f->type));
+	return fnv(h, f->message, strlen(f->message));
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t *finding_keys(const canon_findings_t *findings)
+{
+	uint64_t *keys = malloc((findings->count ? findings->count : 1) * sizeof(*keys));
+	for (size_t i = 0; keys != NULL && i < findings->count; i++) {
+		keys[i] = finding_key(&findings->items[i]);
+	}
+	if (keys != NULL) {
+		qsort(keys, findings->count, sizeof(*keys), key_cmp);
+	}
+	return keys;
+}
+
+static void log_finding(const char *origin, const char *why, const canon_finding_t *f)
+{
+	canon_log(f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR : CANON_LOG_WARNING,
+	          "zone %s: %s: %s [%s]", origin, why, f->message, f->rule->id);
+}
+
+/*
+ * Check 'version' and log the findings its predecessor did not have; keep
+ * the fingerprints for the next change. Returns whether a finding blocks
+ * serving the zone (then nothing is kept).
+ */
+static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char *why)
+{
+	canon_findings_t findings;
+	canon_findings_init(&findings);
+	canon_check_zone(version, &findings);
+	if (canon_findings_block_load(&findings)) {
+		for (size_t i = 0; i < findings.count; i++) {
+			if (findings.items[i].rule->blocks_load) {
+				log_finding(z->origin, why, &findings.items[i]);
+			}
+		}
+		canon_findings_free(&findings);
+		return true;
+	}
+	uint64_t *keys = finding_keys(&findings);
+	size_t logged = 0, more = 0;
+	for (size_t i = 0; keys != NULL && i < findings.count; i++) {
+		uint64_t key = finding_key(&findings.items[i]);
+		if (z->finding_keys != NULL && bsearch(&key, z->finding_keys, z->finding_count,
+		                                       sizeof(key), key_cmp) != NULL) {
+			continue;
+		}
+		if (logged++ < NEW_FINDINGS_LOGGED) {
+			log_finding(z->origin, why, &findings.items[i]);
+		} else {
+			more++;
+		}
+	}
+	if (more > 0) {
+		canon_log(CANON_LOG_WARNING, "zone %s: %s: ... and %zu more findings", z->origin,
+		          why, more);
+	}
+	if (keys != NULL) {
+		free(z->finding_keys);
+		z->finding_keys = keys;
+		z->finding_count = findings.count;
+	}
+	canon_findings_free(&findings);
+	return false;
+}
+
+/* ---- loading: the file, then the journal ---- */
+
+static int file_stat(const char *path, struct timespec *mtime)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		return -errno;
+	}
+	*mtime = st.st_mtim;
+	return 0;
+}
+
+static canon_zone_t *load_file(zm_zone_t *z)
+{
+	canon_zone_t *zone = NULL;
+	if (canon_zone_load_for_serving(z->conf->origin, z->conf->file, z->conf->flatten, &zone) !=
+	    0) {
+		return NULL;
+	}
+	zone->settings = z->conf;
+	file_stat(z->conf->file, &z->file_mtime);
+	z->file_serial = canon_zone_serial(zone);
+	return zone;
+}
+
+/* Replace z->current by 'next' when it was never published (only ours to free). */
+static void set_current(zm_zone_t *z, canon_zone_t *next)
+{
+	if (z->current != NULL && z->current != next && z->current->refs == 0 &&
+	    z->current != z->before) {
+		canon_zone_free(z->current);
+	}
+	next->settings = z->conf;
+	z->current = next;
+}
+
+static int replay_one(const canon_changeset_t *ch, void *ctx)
+{
+	zm_zone_t *z = ctx;
+	canon_zone_t *next = NULL;
+	int ret = canon_changeset_apply(z->current, ch, &next);
+	if (ret != 0) {
+		return ret;
+	}
+	set_current(z, next);
+	return 0;
+}
+
+/* The journal's snapshot as the base, when it is newer than the zone file. */
+static int base_from_snapshot(zm_zone_t *z)
+{
+	canon_changeset_t snap;
+	canon_changeset_init(&snap);
+	bool found = false;
+	int ret = canon_journal_snapshot(z->journal, &snap, &found);
+	if (ret == 0 && found &&
+	    canon_serial_newer(snap.serial_to, canon_zone_serial(z->current))) {
+		canon_zone_t *zone = NULL;
+		ret = canon_changeset_apply(NULL, &snap, &zone);
+		if (ret == 0) {
+			canon_log(CANON_LOG_INFO,
+			          "zone %s: starting from the journal's snapshot at serial %u "
+			          "(%s has %u)",
+			          z->origin, snap.serial_to, z->conf->file, z->file_serial);
+			set_current(z, zone);
+		}
+	}
+	canon_changeset_clear(&snap);
+	return ret;
+}
+
+static void journal_fail(zm_zone_t *z, const char *what)
+{
+	canon_log(CANON_LOG_ERROR,
+	          "zone %s: journal: %s; serving the zone file, UPDATE answers SERVFAIL until "
+	          "the journal is repaired or removed",
+	          z->origin, what);
+	canon_journal_close(z->journal);
+	z->journal = NULL;
+	z->journal_failed = true;
+}
+
+/* Bring the file's version up to date with the journal (RFC 1995 history kept for IXFR). */
+static void replay_journal(zm_zone_t *z)
+{
+	uint32_t last = 0, file_serial = canon_zone_serial(z->current);
+	bool any = false;
+	if (base_from_snapshot(z) != 0 || canon_journal_last_serial(z->journal, &last, &any) != 0) {
+		journal_fail(z, canon_journal_error(z->journal));
+		return;
+	}
+	uint32_t base = canon_zone_serial(z->current);
+	if (!any || last == base) {
+		return;
+	}
+	int ret = canon_journal_walk(z->journal, base, last, replay_one, z);
+	if (ret == 0) {
+		canon_log(CANON_LOG_INFO, "zone %s: journal replayed from serial %u to %u",
+		          z->origin, base, last);
+		return;
+	}
+	if (ret == -ENOENT && canon_serial_newer(file_serial, last)) {
+		/* The file was edited while we were down: it wins, history starts again. */
+		canon_log(CANON_LOG_WARNING,
+		          "zone %s: %s has serial %u, newer than the journal's %u: serving the "
+		          "file and starting a new history",
+		          z->origin, z->conf->file, file_serial, last);
+		if (canon_journal_clear(z->journal) != 0) {
+			journal_fail(z, canon_journal_error(z->journal));
+		}
+		return;
+	}
+	char what[256];
+	snprintf(what, sizeof(what),
+	         "its changesets (up to serial %u) do not continue from serial %u of %s", last,
+	         base, z->conf->file);
+	journal_fail(z, what);
+}
+
+static void open_journal(canon_zonemgr_t *mgr, zm_zone_t *z)
+{
+	if (mgr->conf->state_dir == NULL) {
+		return;
+	}
+	char path[PATH_MAX], error[PATH_MAX + 128];
+	canon_journal_path(mgr->conf->state_dir, z->origin, path, sizeof(path));
+	if (canon_journal_open(path, false, &z->journal, error, sizeof(error)) != 0) {
+		journal_fail(z, error);
+		return;
+	}
+	replay_journal(z);
+}
+
+/* Load one zone: its file, then its journal. Returns 0, or -1 when it is not served. */
+static int zone_start(canon_zonemgr_t *mgr, zm_zone_t *z)
+{
+	z->current = load_file(z);
+	if (z->current == NULL) {
+		canon_log(CANON_LOG_ERROR, "zone %s: load from %s failed, not served", z->origin,
+		          z->conf->file);
+		return -1;
+	}
+	canon_log(CANON_LOG_INFO, "zone %s loaded from %s: %zu records, serial %u", z->origin,
+	          z->conf->file, z->current->record_count, canon_zone_serial(z->current));
+	/* The load already logged the file's findings; remember them, log only news. */
+	check_version(z, z->current, "loaded");
+	open_journal(mgr, z);
+	if (z->journal != NULL && canon_zone_serial(z->current) != z->file_serial) {
+		check_version(z, z->current, "after the journal");
+	}
+	return 0;
+}
+
+static void zone_stop(zm_zone_t *z)
+{
+	canon_journal_close(z->journal);
+	free(z->finding_keys);
+	free(z->origin);
+	memset(z, 0, sizeof(*z));
+}
+
+/* ---- publishing ---- */
+
+static void publish(canon_zonemgr_t *mgr)
+{
+	canon_zone_t **zones = calloc(mgr->count ? mgr->count : 1, sizeof(*zones));
+	if (zones == NULL) {
+		canon_log(CANON_LOG_ERROR, "out of memory: the new zone versions are not served");
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < mgr->count; i++) {
+		if (mgr->zones[i].current != NULL) {
+			zones[n++] = mgr->zones[i].current;
+		}
+	}
+	canon_zonetable_t *fresh = canon_zonetable_new(zones, n);
+	free(zones);
+	if (fresh == NULL) {
+		canon_log(CANON_LOG_ERROR, "out of memory: the new zone versions are not served");
+		return;
+	}
+	if (mgr->publish != NULL) {
+		mgr->publish(mgr->publish_ctx, fresh);
+	}
+	canon_zonetable_t *old = atomic_exchange(mgr->table, fresh);
+	if (old != NULL) {
+		mgr->sync(mgr->sync_ctx);
+		canon_zonetable_free(old);
+	}
+}
+
+static void announce(canon_zonemgr_t *mgr, const zm_zone_t *z)
+{
+	if (z->conf->notify_count > 0 && mgr->notifier != NULL) {
+		canon_notifier_queue(mgr->notifier, z->current->apex_name,
+		                     canon_zone_serial(z->current), z->conf, &mgr->conf->keys);
+	}
+}
+
+/* ---- the change path: check, journal, publish, notify ---- */
+
+/*
+ * Take 'next' (built from z->current by 'ch') as the zone's new version:
+ * checked, then written to the journal inside the batch's transaction.
+ * Returns 0, or an rcode-worthy failure (-EINVAL refused by the checker,
+ * -EIO journal).
+ */
+static int commit_version(canon_zonemgr_t *mgr, zm_zone_t *z, canon_zone_t *next,
+                          const canon_changeset_t *ch, const char *who)
+{
+	char why[192];
+	snprintf(why, sizeof(why), "change %u -> %u by %s", ch->serial_from, ch->serial_to, who);
+	if (check_version(z, next, why)) {
+		return -EINVAL;
+	}
+	if (z->journal != NULL) {
+		if (!z->in_transaction) {
+			if (canon_journal_begin(z->journal) != 0) {
+				return -EIO;
+			}
+			z->in_transaction = true;
+		}
+		if (canon_journal_append(z->journal, ch, who) != 0 ||
+		    canon_journal_trim(z->journal, mgr->conf->journal_max_depth, next) != 0) {
+			return -EIO;
+		}
+	}
+	set_current(z, next);
+	return 0;
+}
+
+static zm_zone_t *zone_by_apex(canon_zonemgr_t *mgr, const knot_dname_t *name)
+{
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, name);
+	for (size_t i = 0; i < mgr->count; i++) {
+		zm_zone_t *z = &mgr->zones[i];
+		if (z->current != NULL && knot_dname_is_equal(z->current->apex_name, lower)) {
+			return z;
+		}
+	}
+	return NULL;
+}
+
+static uint8_t run_update(canon_zonemgr_t *mgr, job_t *job)
+{
+	knot_pkt_t *pkt = knot_pkt_new((void *)job->wire, job->len, NULL);
+	if (pkt == NULL || knot_pkt_parse(pkt, 0) != KNOT_EOK) {
+		knot_pkt_free(pkt);
+		return KNOT_RCODE_FORMERR;
+	}
+	zm_zone_t *z = zone_by_apex(mgr, knot_pkt_qname(pkt));
+	uint8_t rcode = KNOT_RCODE_NOTAUTH; /* RFC 2136 §3.1.2: not a zone we are primary for. */
+	if (z != NULL && z->journal == NULL) {
+		canon_log(CANON_LOG_ERROR, "zone %s: update from %s refused: no usable journal",
+		          z->origin, job->who);
+		rcode = KNOT_RCODE_SERVFAIL;
+	} else if (z != NULL) {
+		canon_changeset_t ch;
+		canon_changeset_init(&ch);
+		rcode = canon_update_process(z->current, pkt, job->who, &ch);
+		canon_zone_t *next = NULL;
+		if (rcode == KNOT_RCODE_NOERROR && ch.added.count > 0) {
+			int ret = canon_changeset_apply(z->current, &ch, &next);
+			if (ret == 0) {
+				ret = commit_version(mgr, z, next, &ch, job->who);
+			}
+			if (ret != 0) {
+				if (next != NULL && next != z->current) {
+					canon_zone_free(next);
+				}
+				rcode = ret == -EINVAL ? KNOT_RCODE_REFUSED : KNOT_RCODE_SERVFAIL;
+			}
+		}
+		canon_changeset_clear(&ch);
+	}
+	knot_pkt_free(pkt);
+	return rcode;
+}
+
+/* Start a batch: remember each zone's version so a failed commit can go back. */
+static void batch_begin(canon_zonemgr_t *mgr)
+{
+	for (size_t i = 0; i < mgr->count; i++) {
+		mgr->zones[i].before = mgr->zones[i].current;
+	}
+}
+
+/* Commit each zone's journal transaction: one fsync per zone per batch. */
+static void batch_commit(canon_zonemgr_t *mgr, job_t *jobs, bool *changed)
+{
+	*changed = false;
+	for (size_t i = 0; i < mgr->count; i++) {
+		zm_zone_t *z = &mgr->zones[i];
+		if (z->in_transaction) {
+			z->in_transaction = false;
+			if (canon_journal_commit(z->journal) != 0) {
+				canon_log(
+				        CANON_LOG_ERROR,
+				        "zone %s: journal commit failed (%s): the batch's updates "
+				        "are undone",
+				        z->origin, canon_journal_error(z->journal));
+				canon_journal_rollback(z->journal);
+				if (z->current != z->before && z->current->refs == 0) {
+					canon_zone_free(z->current);
+				}
+				z->current = z->before;
+				for (job_t *j = jobs; j != NULL; j = j->next) {
+					j->rcode = j->kind == JOB_UPDATE ? KNOT_RCODE_SERVFAIL
+					                                 : j->rcode;
+				}
+				continue;
+			}
+		}
+		*changed |= z->current != z->before;
+	}
+}
+
+static void batch_announce(canon_zonemgr_t *mgr)
+{
+	for (size_t i = 0; i < mgr->count; i++) {
+		zm_zone_t *z = &mgr->zones[i];
+		if (z->current != z->before && z->current != NULL) {
+			announce(mgr, z);
+		}
+		z->before = NULL;
+	}
+}
+
+/* ---- reload (SIGHUP) ---- */
+
+static bool file_unchanged(const zm_zone_t *z)
+{
+	struct timespec now = {0};
+	return file_stat(z->conf->file, &now) == 0 && now.tv_sec == z->file_mtime.tv_sec &&
+	       now.tv_nsec == z->file_mtime.tv_nsec;
+}
+
+/* Reload one zone's file; a changed file with a newer serial becomes a changeset. */
+static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
+{
+	if (z->current == NULL) {
+		zone_start(mgr, z);
+		return;
+	}
+	if (file_unchanged(z)) {
+		return;
+	}
+	uint32_t served = canon_zone_serial(z->current), old_file = z->file_serial;
+	canon_zone_t *fresh = load_file(z);
+	if (fresh == NULL) {
+		canon_log(CANON_LOG_ERROR,
+		          "zone %s: load from %s failed, keeping the previous version", z->origin,
+		          z->conf->file);
+		return;
+	}
+	uint32_t serial = canon_zone_serial(fresh);
+	canon_changeset_t ch;
+	canon_changeset_init(&ch);
+	int ret = canon_changeset_diff(z->current, fresh, &ch);
+	if (ret == 0 && canon_changeset_empty(&ch) && serial == served) {
+		canon_zone_free(fresh); /* Touched, not changed. */
+	} else if (ret == 0 && !canon_serial_newer(serial, served)) {
+		canon_log(CANON_LOG_ERROR,
+		          "zone %s: %s changed but its serial %u is not greater than the served "
+		          "serial %u%s; keeping the served version (increase the serial, RFC 1982)",
+		          z->origin, z->conf->file, serial, served,
+		          served != old_file ? " (changed by UPDATE since the file was read)" : "");
+		canon_zone_free(fresh);
+	} else if (ret == 0) {
+		char who[PATH_MAX + 16];
+		snprintf(who, sizeof(who), "reload of %s", z->conf->file);
+		if (commit_version(mgr, z, fresh, &ch, who) != 0) {
+			canon_log(CANON_LOG_ERROR, "zone %s: reload not applied, keeping serial %u",
+			          z->origin, served);
+			canon_zone_free(fresh);
+		} else {
+			canon_log(CANON_LOG_INFO,
+			          "zone %s reloaded from %s: serial %u -> %u, %zu records",
+			          z->origin, z->conf->file, served, serial, fresh->record_count);
+		}
+	} else {
+		canon_zone_free(fresh);
+	}
+	canon_changeset_clear(&ch);
+}
+
+static zm_zone_t *zone_by_origin(zm_zone_t *zones, size_t count, const char *origin)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (zones[i].origin != NULL && strcasecmp(zones[i].origin, origin) == 0) {
+			return &zones[i];
+		}
+	}
+	return NULL;
+}
+
+/* A zone list from the settings: each origin once (the first wins), as the table needs. */
+static int zones_from_conf(canon_zonemgr_t *mgr, zm_zone_t **out, size_t *count)
+{
+	zm_zone_t *zones =
+	        calloc(mgr->conf->zone_count ? mgr->conf->zone_count : 1, sizeof(*zones));
+	if (zones == NULL) {
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < mgr->conf->zone_count; i++) {
+		const canon_zone_conf_t *zc = &mgr->conf->zones[i];
+		if (zone_by_origin(zones, n, zc->origin) != NULL) {
+			canon_log(CANON_LOG_ERROR,
+			          "zone %s configured twice, the first one is served", zc->origin);
+			continue;
+		}
+		zones[n].conf = zc;
+		zones[n].origin = strdup(zc->origin);
+		if (zones[n].origin == NULL) {
+			free(zones);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	*out = zones;
+	*count = n;
+	return 0;
+}
+
+/* Re-read the config file's zone list; returns the list it replaced (to free later). */
+static canon_zone_conf_t *reread_zone_list(canon_zonemgr_t *mgr, size_t *old_count)
+{
+	canon_serve_conf_t *conf = mgr->conf;
+	*old_count = 0;
+	if (conf->path == NULL) {
+		return NULL;
+	}
+	canon_serve_conf_t fresh;
+	canon_conf_init(&fresh);
+	/* Keys are read at start only; the new zone lines may name them. */
+	fresh.keys = conf->keys;
+	fresh.keys_frozen = true;
+	canon_zone_conf_t *old = NULL;
+	if (canon_conf_read_file(&fresh, conf->path) == 0) {
+		old = conf->zones;
+		*old_count = conf->zone_count;
+		conf->zones = fresh.zones;
+		conf->zone_count = fresh.zone_count;
+		fresh.zones = NULL;
+		fresh.zone_count = 0;
+	} else {
+		canon_log(CANON_LOG_ERROR, "%s has errors, keeping the zone list", conf->path);
+	}
+	fresh.keys = (canon_tsig_keyring_t){0};
+	canon_conf_free(&fresh);
+	return old;
+}
+
+static void run_reload(canon_zonemgr_t *mgr)
+{
+	canon_log(CANON_LOG_INFO, "SIGHUP: reloading zones");
+	size_t old_conf_count = 0;
+	canon_zone_conf_t *old_conf = reread_zone_list(mgr, &old_conf_count);
+	zm_zone_t *zones = NULL;
+	size_t count = 0;
+	if (zones_from_conf(mgr, &zones, &count) != 0) {
+		canon_log(CANON_LOG_ERROR, "reload: out of memory, keeping every zone");
+		return;
+	}
+	/* Zones that stay keep their state; the others start or stop. */
+	for (size_t i = 0; i < count; i++) {
+		zm_zone_t *prev = zone_by_origin(mgr->zones, mgr->count, zones[i].origin);
+		if (prev != NULL) {
+			const canon_zone_conf_t *conf = zones[i].conf;
+			free(zones[i].origin);
+			zones[i] = *prev;
+			zones[i].conf = conf;
+			memset(prev, 0, sizeof(*prev));
+			if (zones[i].current != NULL) {
+				/* Readers take the settings from the version they answer from. */
+				__atomic_store_n(&zones[i].current->settings, conf,
+				                 __ATOMIC_RELEASE);
+			}
+		}
+	}
+	for (size_t i = 0; i < mgr->count; i++) {
+		zone_stop(&mgr->zones[i]);
+	}
+	free(mgr->zones);
+	mgr->zones = zones;
+	mgr->count = count;
+	batch_begin(mgr);
+	for (size_t i = 0; i < count; i++) {
+		reload_zone(mgr, &zones[i]);
+	}
+	bool changed = false;
+	batch_commit(mgr, NULL, &changed);
+	publish(mgr); /* Also when only the zone list changed. */
+	batch_announce(mgr);
+	/* publish() waited for the readers: the old settings are no longer in use. */
+	canon_conf_free_zones(old_conf, old_conf_count);
+	canon_log(CANON_LOG_INFO, "reload done: %zu zones served", (*mgr->table)->count);
+}
+
+/* ---- flush (SIGUSR1): the served version back to the zone file ---- */
+
+static int write_rrset(FILE *out, const knot_rrset_t *rr, char **buf, size_t *size)
+{
+	if (knot_rrset_txt_dump(rr, buf, size, &KNOT_DUMP_STYLE_DEFAULT) < 0) {
+		return -EINVAL;
+	}
+	return fputs(*buf, out) < 0 ? -EIO : 0;
+}
+
+static int write_zone(FILE *out, const canon_zone_t *zone)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	int ret = write_rrset(out, &zone->soa->rr, &buf, &size);
+	for (size_t i = 0; ret == 0 && i < zone->node_count; i++) {
+		const canon_node_t *node = zone->nodes[i];
+		for (uint16_t j = 0; ret == 0 && j < node->rrset_count; j++) {
+			if (node->rrsets[j].rr.type != KNOT_RRTYPE_SOA) {
+				ret = write_rrset(out, &node->rrsets[j].rr, &buf, &size);
+			}
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+/* Write to FILE.canon-new, fsync, rename over FILE (as Knot's zonefile-sync does). */
+static int flush_zone(zm_zone_t *z)
+{
+	char tmp[PATH_MAX + 16];
+	snprintf(tmp, sizeof(tmp), "%s.canon-new", z->conf->file);
+	FILE *out = fopen(tmp, "w");
+	if (out == NULL) {
+		return -errno;
+	}
+	fprintf(out, ";; zone %s, serial %u, written by canon serve\n", z->origin,
+	        canon_zone_serial(z->current));
+	int ret = write_zone(out, z->current);
+	if (ret == 0 && (fflush(out) != 0 || fsync(fileno(out)) != 0)) {
+		ret = -errno;
+	}
+	if (fclose(out) != 0 && ret == 0) {
+		ret = -errno;
+	}
+	if (ret == 0 && rename(tmp, z->conf->file) != 0) {
+		ret = -errno;
+	}
+	if (ret != 0) {
+		unlink(tmp);
+		return ret;
+	}
+	z->file_serial = canon_zone_serial(z->current);
+	file_stat(z->conf->file, &z->file_mtime);
+	return 0;
+}
+
+static void run_flush(canon_zonemgr_t *mgr)
+{
+	for (size_t i = 0; i < mgr->count; i++) {
+		zm_zone_t *z = &mgr->zones[i];
+		if (z->current == NULL || canon_zone_serial(z->current) == z->file_serial) {
+			continue;
+		}
+		int ret = flush_zone(z);
+		if (ret == 0) {
+			canon_log(CANON_LOG_INFO, "zone %s written to %s at serial %u", z->origin,
+			          z->conf->file, z->file_serial);
+		} else {
+			canon_log(CANON_LOG_ERROR, "zone %s: cannot write %s: %s", z->origin,
+			          z->conf->file, strerror(-ret));
+		}
+	}
+}
+
+/* ---- the thread ---- */
+
+static void run_batch(canon_zonemgr_t *mgr, job_t *jobs)
+{
+	batch_begin(mgr);
+	for (job_t *j = jobs; j != NULL; j = j->next) {
+		if (j->kind == JOB_UPDATE) {
+			j->rcode = run_update(mgr, j);
+		}
+	}
+	bool changed = false;
+	batch_commit(mgr, jobs, &changed);
+	if (changed) {
+		publish(mgr);
+	}
+	batch_announce(mgr);
+}
+
+static void finish(canon_zonemgr_t *mgr, job_t *jobs)
+{
+	pthread_mutex_lock(&mgr->lock);
+	for (job_t *j = jobs; j != NULL;) {
+		job_t *next = j->next;
+		j->done = true;
+		j = next;
+	}
+	pthread_cond_broadcast(&mgr->done);
+	pthread_mutex_unlock(&mgr->lock);
+}
+
+/* Take every queued job: updates that arrive together share one journal commit. */
+static job_t *take_jobs(canon_zonemgr_t *mgr)
+{
+	pthread_mutex_lock(&mgr->lock);
+	while (mgr->head == NULL && !mgr->stopping) {
+		pthread_cond_wait(&mgr->work, &mgr->lock);
+	}
+	job_t *jobs = mgr->head;
+	mgr->head = mgr->tail = NULL;
+	pthread_mutex_unlock(&mgr->lock);
+	return jobs;
+}
+
+static void *zonemgr_thread(void *arg)
+{
+	canon_zonemgr_t *mgr = arg;
+	for (;;) {
+		job_t *jobs = take_jobs(mgr);
+		if (jobs == NULL) {
+			return NULL; /* Stopping, and nothing left to do. */
+		}
+		if (jobs->kind == JOB_UPDATE) {
+			/* Updates first, as one batch; a reload or flush behind them waits a turn.
+			 */
+			job_t *rest = jobs, **tail = &jobs;
+			while (rest != NULL && rest->kind == JOB_UPDATE) {
+				tail = &rest->next;
+				rest = rest->next;
+			}
+			*tail = NULL;
+			run_batch(mgr, jobs);
+			finish(mgr, jobs);
+			jobs = rest;
+		}
+		while (jobs != NULL) {
+			job_t *next = jobs->next;
+			jobs->next = NULL;
+			if (jobs->kind == JOB_RELOAD) {
+				run_reload(mgr);
+			} else if (jobs->kind == JOB_FLUSH) {
+				run_flush(mgr);
+			} else {
+				run_batch(mgr, jobs);
+			}
+			finish(mgr, jobs);
+			jobs = next;
+		}
+	}
+}
+
+/* Queue a job and wait until the manager has done it. */
+static void submit(canon_zonemgr_t *mgr, job_t *job)
+{
+	pthread_mutex_lock(&mgr->lock);
+	if (mgr->tail != NULL) {
+		mgr->tail->next = job;
+	} else {
+		mgr->head = job;
+	}
+	mgr->tail = job;
+	pthread_cond_signal(&mgr->work);
+	while (!job->done) {
+		pthread_cond_wait(&mgr->done, &mgr->lock);
+	}
+	pthread_mutex_unlock(&mgr->lock);
+}
+
+uint8_t canon_zonemgr_update(canon_zonemgr_t *mgr, const uint8_t *wire, size_t len, const char *who)
+{
+	job_t job = {.kind = JOB_UPDATE, .wire = wire, .len = len, .who = who};
+	if (!mgr->started) {
+		return KNOT_RCODE_SERVFAIL;
+	}
+	submit(mgr, &job);
+	return job.rcode;
+}
+
+void canon_zonemgr_reload(canon_zonemgr_t *mgr)
+{
+	job_t job = {.kind = JOB_RELOAD};
+	submit(mgr, &job);
+}
+
+void canon_zonemgr_flush(canon_zonemgr_t *mgr)
+{
+	job_t job = {.kind = JOB_FLUSH};
+	submit(mgr, &job);
+}
+
+canon_zonemgr_t *canon_zonemgr_new(canon_serve_conf_t *conf, _Atomic(canon_zonetable_t *) *table,
+                                   canon_zonemgr_sync_t sync, void *sync_ctx)
+{
+	canon_zonemgr_t *mgr = calloc(1, sizeof(*mgr));
+	if (mgr == NULL) {
+		return NULL;
+	}
+	mgr->conf = conf;
+	mgr->table = table;
+	mgr->sync = sync;
+	mgr->sync_ctx = sync_ctx;
+	pthread_mutex_init(&mgr->lock, NULL);
+	pthread_cond_init(&mgr->work, NULL);
+	pthread_cond_init(&mgr->done, NULL);
+	if (zones_from_conf(mgr, &mgr->zones, &mgr->count) != 0) {
+		canon_zonemgr_free(mgr);
+		return NULL;
+	}
+	for (size_t i = 0; i < mgr->count; i++) {
+		zone_start(mgr, &mgr->zones[i]);
+	}
+	publish(mgr);
+	if (atomic_load(mgr->table) == NULL) {
+		canon_zonemgr_free(mgr);
+		return NULL;
+	}
+	return mgr;
+}
+
+void canon_zonemgr_on_publish(canon_zonemgr_t *mgr, canon_zonemgr_publish_t publish_cb, void *ctx)
+{
+	mgr->publish = publish_cb;
+	mgr->publish_ctx = ctx;
+	if (publish_cb != NULL) {
+		publish_cb(ctx, atomic_load(mgr->table));
+	}
+}
+
+int canon_zonemgr_start(canon_zonemgr_t *mgr)
+{
+	mgr->notifier = canon_notifier_start();
+	if (mgr->notifier == NULL || pthread_create(&mgr->thread, NULL, zonemgr_thread, mgr) != 0) {
+		canon_log(CANON_LOG_ERROR, "cannot start the zone manager");
+		return -1;
+	}
+	mgr->started = true;
+	/* The secondaries hear of the versions we start with. */
+	for (size_t i = 0; i < mgr->count; i++) {
+		if (mgr->zones[i].current != NULL) {
+			announce(mgr, &mgr->zones[i]);
+		}
+	}
+	return 0;
+}
+
+void canon_zonemgr_free(canon_zonemgr_t *mgr)
+{
+	if (mgr == NULL) {
+		return;
+	}
+	if (mgr->started) {
+		pthread_mutex_lock(&mgr->lock);
+		mgr->stopping = true;
+		pthread_cond_signal(&mgr->work);
+		pthread_mutex_unlock(&mgr->lock);
+		pthread_join(mgr->thread, NULL);
+	}
+	canon_notifier_free(mgr->notifier);
+	for (size_t i = 0; i < mgr->count; i++) {
+		zone_stop(&mgr->zones[i]);
+	}
+	free(mgr->zones);
+	pthread_mutex_destroy(&mgr->lock);
+	pthread_cond_destroy(&mgr->work);
+	pthread_cond_destroy(&mgr->done);
+	free(mgr);
+}
