@@ -227,6 +227,33 @@ static bool special(answer_t *a, uint8_t *resp, size_t resp_size, size_t *len)
 	return true;
 }
 
+static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size);
+
+/*
+ * An UPDATE may carry thousands of records (up to 64 KiB over TCP), more than
+ * the per-query arena holds: it is parsed on the heap, off the query path.
+ */
+static size_t answer_update(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
+                            uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size)
+{
+	answer_t a = {.ctx = ctx, .peer = peer};
+	a.query = knot_pkt_new(query, (uint16_t)query_len, NULL);
+	if (a.query == NULL) {
+		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
+	}
+	size_t len;
+	if (knot_pkt_parse(a.query, KNOT_PF_NOCANON) != KNOT_EOK) {
+		knot_pkt_free(a.query);
+		a.query = NULL;
+		len = answer_formerr(&a, query, query_len, resp);
+	} else {
+		a.edns = a.query->opt_rr != NULL;
+		len = answer_parsed(&a, resp, resp_size);
+		knot_pkt_free(a.query);
+	}
+	return len;
+}
+
 static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 {
 	const canon_query_ctx_t *ctx = a->ctx;
@@ -288,13 +315,16 @@ size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_st
 		return 0;
 	}
 	canon_arena_reset(ctx->arena);
+	uint8_t opcode = knot_wire_get_opcode(query);
+	if (opcode == KNOT_OPCODE_UPDATE && ctx->worker != NULL) {
+		return answer_update(ctx, peer, query, query_len, resp, resp_size);
+	}
 	answer_t a = {.ctx = ctx, .peer = peer, .stream = stream};
 	a.query = knot_pkt_new(query, (uint16_t)query_len, &ctx->arena->mm);
 	if (a.query == NULL) {
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
 	}
 	if (knot_pkt_parse(a.query, KNOT_PF_NOCANON) != KNOT_EOK) {
-		uint8_t opcode = knot_wire_get_opcode(query);
 		if (opcode != KNOT_OPCODE_QUERY && opcode != KNOT_OPCODE_UPDATE) {
 			return answer_header_only(query, resp, KNOT_RCODE_NOTIMPL);
 		}

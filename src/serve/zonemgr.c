@@ -125,8 +125,29 @@ static void log_finding(const char *origin, const char *why, const canon_finding
  * the fingerprints for the next change. Returns whether a finding blocks
  * serving the zone (then nothing is kept).
  */
+static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char *why);
+
+/*
+ * The fingerprints of the served version's findings, taken the first time a
+ * change needs them: the load logged those findings already, and a zone that
+ * never changes never pays for a second check.
+ */
+static void remember_findings(zm_zone_t *z)
+{
+	if (z->finding_keys != NULL || z->current == NULL) {
+		return;
+	}
+	canon_findings_t findings;
+	canon_findings_init(&findings);
+	canon_check_zone(z->current, &findings);
+	z->finding_keys = finding_keys(&findings);
+	z->finding_count = z->finding_keys ? findings.count : 0;
+	canon_findings_free(&findings);
+}
+
 static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char *why)
 {
+	remember_findings(z);
 	canon_findings_t findings;
 	canon_findings_init(&findings);
 	canon_check_zone(version, &findings);
@@ -310,12 +331,7 @@ static int zone_start(canon_zonemgr_t *mgr, zm_zone_t *z)
 	}
 	canon_log(CANON_LOG_INFO, "zone %s loaded from %s: %zu records, serial %u", z->origin,
 	          z->conf->file, z->current->record_count, canon_zone_serial(z->current));
-	/* The load already logged the file's findings; remember them, log only news. */
-	check_version(z, z->current, "loaded");
 	open_journal(mgr, z);
-	if (z->journal != NULL && canon_zone_serial(z->current) != z->file_serial) {
-		check_version(z, z->current, "after the journal");
-	}
 	return 0;
 }
 
