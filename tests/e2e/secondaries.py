@@ -5,7 +5,7 @@ the zone transfer, NOTIFY and UPDATE tests.
     start_nsd_secondary(tmp_path, zones, primary, key=None, port=None, wait=True) -> Server
     start_named_secondary(tmp_path, zones, primary, key=None, port=None, wait=True) -> Server
     start_knotd_primary(tmp_path, zones, key=None, notify=(), update_key=None,
-                        port=None, transfer_from="127.0.0.0/8") -> Server
+                        port=None, transfer=None) -> Server
     start_canon_primary(tmp_path, zones, keys=(), state_dir=None, port=None,
                         extra_args=()) -> Server
 
@@ -14,6 +14,7 @@ the zone transfer, NOTIFY and UPDATE tests.
     zone_rrsets(server, origin, key=None) -> sorted list of (name, ttl, type, rdata)
     transfer(server, origin, rdtype="AXFR", serial=None, key=None) -> Transfer
     file_rrsets(path, origin) -> sorted list of (name, ttl, type, rdata)
+    apply_ixfr(old_rrsets, records) -> (kind, new_rrsets)
     keyring(key) -> {name: dns.tsig.Key}
 
 zones is a list of origins for a secondary (it has no zone file: it gets the
@@ -36,9 +37,11 @@ start raises RuntimeError with its log.
 
 The knotd primary serves copies of the zone files with a journal
 (journal-content: changes, zonefile-sync: -1: the file is never written),
-allows AXFR/IXFR from transfer_from (with `key` when given), UPDATE signed
-with update_key (nobody else) and sends NOTIFY (signed with `key` when given)
-to every (addr, port) in notify.
+allows AXFR/IXFR as canon's transfer= would (key triples and address
+prefixes; by default `key`, or 127.0.0.0/8 without one), UPDATE signed with
+update_key (nobody else) and sends NOTIFY (signed with `key` when given) to
+every (addr, port) in notify. knotd answers a refused transfer with NOTAUTH
+(canon may say REFUSED), AXFR over UDP with NOTIMP.
 
 start_canon_primary runs `canon serve` with the issue-10 options: keys are
 (name, algorithm, secret) triples passed as --key, zones maps an origin to
@@ -47,6 +50,7 @@ zonefile, and state_dir defaults to tmp_path/"canon-state".
 """
 import base64
 import os
+import re
 import shutil
 import socket
 import struct
@@ -325,6 +329,51 @@ def zone_rrsets(server, origin, key=None, timeout=10.0):
     return t.rrsets()
 
 
+def _nottl(rr):
+    return (rr[0].lower(), rr[2], rr[3])
+
+
+def apply_ixfr(old, records):
+    """Check that `records` (a Transfer's) is a well-formed IXFR answer
+    (RFC 1995 §4) against the zone `old` and apply it.
+
+    Returns ("uptodate", old) for a single SOA, ("axfr", zone) for an
+    AXFR-style answer, ("ixfr", zone) for difference sequences. Raises
+    AssertionError when a deletion is not in the zone, an old SOA is not the
+    zone's SOA, or the sequence does not end with the new SOA."""
+    assert records and records[0][2] == "SOA", f"IXFR does not start with SOA: {records[:2]}"
+    new_soa = records[0]
+    if len(records) == 1:
+        return "uptodate", sorted(old)
+    if records[1][2] != "SOA":
+        assert records[-1] == new_soa, "AXFR-style IXFR does not end with the SOA"
+        return "axfr", sorted(set(records[:-1]))
+    assert records[-1] == new_soa, f"IXFR does not end with the new SOA: {records[-1]}"
+    zone = {_nottl(r): r for r in old}
+    body = records[1:-1]
+    i = 0
+    while i < len(body):
+        old_soa = body[i]
+        assert old_soa[2] == "SOA", f"expected an old SOA at {i}: {old_soa}"
+        cur = [r for r in zone.values() if r[2] == "SOA"]
+        assert [_nottl(r) for r in cur] == [_nottl(old_soa)], \
+            f"IXFR deletes from {old_soa} but the zone has {cur}"
+        i += 1
+        while i < len(body) and body[i][2] != "SOA":
+            assert _nottl(body[i]) in zone, f"IXFR deletes {body[i]} which is not in the zone"
+            del zone[_nottl(body[i])]
+            i += 1
+        assert i < len(body), "IXFR difference without its new SOA"
+        del zone[_nottl(old_soa)]
+        zone[_nottl(body[i])] = body[i]
+        i += 1
+        while i < len(body) and body[i][2] != "SOA":
+            zone[_nottl(body[i])] = body[i]
+            i += 1
+    assert [r for r in zone.values() if r[2] == "SOA"] == [new_soa], "IXFR ends on another SOA"
+    return "ixfr", sorted(zone.values())
+
+
 def file_rrsets(path, origin):
     """The zone file as the same kind of sorted tuple list as zone_rrsets."""
     z = dns.zone.from_file(str(path), origin=_fqdn(origin), relativize=False,
@@ -577,9 +626,10 @@ def start_named_secondary(tmp_path, zones, primary, key=None, port=None, wait=Tr
                   _named_secondary_build(zones, primary, key), zones, wait)
 
 
-def _knotd_primary_build(zones, key, notify, update_key, transfer_from):
+def _knotd_primary_build(zones, key, notify, update_key, transfer):
     def build(port, workdir):
         keys = [k for k in (key, update_key) if k is not None]
+        keys += [t for t in transfer if isinstance(t, tuple)]
         keys = list({k[0]: k for k in keys}.values())
         lines, storage = _knot_conf_head(workdir, port, None)
         if keys:
@@ -594,11 +644,17 @@ def _knotd_primary_build(zones, key, notify, update_key, transfer_from):
                 if key is not None:
                     lines += [f"    key: {_q(key[0])}"]
             lines += [""]
-        lines += ["acl:", "  - id: transfer", f"    address: {transfer_from}",
-                  "    action: transfer"]
-        if key is not None:
-            lines += [f"    key: {_q(key[0])}"]
-        acls = ["transfer"]
+        # One ACL entry per transfer= item, as canon reads them: a key (from
+        # anywhere on loopback) or an address prefix (unsigned).
+        lines += ["acl:"]
+        acls = []
+        for i, t in enumerate(transfer):
+            lines += [f"  - id: transfer{i}", "    action: transfer"]
+            if isinstance(t, tuple):
+                lines += ["    address: 127.0.0.0/8", f"    key: {_q(t[0])}"]
+            else:
+                lines += [f"    address: {t}"]
+            acls.append(f"transfer{i}")
         if update_key is not None:
             lines += ["  - id: update", "    address: 127.0.0.0/8", "    action: update",
                       f"    key: {_q(update_key[0])}"]
@@ -629,12 +685,17 @@ def _knotd_primary_build(zones, key, notify, update_key, transfer_from):
 
 
 def start_knotd_primary(tmp_path, zones, key=None, notify=(), update_key=None, port=None,
-                        transfer_from="127.0.0.0/8"):
+                        transfer=None):
     """knotd as a primary of {origin: zonefile} with a journal, UPDATE (update_key),
-    transfers (from transfer_from, with key) and NOTIFY to the (addr, port)s in notify."""
+    transfers and NOTIFY (signed with key when given) to the (addr, port)s in
+    notify. transfer lists who may transfer, as canon's transfer= does: key
+    triples and address prefixes; default [key] with a key, else 127.0.0.0/8.
+    A restart on the same port (port=) reuses the work dir, so the journal."""
     zones = {_fqdn(o): os.path.abspath(str(p)) for o, p in zones.items()}
+    if transfer is None:
+        transfer = [key] if key is not None else ["127.0.0.0/8"]
     return _start("knotd-primary", tmp_path, port,
-                  _knotd_primary_build(zones, key, list(notify), update_key, transfer_from),
+                  _knotd_primary_build(zones, key, list(notify), update_key, list(transfer)),
                   list(zones), True)
 
 
@@ -695,9 +756,10 @@ def start_canon_primary(tmp_path, zones, keys=(), state_dir=None, port=None, ext
         died = not server.alive()
         server.stop()
         last = open(logpath, errors="replace").read()
-        if not died or time.monotonic() >= deadline:
+        retry = died and port is not None and re.search(r"in use|bind", last, re.I)
+        if not retry or time.monotonic() >= deadline:
             raise RuntimeError(f"canon serve did not start on port {p}:\n{last}")
-        time.sleep(0.2)  # e.g. the port of a killed canon not yet free: retry
+        time.sleep(0.2)  # the port of a killed canon not yet free: retry
 
 
 def b64secret(seed):
