@@ -747,8 +747,9 @@ def start_canon_primary(tmp_path, zones, keys=(), state_dir=None, port=None, ext
         logpath = os.path.join(str(tmp_path), log_name or f"canon-{p}-{time.monotonic_ns()}.log")
         server = Server(canon_argv(p, zones, keys, state_dir, extra_args), "127.0.0.1", p, logpath)
         server.workdir, server.name, server.state_dir = str(tmp_path), "canon", str(state_dir)
-        ok = wait_for_dns("127.0.0.1", p, timeout=max(0.5, deadline - time.monotonic()),
-                          qname=origins[0] if origins else ".")
+        ok = False
+        while not ok and server.alive() and time.monotonic() < deadline:
+            ok = wait_for_dns("127.0.0.1", p, timeout=0.3, qname=origins[0] if origins else ".")
         while ok and server.alive() and time.monotonic() < deadline:
             if all(soa_serial(server, o) is not None for o in origins):
                 return server
