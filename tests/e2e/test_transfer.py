@@ -15,12 +15,10 @@ tmp_path and is stopped at the end of its test; every wait is bounded.
 Run alone: CANON_BIN=$PWD/build/canon CANON_SOURCE_DIR=$PWD \\
     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e/test_transfer.py
 """
-import glob
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 
