@@ -51,6 +51,7 @@ static int build(const pending_t *p, uint8_t *wire, size_t *len, canon_tsig_sess
 	if (pkt == NULL) {
 		return -1;
 	}
+	knot_pkt_clear(pkt); /* A new message: header zeroed, nothing after it. */
 	uint16_t id;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
 		id = (uint16_t)rand();

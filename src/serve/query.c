@@ -254,18 +254,16 @@ static size_t answer_update(const canon_query_ctx_t *ctx, const struct sockaddr_
 	return len;
 }
 
-static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
+/* The answer to a QUERY, with 'tsig_room' octets kept free at its end for a TSIG. */
+static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_t tsig_room)
 {
 	const canon_query_ctx_t *ctx = a->ctx;
-	size_t special_len = 0;
-	if (special(a, resp, resp_size, &special_len)) {
-		return special_len;
-	}
 	knot_mm_t *mm = &ctx->arena->mm;
 	a->resp = knot_pkt_new(resp, answer_size_limit(a, resp_size), mm);
 	if (a->resp == NULL || knot_pkt_init_response(a->resp, a->query) != KNOT_EOK) {
 		return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
 	}
+	knot_pkt_reserve(a->resp, tsig_room);
 	uint8_t rcode = check_question(a->query);
 	if (a->edns) {
 		uint8_t version = knot_edns_get_version(a->query->opt_rr);
@@ -304,6 +302,47 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 		put_opt(a);
 	}
 	return a->resp->size;
+}
+
+/*
+ * A query signed with TSIG (a secondary checking the SOA before a transfer,
+ * RFC 8945 §5): a valid one gets its answer signed; a bad one gets NOTAUTH
+ * with the TSIG error (§5.2), and nothing else.
+ */
+static size_t answer_signed(answer_t *a, uint8_t *resp, size_t resp_size)
+{
+	static const canon_tsig_keyring_t no_keys = {0};
+	canon_tsig_session_t tsig;
+	const canon_tsig_keyring_t *keys = a->ctx->keys ? a->ctx->keys : &no_keys;
+	uint8_t rcode = canon_tsig_verify(keys, a->query, &tsig);
+	size_t len = 0;
+	if (rcode == KNOT_RCODE_NOERROR) {
+		len = answer_query(a, resp, resp_size, (uint16_t)canon_tsig_reserve(&tsig));
+	} else {
+		a->resp = knot_pkt_new(resp, answer_size_limit(a, resp_size), &a->ctx->arena->mm);
+		if (a->resp == NULL || knot_pkt_init_response(a->resp, a->query) != KNOT_EOK) {
+			return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
+		}
+		knot_wire_set_rcode(a->resp->wire, rcode);
+		len = a->resp->size;
+	}
+	size_t max = a->resp != NULL ? a->resp->max_size : len;
+	if (canon_tsig_sign(&tsig, resp, &len, max) != 0) {
+		return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
+	}
+	return len;
+}
+
+static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
+{
+	size_t special_len = 0;
+	if (special(a, resp, resp_size, &special_len)) {
+		return special_len;
+	}
+	if (a->query->tsig_rr != NULL) {
+		return answer_signed(a, resp, resp_size);
+	}
+	return answer_query(a, resp, resp_size, 0);
 }
 
 size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,

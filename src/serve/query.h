@@ -13,6 +13,7 @@
 #include "lib/arena.h"
 #include "lib/lookup.h"
 #include "lib/zonetable.h"
+#include "lib/tsig.h"
 #include "serve/xfr_out.h"
 
 struct canon_worker;
@@ -26,7 +27,8 @@ typedef struct {
 	canon_arena_t *arena;                /* Reset at the start of every query. */
 	uint16_t udp_max_payload;            /* Largest UDP answer we send with EDNS0. */
 	bool tcp;
-	struct canon_worker *worker; /* UPDATE and transfers go through it; NULL: NOTIMP. */
+	struct canon_worker *worker;      /* UPDATE and transfers go through it; NULL: NOTIMP. */
+	const canon_tsig_keyring_t *keys; /* TSIG keys for signed queries (NULL: none). */
 } canon_query_ctx_t;
 
 /*

@@ -84,6 +84,7 @@ void *canon_worker_run(void *arg)
 	                         .aliases = server->aliases,
 	                         .udp_max_payload = server->conf->udp_max_payload};
 	udp.worker = w;
+	udp.keys = &server->conf->keys;
 	canon_query_ctx_t tcp = udp;
 	tcp.tcp = true;
 	w->contexts[0] = &udp;
