@@ -38,7 +38,7 @@ static void usage(FILE *out)
 	        "\n"
 	        "Only loopback clients are answered. Alias chains are followed up to %d links;\n"
 	        "a loop or a longer chain answers SERVFAIL with an Extended DNS Error.\n",
-	        CANON_RESOLVE_CHAIN_MAX);
+	        CANON_CHAIN_MAX);
 }
 
 static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
