@@ -2,8 +2,9 @@
  * canon dig +chain: follow the CNAME/DNAME chain of a reply hop by hop.
  *
  * A loop over a state (the current name), as Knot's solve_answer does, with
- * two stops: a hop limit and a check for a name already seen. When the chain
- * leaves what this reply answers, the same server is asked about the target.
+ * the two stops every command shares (lib/alias.h): the hop limit
+ * CANON_CHAIN_MAX and a check for a name already seen. When the chain leaves
+ * what this reply answers, the same server is asked about the target.
  *
  * Output, one line per step, greppable by the mark after ";;":
  *   ;; CHAIN: <qname> <qtype>
@@ -21,10 +22,10 @@
 #include <string.h>
 
 #include "cli/dig.h"
+#include "lib/alias.h"
 #include "lib/zone.h"
 
-#define CHAIN_HOPS_MAX    32 /* more than any server follows (Knot 5, NSD 18) */
-#define CHAIN_REQUERY_MAX 8  /* extra queries when the chain leaves a reply */
+#define CHAIN_REQUERY_MAX 8 /* extra queries when the chain leaves a reply */
 #define CHAIN_TTL_NONE    UINT64_MAX
 
 /* One output line; text fields are malloc'd. */
@@ -42,8 +43,9 @@ typedef struct {
 	size_t nlines;
 	size_t cap;
 	knot_dname_storage_t cur; /* the name the chain has reached */
-	knot_dname_storage_t seen[CHAIN_HOPS_MAX + 1];
-	size_t nseen;
+	/* The names visited, for the walker; one spare slot for the hop past the limit. */
+	knot_dname_storage_t seen[CANON_CHAIN_MAX + 2];
+	canon_chain_t walk;
 	unsigned hops;
 	uint64_t ttl; /* minimum TTL so far, CHAIN_TTL_NONE if none */
 	char status[16];
@@ -236,14 +238,11 @@ static step_t follow_dname(chain_t *c, const knot_pkt_t *pkt)
 	if (dname == NULL) {
 		return STEP_NONE;
 	}
-	const knot_dname_t *target = knot_dname_target(dname->rrs.rdata);
-	size_t prefix = knot_dname_size(c->cur) - knot_dname_size(dname->owner);
-	if (prefix + knot_dname_size(target) > KNOT_DNAME_MAXLEN) {
+	knot_dname_storage_t synth;
+	if (canon_dname_substitute(c->cur, dname->owner, knot_dname_target(dname->rrs.rdata),
+	                           synth) < 0) {
 		return chain_fail(c, "YXDOMAIN", "(DNAME substitution longer than 255 octets)");
 	}
-	knot_dname_storage_t synth;
-	memcpy(synth, c->cur, prefix);
-	knot_dname_to_wire(synth + prefix, target, sizeof(synth) - prefix);
 	char mark[8];
 	hop_mark(c, mark, sizeof(mark));
 	chain_add_rr(c, mark, c->cur, KNOT_RRTYPE_DNAME, dname->ttl, dname_hop_text(synth, dname));
@@ -252,7 +251,7 @@ static step_t follow_dname(chain_t *c, const knot_pkt_t *pkt)
 	return STEP_MOVED;
 }
 
-/* RFC 2308 §5: a negative answer lives min(SOA TTL, SOA MINIMUM) seconds. */
+/* RFC 2308 §5: a negative answer lives canon_negative_ttl() seconds. */
 static bool negative_ttl(const knot_pkt_t *pkt, const knot_dname_t *name, uint32_t *ttl)
 {
 	const knot_pktsection_t *auth = knot_pkt_section(pkt, KNOT_AUTHORITY);
@@ -260,8 +259,7 @@ static bool negative_ttl(const knot_pkt_t *pkt, const knot_dname_t *name, uint32
 		const knot_rrset_t *rr = knot_pkt_rr(auth, i);
 		if (rr->type == KNOT_RRTYPE_SOA && rr->rrs.count > 0 &&
 		    knot_dname_in_bailiwick(name, rr->owner) >= 0) {
-			uint32_t min = knot_soa_minimum(rr->rrs.rdata);
-			*ttl = rr->ttl < min ? rr->ttl : min;
+			*ttl = canon_negative_ttl(rr);
 			return true;
 		}
 	}
@@ -315,35 +313,26 @@ static step_t chain_dead_end(chain_t *c, const knot_pkt_t *pkt, uint16_t qtype)
 	return STEP_LEFT;
 }
 
-static bool chain_seen(const chain_t *c, const knot_dname_t *name, size_t *at)
-{
-	for (size_t i = 0; i < c->nseen; i++) {
-		if (knot_dname_is_case_equal(c->seen[i], name)) {
-			*at = i;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* After a hop: stop on a name already seen or on the hop limit. */
+/* After a hop: stop on a name already seen or past the hop limit. */
 static step_t chain_check_hop(chain_t *c)
 {
 	c->hops++;
 	c->asked = false;
-	size_t at = 0;
-	if (chain_seen(c, c->cur, &at)) {
-		char text[64];
-		snprintf(text, sizeof(text), "(back to hop %zu)", at + 1);
+	/* The walker keeps pointers: cur goes to a slot of its own first. */
+	knot_dname_t *slot = c->seen[c->walk.count];
+	name_set(slot, c->cur);
+	char text[64];
+	switch (canon_chain_follow(&c->walk, slot)) {
+	case CANON_CHAIN_LOOP:
+		snprintf(text, sizeof(text), "(back to hop %d)",
+		         canon_chain_find(&c->walk, slot) + 1);
 		return chain_fail(c, "LOOP", text);
-	}
-	if (c->hops >= CHAIN_HOPS_MAX) {
-		char text[64];
-		snprintf(text, sizeof(text), "(more than %d hops)", CHAIN_HOPS_MAX);
+	case CANON_CHAIN_TOO_LONG:
+		snprintf(text, sizeof(text), "(more than %d hops)", CANON_CHAIN_MAX);
 		return chain_fail(c, "TOOLONG", text);
+	default:
+		return STEP_MOVED;
 	}
-	name_set(c->seen[c->nseen++], c->cur);
-	return STEP_MOVED;
 }
 
 /* Walk the chain as far as this reply goes. */
@@ -519,7 +508,8 @@ int dig_chain_print(dig_out_t *out, const dig_server_t *server, const dig_reply_
 	c->ttl = CHAIN_TTL_NONE;
 	c->asked = true;
 	name_set(c->cur, p->qname);
-	name_set(c->seen[c->nseen++], p->qname);
+	name_set(c->seen[0], p->qname);
+	canon_chain_init(&c->walk, c->seen[0]);
 	dig_reply_t extra = {0};
 	const knot_pkt_t *pkt = reply->pkt;
 	while (chain_walk(c, pkt, p->qtype) == STEP_LEFT) {

@@ -14,6 +14,7 @@
 #include "resolve/server.h"
 #include "resolve/setup.h"
 #include "serve/config.h"
+#include "serve/server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5301"
 #define DEFAULT_HINTS  CANON_EXAMPLES_DIR "/root.hints"
@@ -37,7 +38,7 @@ static void usage(FILE *out)
 	        "\n"
 	        "Only loopback clients are answered. Alias chains are followed up to %d links;\n"
 	        "a loop or a longer chain answers SERVFAIL with an Extended DNS Error.\n",
-	        CANON_RESOLVE_CHAIN_MAX);
+	        CANON_CHAIN_MAX);
 }
 
 static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
@@ -75,8 +76,9 @@ static int run(canon_serve_conf_t *conf)
 {
 	canon_resolver_conf_t resolver;
 	int status = 2;
-	if (canon_resolver_setup(&resolver, conf, conf->cache_size, DEFAULT_HINTS) == 0) {
-		status = canon_resolver_run(conf, &resolver);
+	canon_resolver_settings_t settings = canon_serve_resolver_settings(conf, conf->cache_size);
+	if (canon_resolver_setup(&resolver, &settings, DEFAULT_HINTS) == 0) {
+		status = canon_resolver_run(conf->listen, conf->listen_count, &resolver);
 	}
 	canon_resolver_teardown(&resolver);
 	return status;

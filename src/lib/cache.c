@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include <libknot/descriptor.h>
-#include <libknot/rrtype/soa.h>
 
+#include "lib/alias.h"
 #include "lib/cache.h"
 #include "lib/name.h"
 
@@ -206,11 +206,7 @@ int canon_cache_put(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now)
 int canon_cache_put_negative(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
                              bool nxdomain, const knot_rrset_t *soa, uint32_t now)
 {
-	uint32_t ttl = soa->ttl;
-	uint32_t minimum = knot_soa_minimum(soa->rrs.rdata);
-	if (minimum < ttl) {
-		ttl = minimum; /* RFC 2308 §5 */
-	}
+	uint32_t ttl = canon_negative_ttl(soa); /* RFC 2308 §5 */
 	if (ttl > cache->limits.max_neg_ttl) {
 		ttl = cache->limits.max_neg_ttl;
 	}

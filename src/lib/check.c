@@ -8,6 +8,7 @@
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/rdname.h>
 
+#include "lib/alias.h"
 #include "lib/check.h"
 #include "lib/name.h"
 #include "lib/rdata.h"
@@ -43,9 +44,6 @@ const canon_rule_t CANON_RULE_MULTIPLE_ALIASES = {"multiple-aliases", E, true};
 
 #undef E
 #undef W
-
-/* Longest in-zone chain the checker walks before calling it a loop. */
-#define CHECK_CHAIN_MAX 64
 
 void canon_findings_init(canon_findings_t *findings)
 {
@@ -311,20 +309,11 @@ static void check_below_dname(check_t *c, const canon_node_t *node)
 	                   name, above, dname->line);
 }
 
-/* The final name of the in-zone chain starting at 'target' (for fix hints). */
-static const knot_dname_t *chain_end(const canon_zone_t *zone, const knot_dname_t *target)
-{
-	for (int hops = 0; hops < CHECK_CHAIN_MAX; hops++) {
-		const canon_node_t *node = zone_node(zone, target);
-		const canon_rrset_t *cname =
-		        node ? canon_node_rrset(node, KNOT_RRTYPE_CNAME) : NULL;
-		if (cname == NULL) {
-			return target;
-		}
-		target = knot_cname_name(cname->rr.rrs.rdata);
-	}
-	return target;
-}
+/*
+ * The final name of the in-zone chain starting at 'target' (for fix hints), or
+ * NULL when the chain loops or runs past CANON_CHAIN_MAX: it leads nowhere.
+ */
+static const knot_dname_t *chain_end(const canon_zone_t *zone, const knot_dname_t *target);
 
 /* Record types whose target must not be an alias, and why. */
 typedef struct {
@@ -371,10 +360,18 @@ static void check_target_not_alias(check_t *c, const canon_node_t *node, const c
 	char final[KNOT_DNAME_TXT_MAXLEN + 1], type[16], hint[KNOT_DNAME_TXT_MAXLEN + 64];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	knot_dname_to_str(name, target, sizeof(name));
-	knot_dname_to_str(final, chain_end(c->zone, target), sizeof(final));
 	type_text(rrset->rr.type, type, sizeof(type));
-	snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to", type,
-	         final);
+	const knot_dname_t *end = chain_end(c->zone, target);
+	if (end != NULL) {
+		knot_dname_to_str(final, end, sizeof(final));
+		snprintf(hint, sizeof(hint), "point the %s at %s, the name the alias leads to",
+		         type, final);
+	} else {
+		snprintf(hint, sizeof(hint),
+		         "point the %s at a name with data: the alias chain "
+		         "loops or runs past %d hops",
+		         type, CANON_CHAIN_MAX);
+	}
 	canon_findings_add(c->findings, rule->rule, rrset_file(c, rrset), line, node->owner,
 	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
 	                   name, owner, rule->why);
@@ -446,30 +443,52 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	}
 }
 
-/* Walk the in-zone chain from 'start'; returns the hop count, path in 'path'. */
-static int walk_chain(const canon_zone_t *zone, const canon_node_t *start,
-                      const canon_node_t **path, bool *loop)
+static const knot_dname_t *cname_target(const canon_node_t *node)
 {
+	return knot_cname_name(canon_node_rrset(node, KNOT_RRTYPE_CNAME)->rr.rrs.rdata);
+}
+
+/*
+ * Walk the in-zone CNAME chain from the CNAME node 'start' with the walker and
+ * hop limit every command uses (lib/alias.h). Returns the CNAME nodes visited,
+ * in 'path' (CANON_CHAIN_MAX + 2 of them at most); *end says why it stopped:
+ * CANON_CHAIN_LOOP (the last node of the path repeats an earlier one),
+ * CANON_CHAIN_TOO_LONG (the last node's CNAME would be link CANON_CHAIN_MAX + 1)
+ * or CANON_CHAIN_COMPLETE (the last node's CNAME leaves the zone's aliases).
+ */
+static int walk_chain(const canon_zone_t *zone, const canon_node_t *start,
+                      const canon_node_t **path, canon_chain_end_t *end)
+{
+	canon_chain_t chain;
+	canon_chain_init(&chain, start->owner);
 	int hops = 0;
-	*loop = false;
-	for (const canon_node_t *node = start; node != NULL && hops < CHECK_CHAIN_MAX;) {
+	for (const canon_node_t *node = start;;) {
 		path[hops++] = node;
-		const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
-		const canon_node_t *next = zone_node(zone, knot_cname_name(cname->rr.rrs.rdata));
-		if (next == NULL || !(next->flags & CANON_NODE_CNAME)) {
+		const knot_dname_t *target = cname_target(node);
+		*end = canon_chain_follow(&chain, target);
+		if (*end == CANON_CHAIN_LOOP) {
+			path[hops++] = zone_node(zone, target);
 			return hops;
 		}
-		for (int i = 0; i < hops; i++) {
-			if (path[i] == next) {
-				*loop = true;
-				path[hops++] = next;
-				return hops;
-			}
+		const canon_node_t *next = zone_node(zone, target);
+		if (*end == CANON_CHAIN_TOO_LONG || next == NULL ||
+		    !(next->flags & CANON_NODE_CNAME)) {
+			return hops;
 		}
 		node = next;
 	}
-	*loop = true; /* Longer than CHECK_CHAIN_MAX in one zone: treat as a loop. */
-	return hops;
+}
+
+static const knot_dname_t *chain_end(const canon_zone_t *zone, const knot_dname_t *target)
+{
+	const canon_node_t *node = zone_node(zone, target);
+	if (node == NULL || !(node->flags & CANON_NODE_CNAME)) {
+		return target;
+	}
+	const canon_node_t *path[CANON_CHAIN_MAX + 2];
+	canon_chain_end_t end;
+	int hops = walk_chain(zone, node, path, &end);
+	return end == CANON_CHAIN_COMPLETE ? cname_target(path[hops - 1]) : NULL;
 }
 
 static void path_text(const canon_node_t **path, int count, const knot_dname_t *last, char *buf,
@@ -490,11 +509,11 @@ static void path_text(const canon_node_t **path, int count, const knot_dname_t *
 
 static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_t *cname)
 {
-	const canon_node_t *path[CHECK_CHAIN_MAX + 1];
-	bool loop;
-	int hops = walk_chain(c->zone, node, path, &loop);
+	const canon_node_t *path[CANON_CHAIN_MAX + 2];
+	canon_chain_end_t end;
+	int hops = walk_chain(c->zone, node, path, &end);
 	char text[2048];
-	if (loop) {
+	if (end == CANON_CHAIN_LOOP) {
 		/* Report each cycle once, from its member that sorts first. */
 		const canon_node_t *repeat = path[hops - 1];
 		if (repeat != node) {
@@ -517,9 +536,19 @@ static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_
 	if (hops < 2) {
 		return;
 	}
-	const canon_rrset_t *last = canon_node_rrset(path[hops - 1], KNOT_RRTYPE_CNAME);
-	const knot_dname_t *final = knot_cname_name(last->rr.rrs.rdata);
+	const knot_dname_t *final = cname_target(path[hops - 1]);
 	path_text(path, hops, final, text, sizeof(text));
+	if (end == CANON_CHAIN_TOO_LONG) {
+		/* No fix: the walk stopped at the limit, short of the chain's final name. */
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_CHAIN, rrset_file(c, cname),
+		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
+		                   "shorten the chain: servers and resolvers follow a limited "
+		                   "number of hops",
+		                   "alias chain of more than %d hops %s; canon serve and canon "
+		                   "resolve stop after %d (RFC 1034 §3.6.2)",
+		                   CANON_CHAIN_MAX, text, CANON_CHAIN_MAX);
+		return;
+	}
 	char final_text[KNOT_DNAME_TXT_MAXLEN + 1], hint[KNOT_DNAME_TXT_MAXLEN + 64];
 	knot_dname_to_str(final_text, final, sizeof(final_text));
 	snprintf(hint, sizeof(hint), "point the CNAME straight at %s", final_text);

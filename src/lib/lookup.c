@@ -22,9 +22,7 @@ typedef struct {
 	uint16_t qtype;
 	canon_answer_t *answer;
 	knot_mm_t *mm;
-	/* Names visited so far, to stop loops (RFC 1034 §3.6.2). */
-	const canon_name_t *seen[CANON_CHAIN_MAX + 1];
-	unsigned seen_count;
+	canon_chain_t chain; /* Names visited so far (lib/alias.h). */
 } lookup_t;
 
 static uint16_t owner_hint(const lookup_t *lk)
@@ -65,7 +63,7 @@ static const knot_rrset_t *synthesize_owner(lookup_t *lk, const knot_rrset_t *rr
 /* Whether the answer already holds CANON_CHAIN_MAX alias links: add no more. */
 static bool chain_full(lookup_t *lk)
 {
-	if (lk->answer->hops < CANON_CHAIN_MAX) {
+	if (!canon_chain_full(&lk->chain)) {
 		return false;
 	}
 	lk->answer->chain_end = CANON_CHAIN_TOO_LONG;
@@ -291,24 +289,14 @@ static int answer_dname(lookup_t *lk, const canon_node_t *node, const knot_dname
 	const knot_rrset_t *dname = &canon_node_rrset(node, KNOT_RRTYPE_DNAME)->rr;
 	section_add(lk, KNOT_ANSWER, dname, KNOT_COMPR_HINT_NONE);
 
-	const knot_dname_t *dname_target = knot_dname_target(dname->rrs.rdata);
-	size_t prefix = knot_dname_size(name) - knot_dname_size(node->owner);
-	size_t suffix = knot_dname_size(dname_target);
-	if (prefix + suffix > KNOT_DNAME_MAXLEN) {
+	knot_rrset_t *cname = NULL;
+	int ret = canon_dname_synthesize(dname, name, lk->mm, &cname);
+	if (ret == -EMSGSIZE) {
 		lk->answer->rcode = KNOT_RCODE_YXDOMAIN;
 		return 0;
 	}
-	uint8_t rdata[KNOT_DNAME_MAXLEN];
-	memcpy(rdata, name, prefix);
-	memcpy(rdata + prefix, dname_target, suffix);
-
-	knot_rrset_t *cname = lk->mm->alloc(lk->mm->ctx, sizeof(*cname));
-	if (cname == NULL) {
-		return -ENOMEM;
-	}
-	knot_rrset_init(cname, (knot_dname_t *)name, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, dname->ttl);
-	if (knot_rrset_add_rdata(cname, rdata, prefix + suffix, lk->mm) != 0) {
-		return -ENOMEM;
+	if (ret != 0) {
+		return ret;
 	}
 	section_add(lk, KNOT_ANSWER, cname, owner_hint(lk));
 	/* QTYPE CNAME is answered by the synthesized CNAME itself (as Knot and NSD do). */
@@ -339,14 +327,11 @@ static const canon_name_t *chase_to(lookup_t *lk, const knot_dname_t *target)
 	if (next == NULL) {
 		return NULL;
 	}
-	for (unsigned i = 0; i < lk->seen_count; i++) {
-		if (canon_name_equal(lk->seen[i]->wire, lk->seen[i]->size, next->wire,
-		                     next->size)) {
-			lk->answer->chain_end = CANON_CHAIN_LOOP;
-			return NULL;
-		}
+	canon_chain_end_t end = canon_chain_follow_prepared(&lk->chain, next);
+	if (end != CANON_CHAIN_COMPLETE) {
+		lk->answer->chain_end = end;
+		return NULL;
 	}
-	lk->seen[lk->seen_count++] = next;
 	lk->answer->hops++;
 	return next;
 }
@@ -404,12 +389,14 @@ int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *ali
 static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
                   const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm)
 {
-	lookup_t lk = {.table = table,
-	               .aliases = aliases,
-	               .nested = nested,
-	               .qtype = qtype,
-	               .answer = answer,
-	               .mm = mm};
+	/* Field by field: the chain's arrays need no zeroing (canon_chain_init_prepared). */
+	lookup_t lk;
+	lk.table = table;
+	lk.aliases = aliases;
+	lk.nested = nested;
+	lk.qtype = qtype;
+	lk.answer = answer;
+	lk.mm = mm;
 	answer->rcode = KNOT_RCODE_NOERROR;
 	answer->ede = KNOT_EDNS_EDE_NONE;
 	answer->ede_text = NULL;
@@ -425,7 +412,7 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 	if (prepared == NULL) {
 		return -ENOMEM;
 	}
-	lk.seen[lk.seen_count++] = prepared;
+	canon_chain_init_prepared(&lk.chain, prepared);
 	for (;;) {
 		const canon_zone_t *zone = zone_for(&lk, prepared);
 		if (zone == NULL) {

@@ -15,16 +15,8 @@
 #include <libknot/mm_ctx.h>
 #include <libknot/packet/pkt.h>
 
+#include "lib/alias.h" /* CANON_CHAIN_MAX, canon_chain_end_t */
 #include "lib/zonetable.h"
-
-/*
- * Longest CNAME/DNAME chain followed in one answer. Knot stops at 5, NSD at
- * 18 by default, Unbound restarts at most 11 times; 16 keeps every real-world
- * CDN chain and still bounds the packet. An answer holds at most this many
- * CNAME/DNAME links: a longer chain is answered with its first CANON_CHAIN_MAX
- * links and NOERROR, like a loop.
- */
-#define CANON_CHAIN_MAX 16
 
 /* Most RRsets one section can hold (ANY at a busy name plus a full chain). */
 #define CANON_SECTION_MAX 64
@@ -38,13 +30,6 @@ typedef struct {
 	canon_answer_rr_t rrs[CANON_SECTION_MAX];
 	uint16_t count;
 } canon_answer_section_t;
-
-typedef enum {
-	CANON_CHAIN_COMPLETE = 0, /* Ended at data, NODATA, NXDOMAIN or a referral. */
-	CANON_CHAIN_LOOP,         /* A target repeated an earlier name. */
-	CANON_CHAIN_TOO_LONG,     /* CANON_CHAIN_MAX links were followed. */
-	CANON_CHAIN_LEFT,         /* The target lies outside every zone served. */
-} canon_chain_end_t;
 
 /* What an ALIAS source says about a target (see canon_alias_source_t). */
 typedef enum {

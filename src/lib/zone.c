@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include <libknot/descriptor.h>
-#include <libknot/rrtype/soa.h>
 
+#include "lib/alias.h"
 #include "lib/name.h"
 #include "lib/zone.h"
 
@@ -303,11 +303,7 @@ static void set_negative_soa(canon_zone_t *zone)
 {
 	const knot_rrset_t *soa = &zone->soa->rr;
 	zone->negative_soa = *soa;
-	uint32_t minimum = knot_soa_minimum(soa->rrs.rdata);
-	/* RFC 2308 §3: the negative TTL is the smaller of the SOA TTL and MINIMUM. */
-	if (minimum < soa->ttl) {
-		zone->negative_soa.ttl = minimum;
-	}
+	zone->negative_soa.ttl = canon_negative_ttl(soa); /* RFC 2308 §3 (lib/alias.h) */
 }
 
 int canon_zone_seal(canon_zone_t *zone)

@@ -15,8 +15,8 @@
 
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/rdname.h>
-#include <libknot/rrtype/soa.h>
 
+#include "lib/alias.h"
 #include "lib/arena.h"
 #include "lib/cache.h"
 #include "lib/log.h"
@@ -205,9 +205,7 @@ static uint32_t chain_ttl(const canon_resolution_t *res)
 		ttl = res->answer[i]->ttl < ttl ? res->answer[i]->ttl : ttl;
 	}
 	if (res->authority != NULL) {
-		uint32_t neg = res->authority->ttl;
-		uint32_t minimum = knot_soa_minimum(res->authority->rrs.rdata);
-		neg = minimum < neg ? minimum : neg; /* RFC 2308 §5 */
+		uint32_t neg = canon_negative_ttl(res->authority); /* RFC 2308 §5 */
 		ttl = neg < ttl ? neg : ttl;
 	}
 	return ttl == UINT32_MAX ? NODATA_TTL : ttl;

@@ -19,6 +19,7 @@
 #include <libknot/rrtype/rdname.h>
 #include <libzscanner/scanner.h>
 
+#include "lib/alias.h"
 #include "lib/net.h"
 #include "resolve/iterate.h"
 
@@ -160,35 +161,17 @@ static bool from_cache(ctx_t *c, const knot_dname_t *name, uint16_t qtype, step_
 
 /* --- DNAME ---------------------------------------------------------------- */
 
-/*
- * RFC 6672 §2.2: the CNAME that 'dname' (an ancestor of 'name') makes for
- * 'name'. NULL when the new name would be over 255 octets (YXDOMAIN).
- */
-static knot_rrset_t *synthesize_cname(ctx_t *c, const knot_rrset_t *dname, const knot_dname_t *name)
-{
-	const knot_dname_t *target = knot_dname_target(dname->rrs.rdata);
-	size_t prefix = knot_dname_size(name) - knot_dname_size(dname->owner);
-	size_t suffix = knot_dname_size(target);
-	if (prefix + suffix > KNOT_DNAME_MAXLEN) {
-		return NULL;
-	}
-	uint8_t rdata[KNOT_DNAME_MAXLEN];
-	memcpy(rdata, name, prefix);
-	memcpy(rdata + prefix, target, suffix);
-	knot_rrset_t *cname =
-	        knot_rrset_new(name, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, dname->ttl, c->mm);
-	if (cname == NULL ||
-	    knot_rrset_add_rdata(cname, rdata, (uint16_t)(prefix + suffix), c->mm) != 0) {
-		return NULL;
-	}
-	return cname;
-}
-
+/* A DNAME above 'name' applies: the CNAME it makes (lib/alias.h), or YXDOMAIN. */
 static step_t dname_step(ctx_t *c, knot_rrset_t *dname, const knot_dname_t *name)
 {
-	knot_rrset_t *cname = synthesize_cname(c, dname, name);
-	if (cname == NULL) {
+	knot_dname_t *owner = knot_dname_copy(name, c->mm);
+	knot_rrset_t *cname = NULL;
+	int ret = owner ? canon_dname_synthesize(dname, owner, c->mm, &cname) : -ENOMEM;
+	if (ret == -EMSGSIZE) {
 		return (step_t){.kind = STEP_FAIL, .rr = dname, .ede = -2, .why = "YXDOMAIN"};
+	}
+	if (ret != 0) {
+		return step_fail(KNOT_EDNS_EDE_OTHER, "out of memory");
 	}
 	return (step_t){.kind = STEP_DNAME, .rr = dname, .synth = cname};
 }
@@ -594,16 +577,6 @@ static void fail(canon_resolution_t *out, int ede, const char *fmt, const char *
 	snprintf(out->ede_text, sizeof(out->ede_text), fmt, arg);
 }
 
-static bool seen_before(const knot_dname_t **seen, unsigned count, const knot_dname_t *name)
-{
-	for (unsigned i = 0; i < count; i++) {
-		if (knot_dname_is_equal(seen[i], name)) {
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Record a step in the answer; returns the next name to chase, or NULL when done. */
 static const knot_dname_t *take_step(canon_resolution_t *out, const step_t *s, uint16_t qtype)
 {
@@ -646,23 +619,10 @@ int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, 
 	           .now = canon_cache_now()};
 	memset(out, 0, sizeof(*out));
 	out->ede = KNOT_EDNS_EDE_NONE;
-	const knot_dname_t *seen[CANON_RESOLVE_CHAIN_MAX + 1];
-	unsigned seen_count = 0;
+	canon_chain_t chain;
+	canon_chain_init(&chain, qname);
 	const knot_dname_t *name = qname;
-	char text[KNOT_DNAME_TXT_MAXLEN + 1];
 	for (;;) {
-		if (seen_before(seen, seen_count, name)) {
-			knot_dname_to_str(text, name, sizeof(text));
-			fail(out, KNOT_EDNS_EDE_OTHER, "CNAME loop: %.100s repeats in the chain",
-			     text);
-			return 0;
-		}
-		if (seen_count > CANON_RESOLVE_CHAIN_MAX) {
-			snprintf(text, sizeof(text), "%d", CANON_RESOLVE_CHAIN_MAX);
-			fail(out, KNOT_EDNS_EDE_OTHER, "alias chain longer than %.8s links", text);
-			return 0;
-		}
-		seen[seen_count++] = name;
 		step_t s = resolve_step(&c, name, qtype, 0);
 		if (c.need_network) {
 			return -EAGAIN;
@@ -670,6 +630,20 @@ int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, 
 		name = take_step(out, &s, qtype);
 		if (name == NULL) {
 			return 0;
+		}
+		char text[KNOT_DNAME_TXT_MAXLEN + 1];
+		switch (canon_chain_follow(&chain, name)) {
+		case CANON_CHAIN_LOOP:
+			knot_dname_to_str(text, name, sizeof(text));
+			fail(out, KNOT_EDNS_EDE_OTHER, "CNAME loop: %.100s repeats in the chain",
+			     text);
+			return 0;
+		case CANON_CHAIN_TOO_LONG:
+			snprintf(text, sizeof(text), "%d", CANON_CHAIN_MAX);
+			fail(out, KNOT_EDNS_EDE_OTHER, "alias chain longer than %.8s links", text);
+			return 0;
+		default:
+			break;
 		}
 	}
 }

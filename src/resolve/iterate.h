@@ -15,14 +15,8 @@
 #include <libknot/mm_ctx.h>
 #include <libknot/rrset.h>
 
+#include "lib/alias.h"
 #include "lib/cache.h"
-
-/*
- * Longest alias chain a resolution follows (CNAME and DNAME links). Unbound
- * restarts at most 11 times; the issue asks for at least 12. Longer chains
- * and loops answer SERVFAIL with an Extended DNS Error (RFC 8914).
- */
-#define CANON_RESOLVE_CHAIN_MAX 16
 
 #define CANON_RESOLVE_SERVERS_MAX 16
 
@@ -49,7 +43,8 @@ typedef struct {
 	uint8_t rcode;
 	int ede; /* KNOT_EDNS_EDE_NONE, or the RFC 8914 code. */
 	char ede_text[160];
-	knot_rrset_t *answer[CANON_RESOLVE_CHAIN_MAX * 2 + 2];
+	/* CANON_CHAIN_MAX DNAME links with their CNAMEs, and the link past the limit. */
+	knot_rrset_t *answer[CANON_CHAIN_MAX * 2 + 2];
 	unsigned answer_count;
 	knot_rrset_t *authority; /* SOA of a negative answer, or NULL. */
 } canon_resolution_t;
@@ -66,7 +61,9 @@ enum {
 };
 
 /*
- * Resolve qname/qtype; 'flags' from the enum above. Allocations come from 'mm'.
+ * Resolve qname/qtype; 'flags' from the enum above. A loop, or a chain of more
+ * than CANON_CHAIN_MAX links (lib/alias.h), is SERVFAIL with an Extended DNS
+ * Error (RFC 8914). Allocations come from 'mm'.
  * Returns 0 (the outcome, SERVFAIL included, is in 'out'), -EAGAIN or -ENOMEM.
  */
 int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, uint16_t qtype,

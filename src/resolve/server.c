@@ -24,11 +24,10 @@
 
 #include "lib/arena.h"
 #include "lib/edns.h"
+#include "lib/listen.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "resolve/server.h"
-#include "serve/tcp.h"
-#include "serve/udp.h"
 
 #define POOL_THREADS 16
 #define QUEUE_SIZE   1024
@@ -50,7 +49,8 @@ typedef struct {
 } job_t;
 
 typedef struct {
-	canon_serve_conf_t *conf;
+	const canon_listen_t *listen;
+	size_t listen_count;
 	canon_resolver_conf_t *resolver;
 	atomic_bool stopping;
 	pthread_mutex_t lock;
@@ -387,14 +387,12 @@ static void *front_thread(void *arg)
 
 static int open_fronts(server_t *srv, front_t *fronts)
 {
-	const canon_serve_conf_t *conf = srv->conf;
-	if (canon_listen_check_all(conf) != 0) {
+	if (canon_listen_check_all(srv->listen, srv->listen_count) != 0) {
 		return -1;
 	}
-	for (size_t i = 0; i < conf->listen_count; i++) {
+	for (size_t i = 0; i < srv->listen_count; i++) {
 		fronts[i] = (front_t){.srv = srv};
-		if (canon_listen_open(&conf->listen[i], &fronts[i].udp_fd, &fronts[i].tcp_fd) !=
-		    0) {
+		if (canon_listen_open(&srv->listen[i], &fronts[i].udp_fd, &fronts[i].tcp_fd) != 0) {
 			return -1;
 		}
 	}
@@ -417,17 +415,17 @@ static void wait_for_stop(void)
 	}
 }
 
-int canon_resolver_run(canon_serve_conf_t *conf, canon_resolver_conf_t *resolver)
+int canon_resolver_run(const canon_listen_t *listen, size_t count, canon_resolver_conf_t *resolver)
 {
-	server_t srv = {.conf = conf, .resolver = resolver};
+	server_t srv = {.listen = listen, .listen_count = count, .resolver = resolver};
 	atomic_init(&srv.stopping, false);
 	atomic_init(&srv.tcp_active, 0);
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.ready, NULL);
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
-	front_t fronts[CANON_CONF_MAX_LISTEN];
+	front_t fronts[CANON_LISTEN_MAX];
 	memset(fronts, -1, sizeof(fronts));
-	pthread_t pool[POOL_THREADS], front_threads[CANON_CONF_MAX_LISTEN];
+	pthread_t pool[POOL_THREADS], front_threads[CANON_LISTEN_MAX];
 	unsigned pool_started = 0, fronts_started = 0;
 	int status = 1;
 
@@ -445,13 +443,13 @@ int canon_resolver_run(canon_serve_conf_t *conf, canon_resolver_conf_t *resolver
 				break;
 			}
 		}
-		for (; fronts_started < conf->listen_count; fronts_started++) {
+		for (; fronts_started < count; fronts_started++) {
 			if (pthread_create(&front_threads[fronts_started], NULL, front_thread,
 			                   &fronts[fronts_started]) != 0) {
 				break;
 			}
 			canon_log(CANON_LOG_INFO, "resolver listening on %s (UDP and TCP)",
-			          conf->listen[fronts_started].text);
+			          listen[fronts_started].text);
 		}
 		status = 0;
 		wait_for_stop();
@@ -466,7 +464,7 @@ int canon_resolver_run(canon_serve_conf_t *conf, canon_resolver_conf_t *resolver
 	for (unsigned i = 0; i < pool_started; i++) {
 		pthread_join(pool[i], NULL);
 	}
-	for (size_t i = 0; i < conf->listen_count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		if (fronts[i].udp_fd >= 0) {
 			close(fronts[i].udp_fd);
 		}

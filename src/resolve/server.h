@@ -4,11 +4,13 @@
  */
 #pragma once
 
+#include <stddef.h>
+
+#include "lib/listen.h"
 #include "resolve/iterate.h"
-#include "serve/config.h"
 
 /*
- * Answer recursive queries on conf's listen addresses until SIGTERM or SIGINT.
- * Only loopback clients are answered. Returns the exit status.
+ * Answer recursive queries on the 'count' addresses of 'listen' until SIGTERM
+ * or SIGINT. Only loopback clients are answered. Returns the exit status.
  */
-int canon_resolver_run(canon_serve_conf_t *conf, canon_resolver_conf_t *resolver);
+int canon_resolver_run(const canon_listen_t *listen, size_t count, canon_resolver_conf_t *resolver);

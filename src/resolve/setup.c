@@ -7,27 +7,27 @@
 #define QUERY_TIMEOUT_MS       800  /* One query to one server. */
 #define RESOLUTION_DEADLINE_MS 4000 /* A whole resolution. */
 
-int canon_resolver_setup(canon_resolver_conf_t *r, const canon_serve_conf_t *conf,
-                         size_t cache_bytes, const char *default_hints)
+int canon_resolver_setup(canon_resolver_conf_t *r, const canon_resolver_settings_t *s,
+                         const char *default_hints)
 {
-	canon_cache_limits_t limits = {.max_bytes = cache_bytes};
+	canon_cache_limits_t limits = {.max_bytes = s->cache_bytes};
 	*r = (canon_resolver_conf_t){.cache = canon_cache_new(&limits),
-	                             .query_port = conf->query_port,
+	                             .query_port = s->query_port,
 	                             .timeout_ms = QUERY_TIMEOUT_MS,
 	                             .deadline_ms = RESOLUTION_DEADLINE_MS};
 	if (r->cache == NULL) {
 		canon_log(CANON_LOG_ERROR, "resolver: out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < conf->forward_count; i++) {
-		r->forward[i].addr = conf->forward[i];
-		r->forward[i].len = conf->forward_len[i];
+	for (size_t i = 0; i < s->forward_count && i < CANON_RESOLVE_SERVERS_MAX; i++) {
+		r->forward[i].addr = s->forward[i];
+		r->forward[i].len = s->forward_len[i];
+		r->forward_count++;
 	}
-	r->forward_count = (unsigned)conf->forward_count;
 	if (r->forward_count > 0) {
 		return 0;
 	}
-	const char *hints = conf->root_hints ? conf->root_hints : default_hints;
+	const char *hints = s->root_hints ? s->root_hints : default_hints;
 	return canon_resolver_load_hints(r, hints) == 0 ? 0 : -1;
 }
 

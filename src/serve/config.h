@@ -30,16 +30,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/listen.h"
 #include "lib/tsig.h"
 #include "lib/zone_load.h"
 
-#define CANON_CONF_MAX_LISTEN 16
-
-typedef struct {
-	struct sockaddr_storage addr;
-	socklen_t len;
-	char text[64]; /* As the user wrote it, for messages. */
-} canon_listen_t;
+#define CANON_CONF_MAX_LISTEN CANON_LISTEN_MAX
 
 /* Who may transfer a zone: a TSIG key, or an address prefix. */
 typedef struct {

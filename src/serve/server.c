@@ -22,7 +22,6 @@
 
 #include "lib/log.h"
 #include "resolve/flatten.h"
-#include "resolve/setup.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
@@ -36,6 +35,17 @@ static unsigned worker_count(const canon_serve_conf_t *conf)
 	}
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	return cpus > 0 ? (unsigned)cpus : 1;
+}
+
+canon_resolver_settings_t canon_serve_resolver_settings(const canon_serve_conf_t *conf,
+                                                        size_t cache_bytes)
+{
+	return (canon_resolver_settings_t){.root_hints = conf->root_hints,
+	                                   .forward = conf->forward,
+	                                   .forward_len = conf->forward_len,
+	                                   .forward_count = conf->forward_count,
+	                                   .query_port = conf->query_port,
+	                                   .cache_bytes = cache_bytes};
 }
 
 static int open_worker_sockets(canon_server_t *server, canon_worker_t *w)
@@ -99,7 +109,8 @@ static int aliases_start(aliases_t *al, canon_server_t *server)
 	if (conf->forward_count == 0 && conf->root_hints == NULL) {
 		return 0; /* Not configured: ALIAS names answer A/AAAA with SERVFAIL. */
 	}
-	if (canon_resolver_setup(&al->resolver, conf, ALIAS_CACHE_BYTES, NULL) != 0) {
+	canon_resolver_settings_t settings = canon_serve_resolver_settings(conf, ALIAS_CACHE_BYTES);
+	if (canon_resolver_setup(&al->resolver, &settings, NULL) != 0) {
 		return -1;
 	}
 	al->flattener = canon_flattener_new(&al->resolver, synchronize, server);
@@ -119,7 +130,7 @@ static void aliases_stop(aliases_t *al)
 
 static int start_workers(canon_server_t *server)
 {
-	if (canon_listen_check_all(server->conf) != 0) {
+	if (canon_listen_check_all(server->conf->listen, server->conf->listen_count) != 0) {
 		return -1;
 	}
 	for (unsigned i = 0; i < server->worker_count; i++) {

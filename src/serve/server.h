@@ -6,6 +6,9 @@
  */
 #pragma once
 
+#include <stddef.h>
+
+#include "resolve/setup.h"
 #include "serve/config.h"
 
 /*
@@ -15,3 +18,7 @@
  * exit status: 0 after a clean stop, 1 when a socket could not be opened.
  */
 int canon_server_run(canon_serve_conf_t *conf);
+
+/* The resolver settings of 'conf' (pointing into it), with a cache of 'cache_bytes'. */
+canon_resolver_settings_t canon_serve_resolver_settings(const canon_serve_conf_t *conf,
+                                                        size_t cache_bytes);

@@ -13,7 +13,6 @@
 #include "lib/log.h"
 #include "serve/tcp.h"
 
-#define TCP_BACKLOG      128
 #define TCP_MAX_CONNS    256 /* Per worker; more are closed at once. */
 #define TCP_IDLE_SECONDS 10  /* RFC 7766 §6.2.3: idle connections are closed. */
 #define TCP_MSG_MAX      (2 + 65535)
@@ -30,27 +29,6 @@ struct canon_tcp_conn {
 	uint8_t in[TCP_MSG_MAX];
 	uint8_t out[TCP_MSG_MAX];
 };
-
-int canon_tcp_listen_socket(const canon_listen_t *l)
-{
-	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -errno;
-	}
-	int on = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
-	if (l->addr.ss_family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	}
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->len) != 0 ||
-	    listen(fd, TCP_BACKLOG) != 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	return fd;
-}
 
 static void conn_close(canon_worker_t *w, canon_tcp_conn_t *conn)
 {

@@ -10,9 +10,6 @@
 #include "serve/config.h"
 #include "serve/worker.h"
 
-/* A non-blocking listening TCP socket on 'l' with SO_REUSEPORT; fd or -errno. */
-int canon_tcp_listen_socket(const canon_listen_t *l);
-
 /* Accept waiting connections on 'listen_fd' into the worker. */
 void canon_tcp_accept(canon_worker_t *w, int listen_fd);
 

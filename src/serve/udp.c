@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "serve/tcp.h"
 #include "serve/udp.h"
 
 #define UDP_BATCH       32
@@ -27,74 +26,6 @@ struct canon_udp_batch {
 	uint8_t query[UDP_BATCH][UDP_QUERY_SIZE];
 	uint8_t answer[UDP_BATCH][UDP_ANSWER_SIZE];
 };
-
-int canon_udp_socket(const canon_listen_t *l)
-{
-	int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -errno;
-	}
-	int on = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
-	if (l->addr.ss_family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	}
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->len) != 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	return fd;
-}
-
-int canon_listen_check_free(const canon_listen_t *l)
-{
-	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
-	for (int i = 0; i < 2; i++) {
-		int fd = socket(l->addr.ss_family, types[i] | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			return -errno;
-		}
-		int on = 1;
-		if (types[i] == SOCK_STREAM) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		}
-		if (l->addr.ss_family == AF_INET6) {
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-		}
-		int ret = bind(fd, (const struct sockaddr *)&l->addr, l->len) == 0 ? 0 : -errno;
-		close(fd);
-		if (ret != 0) {
-			return ret;
-		}
-	}
-	return 0;
-}
-
-int canon_listen_check_all(const canon_serve_conf_t *conf)
-{
-	for (size_t i = 0; i < conf->listen_count; i++) {
-		int ret = canon_listen_check_free(&conf->listen[i]);
-		if (ret != 0) {
-			canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", conf->listen[i].text,
-			          strerror(-ret));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int canon_listen_open(const canon_listen_t *l, int *udp_fd, int *tcp_fd)
-{
-	*udp_fd = canon_udp_socket(l);
-	*tcp_fd = canon_tcp_listen_socket(l);
-	if (*udp_fd >= 0 && *tcp_fd >= 0) {
-		return 0;
-	}
-	int err = *udp_fd < 0 ? -*udp_fd : -*tcp_fd;
-	canon_log(CANON_LOG_ERROR, "cannot listen on %s: %s", l->text, strerror(err));
-	return -1;
-}
 
 canon_udp_batch_t *canon_udp_batch_new(void)
 {

@@ -87,9 +87,26 @@ static void test_generate_and_chains(void **state)
 	/* $GENERATE 1-20 made 20 CNAMEs; plus SOA, NS, ns A and c21 A. */
 	assert_int_equal(zone->record_count, 24);
 	assert_false(canon_findings_block_load(&findings));
+	/*
+	 * c1 -> ... -> c21 is 20 links, past CANON_CHAIN_MAX (lib/alias.h): flagged,
+	 * with no fix since the walk stops at the limit. c5 -> ... -> c21 is exactly
+	 * CANON_CHAIN_MAX links: pointed straight at c21.
+	 */
 	const canon_finding_t *f = find(&findings, "cname-chain", 6);
 	assert_non_null(f);
-	assert_non_null(strstr(f->hint, "c21.chain.test."));
+	assert_string_equal(f->owner, "c1.chain.test.");
+	assert_non_null(strstr(f->message, "more than 16 hops"));
+	assert_null(f->fix_target);
+	size_t to_c21 = 0;
+	for (size_t i = 0; i < findings.count; i++) {
+		const canon_finding_t *g = &findings.items[i];
+		if (g->fix_target != NULL && strcmp(g->fix_target, "c21.chain.test.") == 0) {
+			assert_non_null(strstr(g->hint, "c21.chain.test."));
+			to_c21++;
+		}
+	}
+	/* c5 .. c19 start chains of 16 down to 2 links; c20 is a single hop. */
+	assert_int_equal(to_c21, 15);
 	canon_findings_free(&findings);
 	canon_zone_free(zone);
 }
