@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 
-.PHONY: all deps build build-asan run test unit e2e bench fuzz format clean
+.PHONY: all deps build build-asan run test unit e2e bench bench-changes fuzz format clean
 
 all: build
 
@@ -29,6 +29,9 @@ test: build build-asan
 
 bench: build
 	bash bench/run
+
+bench-changes: build
+	bash bench/run --changes
 
 FUZZ_SECONDS ?= 30
 
