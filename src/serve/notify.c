@@ -47,15 +47,12 @@ struct canon_notifier {
 /* A NOTIFY for the zone's SOA (RFC 1996 §3.7), TSIG-signed when the zone has a key. */
 static int build(const pending_t *p, uint8_t *wire, size_t *len, canon_tsig_session_t *tsig)
 {
-	/* knot_pkt_new over a caller's buffer does not clear it: without this the
-	 * header's AN/NS/AR counts are whatever the stack held, and secondaries
-	 * drop the NOTIFY as malformed. */
-	memset(wire, 0, KNOT_WIRE_HEADER_SIZE);
 	knot_pkt_t *pkt = knot_pkt_new(wire, NOTIFY_MSG_MAX, NULL);
 	if (pkt == NULL) {
 		return -1;
 	}
-	knot_pkt_clear(pkt); /* A new message: header zeroed, nothing after it. */
+	/* knot_pkt_new over a caller's buffer takes it as a message: start a new one. */
+	knot_pkt_clear(pkt);
 	uint16_t id;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
 		id = (uint16_t)rand();
