@@ -118,6 +118,20 @@ def canon_factory(tmp_path):
         s.stop()
 
 
+@pytest.fixture
+def track():
+    """track(server) registers a started server; all are stopped at the end."""
+    started = []
+
+    def add(server):
+        started.append(server)
+        return server
+
+    yield add
+    for s in reversed(started):
+        s.stop()
+
+
 def need_tool(name):
     path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
     if path is None:

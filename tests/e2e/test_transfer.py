@@ -34,6 +34,7 @@ import dns.zone
 import pytest
 
 import conftest
+from test_reload import write_zone
 from secondaries import (apply_ixfr, b64secret, file_rrsets, keyring, soa_serial,
                          start_canon_primary, start_knotd_primary, start_knotd_secondary,
                          start_named_secondary, start_nsd_secondary, transfer, wait_serial,
@@ -60,20 +61,6 @@ SECONDARIES = {
 # The change every update test makes, and what it looks like in the zone.
 ADDED = (f"new.{ORIGIN}", 300, "A", "192.0.2.200")
 DELETED = (f"www.{ORIGIN}", 3600, "A", "192.0.2.81")
-
-
-@pytest.fixture
-def track():
-    """track(server) registers a started server; all are stopped at the end."""
-    started = []
-
-    def add(server):
-        started.append(server)
-        return server
-
-    yield add
-    for s in reversed(started):
-        s.stop()
 
 
 def zone_copy(tmp_path, src=ZONE_FILE, name="xfr.test.zone"):
@@ -561,16 +548,6 @@ def test_canon_corrupt_journal(tmp_path, track):
     assert any(re.search(r"(could not|cannot|can't|unable to|failed to) (be )?read|unreadable"
                          r"|corrupt", ln, re.I) for ln in named), \
         f"the log does not say the journal could not be read:\n{log}"
-
-
-def write_zone(path, text):
-    """Replace the file atomically, with an mtime that certainly moved on."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    later = time.time() + 2
-    os.utime(path, (later, later))
 
 
 def wait_log(server, pattern, timeout=10.0, start=0):

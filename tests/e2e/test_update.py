@@ -47,19 +47,6 @@ ALIAS = 65401  # canon's private ALIAS type (docs/alias.md)
 STRICT = {"canon": True, "knotd": False}
 
 
-@pytest.fixture
-def track():
-    started = []
-
-    def add(server):
-        started.append(server)
-        return server
-
-    yield add
-    for s in reversed(started):
-        s.stop()
-
-
 def start(kind, tmp_path, zonefile=ZONE_FILE):
     path = tmp_path / f"{kind}-upd.test.zone"
     shutil.copyfile(zonefile, path)
