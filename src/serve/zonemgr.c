@@ -696,8 +696,12 @@ static int write_rrset(FILE *out, const knot_rrset_t *rr, char **buf, size_t *si
 
 static int write_zone(FILE *out, const canon_zone_t *zone)
 {
-	char *buf = NULL;
-	size_t size = 0;
+	/* libknot grows the buffer (doubling it), but wants one to start from. */
+	size_t size = 4096;
+	char *buf = malloc(size);
+	if (buf == NULL) {
+		return -ENOMEM;
+	}
 	int ret = write_rrset(out, &zone->soa->rr, &buf, &size);
 	for (size_t i = 0; ret == 0 && i < zone->node_count; i++) {
 		const canon_node_t *node = zone->nodes[i];

@@ -591,3 +591,29 @@ def test_canon_sighup_same_serial_keeps_old_version(tmp_path, track):
     assert zone_rrsets(primary, ORIGIN, key=KEY) == before
     assert primary.query(f"unbumped.{ORIGIN}", "A").rcode() == dns.rcode.NXDOMAIN
     assert soa_serial(primary, ORIGIN) == SERIAL
+
+
+def test_canon_sigusr1_writes_the_served_version_to_the_file(tmp_path, track):
+    """After UPDATEs the file is behind; SIGUSR1 writes the served version over it
+    (temp file, fsync, rename), which a restart without the journal then serves."""
+    zonefile = zone_copy(tmp_path)
+    state_dir = str(tmp_path / "canon-state")
+    primary = track(start_canon(tmp_path, zonefile, transfer=[KEY], update=[UPDATE_KEY],
+                                state_dir=state_dir))
+    assert send_update(primary, adds=[ADDED], deletes=[DELETED]) == dns.rcode.NOERROR
+    served = zone_rrsets(primary, ORIGIN, key=KEY)
+    assert file_rrsets(zonefile, ORIGIN) != served
+    log_before = len(primary.logtext())
+    primary.proc.send_signal(signal.SIGUSR1)
+    assert wait_log(primary, r"written to .*serial", start=log_before), primary.logtext()
+    assert file_rrsets(zonefile, ORIGIN) == served
+    assert not os.path.exists(f"{zonefile}.canon-new")
+    # Nothing changed since: a second SIGUSR1 leaves the file alone.
+    mtime = os.stat(zonefile).st_mtime_ns
+    primary.proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    assert os.stat(zonefile).st_mtime_ns == mtime
+    primary.stop()
+    shutil.rmtree(state_dir)
+    again = track(start_canon(tmp_path, zonefile, transfer=[KEY]))
+    assert zone_rrsets(again, ORIGIN, key=KEY) == served
