@@ -14,6 +14,7 @@
 
 #include "cli/check.h"
 #include "cli/commands.h"
+#include "lib/check_json.h"
 #include "lib/zone_load.h"
 
 /* Exit statuses (documented in the usage text). */
@@ -86,23 +87,6 @@ static int parse_args(canon_check_opts_t *opts, int argc, char **argv)
 	return 0;
 }
 
-static const char *severity_name(canon_severity_t severity)
-{
-	return severity == CANON_SEVERITY_ERROR ? "error" : "warning";
-}
-
-static json_t *finding_json(const canon_finding_t *f)
-{
-	char type[32] = "";
-	if (f->type != 0) {
-		knot_rrtype_to_string(f->type, type, sizeof(type));
-	}
-	return json_pack("{s:s?, s:i, s:s?, s:s?, s:s, s:s, s:s?, s:s?}", "file", f->file, "line",
-	                 (json_int_t)f->line, "owner", f->owner, "type", type[0] ? type : NULL,
-	                 "severity", severity_name(f->rule->severity), "rule", f->rule->id,
-	                 "message", f->message, "hint", f->hint);
-}
-
 static void print_json(const canon_check_zone_t *zones, size_t count)
 {
 	json_t *doc = json_object();
@@ -112,7 +96,7 @@ static void print_json(const canon_check_zone_t *zones, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		const canon_findings_t *findings = &zones[i].findings;
 		for (size_t j = 0; j < findings->count; j++) {
-			json_array_append_new(list, finding_json(&findings->items[j]));
+			json_array_append_new(list, canon_finding_json(&findings->items[j]));
 		}
 		errors += canon_findings_count(findings, CANON_SEVERITY_ERROR);
 		warnings += canon_findings_count(findings, CANON_SEVERITY_WARNING);
