@@ -395,7 +395,13 @@ static int add_list(canon_zone_t *zone, const canon_rrlist_t *list, uint16_t fil
 int canon_changeset_apply(const canon_zone_t *base, const canon_changeset_t *ch,
                           canon_zone_t **result)
 {
-	if (base == NULL && (ch->added.count == 0 || ch->added.items[0].type != KNOT_RRTYPE_SOA)) {
+	const knot_dname_t *apex = base ? base->apex_name : NULL;
+	for (size_t i = 0; apex == NULL && i < ch->added.count; i++) {
+		if (ch->added.items[i].type == KNOT_RRTYPE_SOA) {
+			apex = ch->added.items[i].owner;
+		}
+	}
+	if (apex == NULL) {
 		return -ENOENT;
 	}
 	removed_index_t removed;
@@ -404,7 +410,7 @@ int canon_changeset_apply(const canon_zone_t *base, const canon_changeset_t *ch,
 	}
 	/* Without a base, the zone is what the changeset adds (a snapshot); its SOA names the apex.
 	 */
-	canon_zone_t *zone = canon_zone_new(base ? base->apex_name : ch->added.items[0].owner);
+	canon_zone_t *zone = canon_zone_new(apex);
 	uint16_t dynamic = 0;
 	int ret = zone ? copy_files(base, zone, &dynamic) : -ENOMEM;
 	if (ret == 0 && base != NULL) {

@@ -64,6 +64,31 @@ void canon_findings_free(canon_findings_t *findings)
 	canon_findings_init(findings);
 }
 
+static char *copy_text(const char *text)
+{
+	return text ? strdup(text) : NULL;
+}
+
+void canon_findings_append_copy(canon_findings_t *findings, const canon_finding_t *finding)
+{
+	if (findings->count == findings->cap) {
+		size_t cap = findings->cap ? findings->cap * 2 : 16;
+		canon_finding_t *items = realloc(findings->items, cap * sizeof(*items));
+		if (items == NULL) {
+			return;
+		}
+		findings->items = items;
+		findings->cap = cap;
+	}
+	canon_finding_t *f = &findings->items[findings->count++];
+	*f = *finding;
+	f->file = copy_text(finding->file);
+	f->owner = copy_text(finding->owner);
+	f->message = copy_text(finding->message);
+	f->hint = copy_text(finding->hint);
+	f->fix_target = copy_text(finding->fix_target);
+}
+
 static char *dname_text(const knot_dname_t *name)
 {
 	return name ? knot_dname_to_str_alloc(name) : NULL;

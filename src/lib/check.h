@@ -76,6 +76,9 @@ void canon_findings_add(canon_findings_t *findings, const canon_rule_t *rule, co
                         uint32_t line, const knot_dname_t *owner, uint16_t type, const char *hint,
                         const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
+/* Append a copy of 'finding' (from another list). Allocation failures drop it. */
+void canon_findings_append_copy(canon_findings_t *findings, const canon_finding_t *finding);
+
 /* Number of findings of 'severity'. */
 size_t canon_findings_count(const canon_findings_t *findings, canon_severity_t severity);
 
