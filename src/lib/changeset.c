@@ -395,6 +395,13 @@ static int add_list(canon_zone_t *zone, const canon_rrlist_t *list, uint16_t fil
 int canon_changeset_apply(const canon_zone_t *base, const canon_changeset_t *ch,
                           canon_zone_t **result)
 {
+	canon_flatten_t flatten = base != NULL ? base->flatten : CANON_FLATTEN_NONE;
+	return canon_changeset_apply_flatten(base, ch, flatten, result);
+}
+
+int canon_changeset_apply_flatten(const canon_zone_t *base, const canon_changeset_t *ch,
+                                  canon_flatten_t flatten, canon_zone_t **result)
+{
 	if (base == NULL && (ch->added.count == 0 || ch->added.items[0].type != KNOT_RRTYPE_SOA)) {
 		return -ENOENT;
 	}
@@ -414,6 +421,7 @@ int canon_changeset_apply(const canon_zone_t *base, const canon_changeset_t *ch,
 		ret = add_list(zone, &ch->added, dynamic);
 	}
 	if (ret == 0) {
+		zone->flatten = flatten;
 		ret = canon_zone_seal(zone);
 	}
 	free(removed.slots);

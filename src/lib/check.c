@@ -185,6 +185,24 @@ static const canon_node_t *zone_node(const canon_zone_t *zone, const knot_dname_
 	return canon_zone_get_name(zone, lower);
 }
 
+/*
+ * The CNAME of 'node' when it is answered as one: a flattened CNAME
+ * (CANON_NODE_FLATTENED) is checked as the ALIAS it is answered as.
+ */
+static const canon_rrset_t *node_cname(const canon_node_t *node)
+{
+	return (node->flags & CANON_NODE_CNAME) ? canon_node_rrset(node, KNOT_RRTYPE_CNAME) : NULL;
+}
+
+/* The type the rules see for an RRset of 'node': ALIAS for a flattened CNAME. */
+static uint16_t checked_type(const canon_node_t *node, const canon_rrset_t *rrset)
+{
+	if ((node->flags & CANON_NODE_FLATTENED) && rrset->rr.type == KNOT_RRTYPE_CNAME) {
+		return CANON_RRTYPE_ALIAS;
+	}
+	return rrset->rr.type;
+}
+
 /* RRSIG and NSEC may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5). */
 static bool allowed_beside_cname(uint16_t type)
 {
@@ -273,7 +291,7 @@ static void check_dname_node(check_t *c, const canon_node_t *node, const canon_r
 		                   "only (RFC 6672 §2.4)",
 		                   owner, dname->rr.rrs.count);
 	}
-	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+	const canon_rrset_t *cname = node_cname(node);
 	if (cname != NULL) {
 		const canon_rrset_t *later = cname->line > dname->line ? cname : dname;
 		canon_findings_add(
@@ -302,7 +320,7 @@ static void check_below_dname(check_t *c, const canon_node_t *node)
 	knot_dname_to_str(above, owner_node->owner, sizeof(above));
 	const canon_rrset_t *first = &node->rrsets[0];
 	canon_findings_add(c->findings, &CANON_RULE_DATA_BELOW_DNAME, rrset_file(c, first),
-	                   first->line, node->owner, first->rr.type,
+	                   first->line, node->owner, checked_type(node, first),
 	                   "move the data below the DNAME's target, or remove it",
 	                   "%s lies below the DNAME at %s (line %u), which redirects the whole "
 	                   "subtree; this data can never be served (RFC 6672 §2.4)",
@@ -638,7 +656,8 @@ static void check_alias_node(check_t *c, const canon_node_t *node, const canon_r
 	static const uint16_t conflicting[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA, KNOT_RRTYPE_CNAME};
 	for (size_t i = 0; i < sizeof(conflicting) / sizeof(conflicting[0]); i++) {
 		const canon_rrset_t *other = canon_node_rrset(node, conflicting[i]);
-		if (other == NULL ||
+		/* A flattened CNAME is the ALIAS itself. */
+		if (other == NULL || other == alias ||
 		    canon_check_coexist(CANON_RRTYPE_ALIAS, conflicting[i]) == NULL) {
 			continue;
 		}
@@ -655,11 +674,11 @@ static void check_alias_node(check_t *c, const canon_node_t *node, const canon_r
 
 static void check_node(check_t *c, const canon_node_t *node)
 {
-	const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
+	const canon_rrset_t *alias = canon_node_alias(node);
 	if (alias != NULL) {
 		check_alias_node(c, node, alias);
 	}
-	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+	const canon_rrset_t *cname = node_cname(node);
 	const canon_rrset_t *dname = canon_node_rrset(node, KNOT_RRTYPE_DNAME);
 	if (cname != NULL) {
 		check_cname_node(c, node, cname);
@@ -677,10 +696,9 @@ static void check_node(check_t *c, const canon_node_t *node)
 		knot_rdata_t *rdata = rrset->rr.rrs.rdata;
 		for (uint16_t j = 0; j < rrset->rr.rrs.count;
 		     j++, rdata = knot_rdataset_next(rdata)) {
+			uint16_t type = checked_type(node, rrset);
 			const knot_dname_t *target =
-			        rrset->rr.type == KNOT_RRTYPE_DNAME
-			                ? NULL
-			                : canon_rdata_target(rrset->rr.type, rdata);
+			        type == KNOT_RRTYPE_DNAME ? NULL : canon_rdata_target(type, rdata);
 			if (target != NULL) {
 				uint32_t line = canon_rrset_line(rrset, j);
 				check_target_not_alias(c, node, rrset, line, target);

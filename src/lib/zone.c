@@ -278,12 +278,35 @@ static void set_own_flags(canon_zone_t *zone, canon_node_t *node)
 	if (canon_node_rrset(node, KNOT_RRTYPE_DNAME) != NULL) {
 		node->flags |= CANON_NODE_DNAME;
 	}
-	if (canon_node_rrset(node, KNOT_RRTYPE_CNAME) != NULL) {
-		node->flags |= CANON_NODE_CNAME;
-	}
-	if (canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL) {
+	bool alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL;
+	if (alias) {
 		node->flags |= CANON_NODE_ALIAS;
 	}
+	if (canon_node_rrset(node, KNOT_RRTYPE_CNAME) == NULL) {
+		return;
+	}
+	/* Beside an ALIAS the CNAME stays a CNAME, for the checker to report the pair. */
+	if (canon_zone_flattens(zone, node->owner) && !alias) {
+		node->flags |= CANON_NODE_ALIAS | CANON_NODE_FLATTENED;
+	} else {
+		node->flags |= CANON_NODE_CNAME;
+	}
+}
+
+bool canon_zone_flattens(const canon_zone_t *zone, const knot_dname_t *lower)
+{
+	return zone->flatten == CANON_FLATTEN_ALL ||
+	       (zone->flatten == CANON_FLATTEN_APEX && knot_dname_is_equal(lower, zone->apex_name));
+}
+
+const canon_rrset_t *canon_node_alias(const canon_node_t *node)
+{
+	if (!(node->flags & CANON_NODE_ALIAS)) {
+		return NULL;
+	}
+	uint16_t type =
+	        (node->flags & CANON_NODE_FLATTENED) ? KNOT_RRTYPE_CNAME : CANON_RRTYPE_ALIAS;
+	return canon_node_rrset(node, type);
 }
 
 /* Flags inherited from ancestors: what lies below a cut or a DNAME. */

@@ -47,8 +47,21 @@ enum canon_node_flags {
 	CANON_NODE_CNAME = 1 << 2,       /* Owns a CNAME. */
 	CANON_NODE_BELOW_CUT = 1 << 3,   /* Strictly below a zone cut: glue or occluded. */
 	CANON_NODE_BELOW_DNAME = 1 << 4, /* Strictly below a DNAME owner (RFC 6672 §2.3). */
-	CANON_NODE_ALIAS = 1 << 5,       /* Owns an ALIAS: A/AAAA come from its target. */
+	/* A/AAAA come from a target: the node owns an ALIAS, or a flattened CNAME. */
+	CANON_NODE_ALIAS = 1 << 5,
+	/*
+	 * Its CNAME is flattened (canon_zone_t.flatten): answered as an ALIAS to the
+	 * CNAME's target. CANON_NODE_CNAME is then clear, CANON_NODE_ALIAS set.
+	 */
+	CANON_NODE_FLATTENED = 1 << 6,
 };
+
+/* CNAME flattening modes (Cloudflare's): which CNAMEs are answered as ALIAS. */
+typedef enum {
+	CANON_FLATTEN_NONE = 0, /* none: CNAMEs are CNAMEs (RFC 1034) */
+	CANON_FLATTEN_APEX,     /* apex: a CNAME at the zone apex is flattened */
+	CANON_FLATTEN_ALL,      /* all: every CNAME in the zone is flattened */
+} canon_flatten_t;
 
 typedef struct canon_node {
 	knot_dname_t *owner;         /* Lower-case wire format, stored right after the node. */
@@ -83,6 +96,7 @@ typedef struct canon_zone {
 	char **files; /* Zone file names, for file:line in messages. */
 	size_t file_count;
 	size_t record_count;
+	canon_flatten_t flatten; /* Set before canon_zone_seal(); the zone keeps its CNAMEs. */
 	const canon_rrset_t *soa;
 	knot_rrset_t negative_soa; /* SOA with TTL min(TTL, MINIMUM) (RFC 2308 §3). */
 	int refs;                  /* Zone tables holding this zone. */
@@ -115,8 +129,9 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 
 /*
  * Finish building: create empty non-terminals, link parents and wildcards, set
- * node flags and the negative-answer SOA. Returns 0, -ENOENT when the apex has
- * no SOA, -ENOMEM.
+ * node flags (CANON_NODE_FLATTENED at the CNAMEs zone->flatten covers, except
+ * beside an ALIAS, where the checker reports the pair) and the negative-answer SOA. Returns 0,
+ * -ENOENT when the apex has no SOA, -ENOMEM.
  */
 int canon_zone_seal(canon_zone_t *zone);
 
@@ -133,6 +148,19 @@ canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
 
 /* The RRset of 'type' at 'node', or NULL. */
 const canon_rrset_t *canon_node_rrset(const canon_node_t *node, uint16_t type);
+
+/*
+ * Whether the zone's flatten mode covers a CNAME owned by 'lower' (lower-case):
+ * the apex with CANON_FLATTEN_APEX, every name with CANON_FLATTEN_ALL. Such a
+ * CNAME is answered and checked as an ALIAS, unless the name also owns an ALIAS.
+ */
+bool canon_zone_flattens(const canon_zone_t *zone, const knot_dname_t *lower);
+
+/*
+ * The RRset whose target answers A/AAAA at 'node' (CANON_NODE_ALIAS): its ALIAS,
+ * or its flattened CNAME. NULL at other nodes.
+ */
+const canon_rrset_t *canon_node_alias(const canon_node_t *node);
 
 /* Whether the node is an empty non-terminal or otherwise holds no data. */
 static inline bool canon_node_empty(const canon_node_t *node)

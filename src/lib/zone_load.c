@@ -437,24 +437,6 @@ static int parse_file(load_t *ld, const char *origin, const char *path)
 	return 0;
 }
 
-/*
- * Cloudflare's CNAME flattening: the CNAMEs that the mode covers are served
- * as ALIAS (A/AAAA from the target), which also lets the apex keep SOA and NS.
- */
-static void flatten_cnames(canon_zone_t *zone, canon_flatten_t mode)
-{
-	for (size_t i = 0; mode != CANON_FLATTEN_NONE && i < zone->node_count; i++) {
-		canon_node_t *node = zone->nodes[i];
-		bool apex = knot_dname_is_equal(node->owner, zone->apex_name);
-		canon_rrset_t *cname = (canon_rrset_t *)canon_node_rrset(node, KNOT_RRTYPE_CNAME);
-		if (cname == NULL || (mode == CANON_FLATTEN_APEX && !apex) ||
-		    canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL) {
-			continue; /* Beside an ALIAS, the CNAME stays for the checker to report. */
-		}
-		cname->rr.type = CANON_RRTYPE_ALIAS; /* Same data: one domain name. */
-	}
-}
-
 int canon_flatten_parse(const char *text, canon_flatten_t *mode)
 {
 	static const char *const names[] = {"none", "apex", "all"};
@@ -493,7 +475,7 @@ int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t f
 		ret = ld.error;
 	}
 	if (ret == 0) {
-		flatten_cnames(ld.zone, flatten);
+		ld.zone->flatten = flatten;
 		ret = canon_zone_seal(ld.zone);
 		if (ret == -ENOENT) {
 			canon_findings_add(findings, &CANON_RULE_NO_SOA, path, 0, apex,

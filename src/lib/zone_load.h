@@ -19,17 +19,13 @@
 int canon_zone_load(const char *origin, const char *path, canon_findings_t *findings,
                     canon_zone_t **zone);
 
-/* CNAME flattening modes (Cloudflare's): which CNAMEs are served as ALIAS. */
-typedef enum {
-	CANON_FLATTEN_NONE = 0, /* none: CNAMEs are CNAMEs (RFC 1034) */
-	CANON_FLATTEN_APEX,     /* apex: a CNAME at the zone apex is flattened */
-	CANON_FLATTEN_ALL,      /* all: every CNAME in the zone is flattened */
-} canon_flatten_t;
-
 /* "none", "apex" or "all"; 0 or -EINVAL. */
 int canon_flatten_parse(const char *text, canon_flatten_t *mode);
 
-/* canon_zone_load() with the CNAMEs 'flatten' covers turned into ALIAS records. */
+/*
+ * canon_zone_load() with a flatten mode: the zone keeps its CNAMEs as written,
+ * and those 'flatten' covers are answered and checked as ALIAS (canon_zone_t.flatten).
+ */
 int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t flatten,
                          canon_findings_t *findings, canon_zone_t **zone);
 

@@ -245,7 +245,7 @@ static int base_from_snapshot(zm_zone_t *z)
 	if (ret == 0 && found &&
 	    canon_serial_newer(snap.serial_to, canon_zone_serial(z->current))) {
 		canon_zone_t *zone = NULL;
-		ret = canon_changeset_apply(NULL, &snap, &zone);
+		ret = canon_changeset_apply_flatten(NULL, &snap, z->conf->flatten, &zone);
 		if (ret == 0) {
 			canon_log(CANON_LOG_INFO,
 			          "zone %s: starting from the journal's snapshot at serial %u "
