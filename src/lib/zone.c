@@ -36,28 +36,6 @@ canon_zone_t *canon_zone_new(const knot_dname_t *apex)
 	return zone;
 }
 
-int canon_zone_add_file(canon_zone_t *zone, const char *file)
-{
-	for (size_t i = 0; i < zone->file_count; i++) {
-		if (strcmp(zone->files[i], file) == 0) {
-			return (int)i;
-		}
-	}
-	if (zone->file_count >= UINT16_MAX) {
-		return -ENOMEM;
-	}
-	char **files = realloc(zone->files, (zone->file_count + 1) * sizeof(*files));
-	if (files == NULL) {
-		return -ENOMEM;
-	}
-	zone->files = files;
-	files[zone->file_count] = strdup(file);
-	if (files[zone->file_count] == NULL) {
-		return -ENOMEM;
-	}
-	return (int)zone->file_count++;
-}
-
 const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
                                    uint16_t size, uint32_t hash)
 {
@@ -139,6 +117,7 @@ static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *low
 	memcpy(node->owner, lower, size);
 	node->hash = hash;
 	node->owner_size = size;
+	node->id = (uint32_t)zone->node_count;
 	zone->nodes[zone->node_count++] = node;
 	slots_insert(zone->slots, zone->slot_mask, node);
 	return node;
@@ -174,44 +153,8 @@ static canon_rrset_t *node_add_rrset(canon_node_t *node, uint16_t type, uint32_t
 	return rrset;
 }
 
-uint32_t canon_rrset_last_line(const canon_rrset_t *rrset)
-{
-	uint32_t last = rrset->line;
-	for (uint16_t i = 0; rrset->lines != NULL && i < rrset->rr.rrs.count; i++) {
-		if (rrset->lines[i] > last) {
-			last = rrset->lines[i];
-		}
-	}
-	return last;
-}
-
-/* Remember the line of a record just added to a set, at its place in rdata order. */
-static int record_line(canon_rrset_t *rrset, const uint8_t *rdata, uint16_t rdlen, uint32_t line)
-{
-	uint16_t count = rrset->rr.rrs.count;
-	uint32_t *lines = realloc(rrset->lines, count * sizeof(*lines));
-	if (lines == NULL) {
-		return -ENOMEM;
-	}
-	if (rrset->lines == NULL) {
-		lines[0] = rrset->line; /* The set had one record until now. */
-	}
-	rrset->lines = lines;
-	uint16_t pos = 0;
-	knot_rdata_t *rd = rrset->rr.rrs.rdata;
-	for (; pos < count; pos++, rd = knot_rdataset_next(rd)) {
-		if (rd->len == rdlen && memcmp(rd->data, rdata, rdlen) == 0) {
-			break;
-		}
-	}
-	memmove(lines + pos + 1, lines + pos, (size_t)(count - 1 - pos) * sizeof(*lines));
-	lines[pos] = line;
-	return 0;
-}
-
 int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
-                   const uint8_t *rdata, uint16_t rdlen, uint16_t file, uint32_t line,
-                   bool *ttl_mismatch)
+                   const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch)
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, owner);
@@ -230,8 +173,6 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 		if (rrset == NULL) {
 			return -ENOMEM;
 		}
-		rrset->line = line;
-		rrset->file = file;
 	} else if (rrset->rr.ttl != ttl) {
 		*ttl_mismatch = true;
 	}
@@ -243,7 +184,7 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 		return 0; /* A duplicate record: merged. */
 	}
 	zone->record_count++;
-	return before == 0 ? 0 : record_line(rrset, rdata, rdlen, line);
+	return 0;
 }
 
 /* Create the empty non-terminals between every node and the apex, link parents. */
@@ -398,15 +339,10 @@ void canon_zone_free(canon_zone_t *zone)
 		canon_node_t *node = zone->nodes[i];
 		for (uint16_t j = 0; j < node->rrset_count; j++) {
 			knot_rdataset_clear(&node->rrsets[j].rr.rrs, NULL);
-			free(node->rrsets[j].lines);
 		}
 		free(node->rrsets);
 		free(node);
 	}
-	for (size_t i = 0; i < zone->file_count; i++) {
-		free(zone->files[i]);
-	}
-	free(zone->files);
 	free(zone->nodes);
 	free(zone->slots);
 	free(zone->apex_name);

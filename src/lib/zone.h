@@ -1,7 +1,8 @@
 /*
  * The zone database: one zone's nodes in a hash table keyed by owner name, each
  * node with its RRsets and the flags the answer algorithm needs (zone cut, DNAME,
- * CNAME, occlusion), plus the file:line every RRset came from for the checker.
+ * CNAME, occlusion). Where the records came from (file:line) is not kept here:
+ * the loader returns it apart (lib/positions.h), for the checker only.
  *
  * A zone is built with canon_zone_add() calls and sealed with canon_zone_seal();
  * after that it is read-only and may be shared by any number of threads.
@@ -27,19 +28,7 @@
 
 typedef struct canon_rrset {
 	knot_rrset_t rr;
-	uint32_t line;   /* Line of the RRset's first record. */
-	uint16_t file;   /* Index into canon_zone_t.files. */
-	uint32_t *lines; /* With two or more records: the line of each, in rdata order. */
 } canon_rrset_t;
-
-/* The line of record 'index' (in rdata order) of the RRset. */
-static inline uint32_t canon_rrset_line(const canon_rrset_t *rrset, uint16_t index)
-{
-	return rrset->lines != NULL ? rrset->lines[index] : rrset->line;
-}
-
-/* The line of the RRset's record read last (the one that made it a set). */
-uint32_t canon_rrset_last_line(const canon_rrset_t *rrset);
 
 enum canon_node_flags {
 	CANON_NODE_DELEG = 1 << 0,       /* NS below the apex: a zone cut (RFC 1034 §4.2.1). */
@@ -73,6 +62,7 @@ typedef struct canon_node {
 	uint16_t flags;
 	uint16_t owner_size; /* Wire size of owner. */
 	uint32_t hash;       /* canon_name_hash(owner) */
+	uint32_t id;         /* Order of creation in its zone (lib/positions.h keys on it). */
 } canon_node_t;
 
 /*
@@ -93,8 +83,6 @@ typedef struct canon_zone {
 	size_t node_cap;
 	canon_slot_t *slots; /* Open-addressing hash table of nodes. */
 	uint32_t slot_mask;
-	char **files; /* Zone file names, for file:line in messages. */
-	size_t file_count;
 	size_t record_count;
 	canon_flatten_t flatten; /* Set before canon_zone_seal(); the zone keeps its CNAMEs. */
 	const canon_rrset_t *soa;
@@ -114,9 +102,6 @@ typedef enum {
 /* A new empty zone for 'apex' (any case). NULL on allocation failure. */
 canon_zone_t *canon_zone_new(const knot_dname_t *apex);
 
-/* Remember a file name; returns its index for canon_zone_add(), or -ENOMEM. */
-int canon_zone_add_file(canon_zone_t *zone, const char *file);
-
 /*
  * Add one record. The owner may be in any case. Identical records merge.
  * Returns 0, -EDOM when the owner is outside the zone, -ENOMEM; sets
@@ -124,8 +109,7 @@ int canon_zone_add_file(canon_zone_t *zone, const char *file);
  * first TTL is kept).
  */
 int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
-                   const uint8_t *rdata, uint16_t rdlen, uint16_t file, uint32_t line,
-                   bool *ttl_mismatch);
+                   const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch);
 
 /*
  * Finish building: create empty non-terminals, link parents and wildcards, set
