@@ -270,6 +270,66 @@ static void set_negative_soa(canon_zone_t *zone)
 	zone->negative_soa.ttl = canon_negative_ttl(soa); /* RFC 2308 §3 (lib/alias.h) */
 }
 
+/* A node and its owner in libknot's lookup format (knot_dname_lf): labels from the root. */
+typedef struct {
+	const uint8_t *key; /* key[0]: length of the rest. */
+	canon_node_t *node;
+} sort_item_t;
+
+/*
+ * RFC 4034 §6.1 on lower-case owners: the lookup formats compared as octets,
+ * the shorter first when one is a prefix of the other (as knot_dname_cmp does,
+ * without converting both names at every comparison).
+ */
+static int sort_item_cmp(const void *a, const void *b)
+{
+	const uint8_t *ka = ((const sort_item_t *)a)->key, *kb = ((const sort_item_t *)b)->key;
+	int ret = memcmp(ka + 1, kb + 1, ka[0] < kb[0] ? ka[0] : kb[0]);
+	return ret != 0 ? ret : (int)ka[0] - (int)kb[0];
+}
+
+/* Put zone->nodes in canonical order. */
+static int sort_canonical(canon_zone_t *zone)
+{
+	size_t key_size = 0;
+	for (size_t i = 0; i < zone->node_count; i++) {
+		key_size += zone->nodes[i]->owner_size; /* The lookup format is as long. */
+	}
+	sort_item_t *items = malloc(zone->node_count * sizeof(*items));
+	uint8_t *keys = malloc(key_size ? key_size : 1);
+	if (items == NULL || keys == NULL) {
+		free(items);
+		free(keys);
+		return -ENOMEM;
+	}
+	uint8_t *next = keys;
+	for (size_t i = 0; i < zone->node_count; i++) {
+		knot_dname_storage_t storage;
+		const uint8_t *lf = knot_dname_lf(zone->nodes[i]->owner, storage);
+		memcpy(next, lf, lf[0] + 1);
+		items[i] = (sort_item_t){.key = next, .node = zone->nodes[i]};
+		next += lf[0] + 1;
+	}
+	qsort(items, zone->node_count, sizeof(*items), sort_item_cmp);
+	for (size_t i = 0; i < zone->node_count; i++) {
+		zone->nodes[i] = items[i].node;
+	}
+	free(items);
+	free(keys);
+	return 0;
+}
+
+int canon_zone_walk(const canon_zone_t *zone, canon_zone_walk_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < zone->node_count; i++) {
+		int ret = fn(zone->nodes[i], ctx);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int canon_zone_seal(canon_zone_t *zone)
 {
 	if (zone->apex == NULL) {
@@ -279,6 +339,10 @@ int canon_zone_seal(canon_zone_t *zone)
 		}
 	}
 	int ret = link_parents(zone);
+	if (ret != 0) {
+		return ret;
+	}
+	ret = sort_canonical(zone);
 	if (ret != 0) {
 		return ret;
 	}

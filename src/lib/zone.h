@@ -78,7 +78,7 @@ typedef struct {
 typedef struct canon_zone {
 	knot_dname_t *apex_name; /* Lower-case wire format. */
 	canon_node_t *apex;
-	canon_node_t **nodes; /* In the order the zone file named them first. */
+	canon_node_t **nodes; /* Sealed: in canonical order (RFC 4034 §6.1), the apex first. */
 	size_t node_count;
 	size_t node_cap;
 	canon_slot_t *slots; /* Open-addressing hash table of nodes. */
@@ -112,12 +112,24 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
                    const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch);
 
 /*
- * Finish building: create empty non-terminals, link parents and wildcards, set
+ * Finish building: create empty non-terminals, sort the nodes into canonical
+ * order (canon_zone_walk), link parents and wildcards, set
  * node flags (CANON_NODE_FLATTENED at the CNAMEs zone->flatten covers, except
  * beside an ALIAS, where the checker reports the pair) and the negative-answer SOA. Returns 0,
  * -ENOENT when the apex has no SOA, -ENOMEM.
  */
 int canon_zone_seal(canon_zone_t *zone);
+
+/* Called by canon_zone_walk() for each node; non-zero stops the walk. */
+typedef int (*canon_zone_walk_fn)(const canon_node_t *node, void *ctx);
+
+/*
+ * Visit the nodes of a sealed zone in canonical order (RFC 4034 §6.1: by
+ * labels from the root, each compared as lower-case octets), the apex first,
+ * as AXFR, IXFR and NSEC need them. Empty non-terminals are visited too
+ * (canon_node_empty). Returns 0, or the first non-zero value of 'fn'.
+ */
+int canon_zone_walk(const canon_zone_t *zone, canon_zone_walk_fn fn, void *ctx);
 
 /* The node owning 'lower' (lower-case, of wire size 'size', hash from canon_name_hash), or NULL. */
 const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
