@@ -205,6 +205,14 @@ static place_t place_of(const check_t *c, const canon_node_t *node, const canon_
 	return p;
 }
 
+/* The file an RRset was read from, or NULL. */
+static const char *rrset_file(const check_t *c, const canon_node_t *node,
+                              const canon_rrset_t *rrset)
+{
+	const canon_rrset_pos_t *pos = canon_positions_get(c->positions, node, rrset->rr.type);
+	return pos != NULL ? canon_positions_file(c->positions, pos->file) : NULL;
+}
+
 /* The line of record 'index' (rdata order) of an RRset, or 0 when it has no place. */
 static uint32_t record_line(const check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
                             uint16_t index)
@@ -437,10 +445,9 @@ static void check_target_not_alias(check_t *c, const canon_node_t *node, const c
 		         "loops or runs past %d hops",
 		         type, CANON_CHAIN_MAX);
 	}
-	canon_findings_add(c->findings, rule->rule, place_of(c, node, rrset).file, line,
-	                   node->owner, rrset->rr.type, hint,
-	                   "%s target %s of %s is an alias (CNAME); %s", type, name, owner,
-	                   rule->why);
+	canon_findings_add(c->findings, rule->rule, rrset_file(c, node, rrset), line, node->owner,
+	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
+	                   name, owner, rule->why);
 }
 
 /* Whether the first four labels of 'name' are decimal octets, as in "192.0.2.1.example.". */
@@ -489,11 +496,10 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	type_text(rrset->rr.type, type, sizeof(type));
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, target);
-	const char *file = place_of(c, node, rrset).file;
 	if (rrset->rr.type == KNOT_RRTYPE_CNAME && looks_like_ipv4(lower)) {
 		canon_findings_add(
-		        c->findings, &CANON_RULE_CNAME_TO_IP, file, line, node->owner,
-		        rrset->rr.type,
+		        c->findings, &CANON_RULE_CNAME_TO_IP, rrset_file(c, node, rrset), line,
+		        node->owner, rrset->rr.type,
 		        "a CNAME points at a name; for an address use an A (or AAAA) record",
 		        "CNAME target %s of %s looks like an IP address; a CNAME must point "
 		        "to a domain name, never to an address (RFC 1034 §3.6.2)",
@@ -501,8 +507,8 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	}
 	if (origin_twice(c->zone, lower)) {
 		canon_findings_add(
-		        c->findings, &CANON_RULE_ORIGIN_TWICE, file, line, node->owner,
-		        rrset->rr.type,
+		        c->findings, &CANON_RULE_ORIGIN_TWICE, rrset_file(c, node, rrset), line,
+		        node->owner, rrset->rr.type,
 		        "end an absolute name with a dot, or write it relative to $ORIGIN",
 		        "%s target %s of %s ends in the origin twice: a trailing dot is "
 		        "probably missing (RFC 1035 §5.1)",
