@@ -273,7 +273,7 @@ static void set_negative_soa(canon_zone_t *zone)
 /* A node and its owner in libknot's lookup format (knot_dname_lf): labels from the root. */
 typedef struct {
 	const uint8_t *key; /* key[0]: length of the rest. */
-	canon_node_t *node;
+	uint32_t index;     /* In zone->nodes. */
 } sort_item_t;
 
 /*
@@ -288,31 +288,41 @@ static int sort_item_cmp(const void *a, const void *b)
 	return ret != 0 ? ret : (int)ka[0] - (int)kb[0];
 }
 
-/* Put zone->nodes in canonical order. */
+/*
+ * zone->canonical: the nodes in canonical order. zone->nodes keeps the order
+ * they were allocated in, so that the passes over every node (the seal, the
+ * checker, the free) read memory in order.
+ */
 static int sort_canonical(canon_zone_t *zone)
 {
 	size_t key_size = 0;
 	for (size_t i = 0; i < zone->node_count; i++) {
 		key_size += zone->nodes[i]->owner_size; /* The lookup format is as long. */
 	}
-	sort_item_t *items = malloc(zone->node_count * sizeof(*items));
+	size_t count = zone->node_count;
+	sort_item_t *items = malloc(count * sizeof(*items));
 	uint8_t *keys = malloc(key_size ? key_size : 1);
-	if (items == NULL || keys == NULL) {
+	zone->canonical = malloc(count * sizeof(*zone->canonical));
+	if (items == NULL || keys == NULL || zone->canonical == NULL) {
 		free(items);
 		free(keys);
 		return -ENOMEM;
 	}
 	uint8_t *next = keys;
-	for (size_t i = 0; i < zone->node_count; i++) {
+	bool sorted = true; /* Zone files are often written in canonical order already. */
+	for (size_t i = 0; i < count; i++) {
 		knot_dname_storage_t storage;
 		const uint8_t *lf = knot_dname_lf(zone->nodes[i]->owner, storage);
 		memcpy(next, lf, lf[0] + 1);
-		items[i] = (sort_item_t){.key = next, .node = zone->nodes[i]};
+		items[i] = (sort_item_t){.key = next, .index = (uint32_t)i};
+		sorted = sorted && (i == 0 || sort_item_cmp(&items[i - 1], &items[i]) < 0);
 		next += lf[0] + 1;
 	}
-	qsort(items, zone->node_count, sizeof(*items), sort_item_cmp);
-	for (size_t i = 0; i < zone->node_count; i++) {
-		zone->nodes[i] = items[i].node;
+	if (!sorted) {
+		qsort(items, count, sizeof(*items), sort_item_cmp);
+	}
+	for (size_t i = 0; i < count; i++) {
+		zone->canonical[i] = items[i].index;
 	}
 	free(items);
 	free(keys);
@@ -322,7 +332,7 @@ static int sort_canonical(canon_zone_t *zone)
 int canon_zone_walk(const canon_zone_t *zone, canon_zone_walk_fn fn, void *ctx)
 {
 	for (size_t i = 0; i < zone->node_count; i++) {
-		int ret = fn(zone->nodes[i], ctx);
+		int ret = fn(zone->nodes[zone->canonical[i]], ctx);
 		if (ret != 0) {
 			return ret;
 		}
@@ -342,15 +352,15 @@ int canon_zone_seal(canon_zone_t *zone)
 	if (ret != 0) {
 		return ret;
 	}
-	ret = sort_canonical(zone);
-	if (ret != 0) {
-		return ret;
-	}
 	for (size_t i = 0; i < zone->node_count; i++) {
 		set_own_flags(zone, zone->nodes[i]);
 	}
 	for (size_t i = 0; i < zone->node_count; i++) {
 		set_inherited_flags(zone->nodes[i]);
+	}
+	ret = sort_canonical(zone);
+	if (ret != 0) {
+		return ret;
 	}
 	zone->soa = canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA);
 	if (zone->soa == NULL) {
@@ -408,6 +418,7 @@ void canon_zone_free(canon_zone_t *zone)
 		free(node);
 	}
 	free(zone->nodes);
+	free(zone->canonical);
 	free(zone->slots);
 	free(zone->apex_name);
 	free(zone);

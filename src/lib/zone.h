@@ -78,7 +78,8 @@ typedef struct {
 typedef struct canon_zone {
 	knot_dname_t *apex_name; /* Lower-case wire format. */
 	canon_node_t *apex;
-	canon_node_t **nodes; /* Sealed: in canonical order (RFC 4034 §6.1), the apex first. */
+	canon_node_t **nodes; /* In the order the zone file named them first. */
+	uint32_t *canonical;  /* Sealed: indices into nodes in canonical order (canon_zone_walk). */
 	size_t node_count;
 	size_t node_cap;
 	canon_slot_t *slots; /* Open-addressing hash table of nodes. */
@@ -112,8 +113,8 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
                    const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch);
 
 /*
- * Finish building: create empty non-terminals, sort the nodes into canonical
- * order (canon_zone_walk), link parents and wildcards, set
+ * Finish building: create empty non-terminals, link parents and wildcards,
+ * note the canonical order of the nodes (canon_zone_walk), set
  * node flags (CANON_NODE_FLATTENED at the CNAMEs zone->flatten covers, except
  * beside an ALIAS, where the checker reports the pair) and the negative-answer SOA. Returns 0,
  * -ENOENT when the apex has no SOA, -ENOMEM.
