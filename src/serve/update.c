@@ -254,6 +254,13 @@ static const char *coexist_reason(const canon_rule_t *rule)
 	       "§3.4.2.2)";
 }
 
+/* The type the rules see at 'node': a CNAME the zone flattens is an ALIAS (lib/zone.h). */
+static uint16_t ruled_type(const draft_t *d, const draft_node_t *node, uint16_t type)
+{
+	bool flat = type == KNOT_RRTYPE_CNAME && canon_zone_flattens(d->zone, node->owner);
+	return flat ? CANON_RRTYPE_ALIAS : type;
+}
+
 /* The rule that forbids adding 'rr' at 'node' (RFC 2136 §3.4.2.2, RFC 6672 §5.2), or NULL. */
 static const canon_rule_t *add_forbidden(draft_t *d, draft_node_t *node, const knot_rrset_t *rr,
                                          const char **why)
@@ -266,8 +273,13 @@ static const canon_rule_t *add_forbidden(draft_t *d, draft_node_t *node, const k
 		*why = "names below a DNAME owner would be unreachable (RFC 6672 §2.3)";
 		return &CANON_RULE_DATA_BELOW_DNAME;
 	}
+	uint16_t type = ruled_type(d, node, rr->type);
 	for (uint16_t i = 0; i < node->count; i++) {
-		const canon_rule_t *rule = canon_check_coexist(rr->type, node->rrsets[i].type);
+		uint16_t other = ruled_type(d, node, node->rrsets[i].type);
+		/* A CNAME and an ALIAS: the CNAME is not flattened there, and conflicts. */
+		const canon_rule_t *rule = type == other && rr->type != node->rrsets[i].type
+		                                   ? &CANON_RULE_ALIAS_AND_ADDRESS
+		                                   : canon_check_coexist(type, other);
 		if (rule != NULL) {
 			*why = coexist_reason(rule);
 			return rule;

@@ -110,8 +110,8 @@ static void findings_delta(const canon_zone_t *before, const canon_zone_t *after
 	canon_findings_t old, now;
 	canon_findings_init(&old);
 	canon_findings_init(&now);
-	canon_check_zone(before, &old);
-	canon_check_zone(after, &now);
+	canon_check_zone(before, NULL, &old);
+	canon_check_zone(after, NULL, &now);
 	uint64_t *old_keys = zm_finding_keys(&old), *now_keys = zm_finding_keys(&now);
 	for (size_t i = 0; i < now.count; i++) {
 		if (!has_key(old_keys, old.count, &now.items[i])) {
@@ -300,7 +300,7 @@ static int first_version(const create_call_t *cc, canon_zone_t **zone)
 	}
 	canon_findings_t findings;
 	canon_findings_init(&findings);
-	canon_check_zone(*zone, &findings);
+	canon_check_zone(*zone, NULL, &findings);
 	for (size_t i = 0; i < findings.count; i++) {
 		if (findings.items[i].rule->blocks_load) {
 			cc->result->rule = findings.items[i].rule;

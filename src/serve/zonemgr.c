@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <libknot/descriptor.h>
 #include <libknot/errcode.h>
@@ -94,7 +97,7 @@ static void remember_findings(zm_zone_t *z)
 	}
 	canon_findings_t findings;
 	canon_findings_init(&findings);
-	canon_check_zone(z->current, &findings);
+	canon_check_zone(z->current, NULL, &findings);
 	z->finding_keys = zm_finding_keys(&findings);
 	z->finding_count = z->finding_keys ? findings.count : 0;
 	canon_findings_free(&findings);
@@ -105,7 +108,7 @@ static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char 
 	remember_findings(z);
 	canon_findings_t findings;
 	canon_findings_init(&findings);
-	canon_check_zone(version, &findings);
+	canon_check_zone(version, NULL, &findings);
 	if (canon_findings_block_load(&findings)) {
 		for (size_t i = 0; i < findings.count; i++) {
 			if (findings.items[i].rule->blocks_load) {
@@ -200,7 +203,7 @@ static int base_from_snapshot(zm_zone_t *z)
 	if (ret == 0 && found &&
 	    canon_serial_newer(snap.serial_to, canon_zone_serial(z->current))) {
 		canon_zone_t *zone = NULL;
-		ret = canon_changeset_apply(NULL, &snap, &zone);
+		ret = canon_changeset_apply_flatten(NULL, &snap, z->conf->flatten, &zone);
 		if (ret == 0) {
 			canon_log(CANON_LOG_INFO,
 			          "zone %s: starting from the journal's snapshot at serial %u "
@@ -273,6 +276,18 @@ void zm_open_journal(canon_zonemgr_t *mgr, zm_zone_t *z)
 		return;
 	}
 	replay_journal(z);
+}
+
+/*
+ * After loading: what the loads freed (positions, findings, scanner buffers)
+ * lies between the zones' allocations; hand its pages back, as Knot does after
+ * zone events.
+ */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 /* Load one zone: its file, then its journal. Returns 0, or -1 when it is not served. */
@@ -660,6 +675,7 @@ static void run_reload(canon_zonemgr_t *mgr)
 	for (size_t i = 0; i < count; i++) {
 		reload_zone(mgr, &zones[i]);
 	}
+	trim_heap();
 	bool changed = false;
 	zm_batch_commit(mgr, NULL, &changed);
 	zm_publish(mgr); /* Also when only the zone list changed. */
@@ -891,6 +907,7 @@ canon_zonemgr_t *canon_zonemgr_new(canon_serve_conf_t *conf, _Atomic(canon_zonet
 		zm_zone_start(mgr, &mgr->zones[i]);
 	}
 	zm_load_dynamic_zones(mgr);
+	trim_heap();
 	zm_publish(mgr);
 	if (atomic_load(mgr->table) == NULL) {
 		canon_zonemgr_free(mgr);
