@@ -165,8 +165,10 @@ static void load_zone(canon_check_zone_t *cz, const canon_check_opts_t *opts, co
 	} else {
 		canon_zone_guess_origin(path, cz->origin, sizeof(cz->origin));
 	}
-	if (canon_zone_load(cz->origin, path, &cz->findings, &cz->zone) != 0) {
+	if (canon_zone_load_full(cz->origin, path, CANON_FLATTEN_NONE, &cz->findings, &cz->zone,
+	                         &cz->positions) != 0) {
 		cz->zone = NULL;
+		cz->positions = NULL;
 	}
 }
 
@@ -201,6 +203,7 @@ int canon_check_main(int argc, char **argv)
 	for (int i = 0; i < opts.file_count; i++) {
 		canon_findings_free(&zones[i].findings);
 		canon_zone_free(zones[i].zone);
+		canon_positions_free(zones[i].positions);
 	}
 	free(zones);
 	return status;
