@@ -60,8 +60,8 @@ void canon_api_zone_id(const char *name, char *out, size_t size)
 		return;
 	}
 	for (const unsigned char *p = (const unsigned char *)name; *p && len + 4 < size; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '.' || *p == '-') {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-') {
 			out[len++] = (char)*p;
 		} else {
 			len += (size_t)snprintf(out + len, size - len, "=%02X", *p);
@@ -174,7 +174,8 @@ json_t *api_records_json(const knot_rrset_t *rr, char *text)
 		                       API_RDATA_TEXT_MAX) != 0) {
 			snprintf(text, API_RDATA_TEXT_MAX, "\\# (unprintable)");
 		}
-		json_array_append_new(list, json_pack("{s:s, s:b}", "content", text, "disabled", 0));
+		json_array_append_new(list,
+		                      json_pack("{s:s, s:b}", "content", text, "disabled", 0));
 	}
 	return list;
 }
@@ -300,7 +301,8 @@ static void get_zones(const canon_api_t *api, const canon_api_request_t *req,
 		snprintf(want, sizeof(want), "%s%s", only,
 		         only[0] && only[strlen(only) - 1] == '.' ? "" : ".");
 		for (size_t i = json_array_size(list); i-- > 0;) {
-			const char *name = json_string_value(json_object_get(json_array_get(list, i), "name"));
+			const char *name =
+			        json_string_value(json_object_get(json_array_get(list, i), "name"));
 			if (name == NULL || strcasecmp(name, want) != 0) {
 				json_array_remove(list, i);
 			}
@@ -336,7 +338,8 @@ static int export_reader(void *ctx, const canon_zone_view_t *view, const canon_z
 {
 	(void)table;
 	size_t size = 0;
-	export_t e = {.out = open_memstream((char **)ctx, &size), .text = malloc(API_RDATA_TEXT_MAX)};
+	export_t e = {.out = open_memstream((char **)ctx, &size),
+	              .text = malloc(API_RDATA_TEXT_MAX)};
 	if (e.out != NULL && e.text != NULL && view->zone != NULL) {
 		canon_zone_walk(view->zone, export_visit, &e);
 	}
@@ -384,8 +387,9 @@ void api_reply_change_error(canon_api_reply_t *reply, const char *zone,
 		return;
 	}
 	case -EIO:
-		canon_api_error(reply, 500, "the zone's journal cannot be written: no change is "
-		                            "accepted until it is repaired (see the log)");
+		canon_api_error(reply, 500,
+		                "the zone's journal cannot be written: no change is "
+		                "accepted until it is repaired (see the log)");
 		return;
 	default:
 		canon_api_error(reply, 500, result->message[0] ? result->message : "out of memory");
@@ -530,10 +534,12 @@ static int add_post_rrset(new_zone_t *z, json_t *rrset, bool *soa, bool *ns)
 	*ns |= apex && type == KNOT_RRTYPE_NS;
 	size_t i;
 	json_t *record;
-	json_array_foreach(records, i, record) {
+	json_array_foreach(records, i, record)
+	{
 		const char *content = json_string_value(json_object_get(record, "content"));
 		if (content == NULL) {
-			snprintf(z->error, sizeof(z->error), "Key 'content' not present or not a String");
+			snprintf(z->error, sizeof(z->error),
+			         "Key 'content' not present or not a String");
 			return -EINVAL;
 		}
 		int ret = add_record(z, owner, type, (uint32_t)json_integer_value(ttl), content);
@@ -560,7 +566,8 @@ static int build_zone(new_zone_t *z, json_t *body)
 	json_t *rrsets = json_object_get(body, "rrsets");
 	size_t i;
 	json_t *rrset;
-	json_array_foreach(rrsets, i, rrset) {
+	json_array_foreach(rrsets, i, rrset)
+	{
 		int ret = add_post_rrset(z, rrset, &soa, &ns);
 		if (ret != 0) {
 			return ret;
@@ -573,7 +580,8 @@ static int build_zone(new_zone_t *z, json_t *body)
 		return -EINVAL;
 	}
 	json_t *server;
-	json_array_foreach(nameservers, i, server) {
+	json_array_foreach(nameservers, i, server)
+	{
 		knot_dname_storage_t target;
 		const char *text = json_string_value(server);
 		if (text == NULL) {
@@ -587,7 +595,8 @@ static int build_zone(new_zone_t *z, json_t *body)
 	}
 	if (!soa) {
 		char text[KNOT_DNAME_TXT_MAXLEN * 2 + 100];
-		snprintf(text, sizeof(text), DEFAULT_SOA_MNAME " hostmaster.%s %u 10800 3600 604800 3600",
+		snprintf(text, sizeof(text),
+		         DEFAULT_SOA_MNAME " hostmaster.%s %u 10800 3600 604800 3600",
 		         strcmp(z->origin, ".") == 0 ? "" : z->origin, date_serial());
 		return add_record(z, z->apex, KNOT_RRTYPE_SOA, DEFAULT_TTL, text);
 	}
@@ -641,7 +650,8 @@ static unsigned create_zone(const canon_api_t *api, const canon_api_request_t *r
 		return 422;
 	case -EINVAL:
 		if (z->error[0] == '\0') {
-			snprintf(z->error, sizeof(z->error), "the zone needs an SOA and NS records");
+			snprintf(z->error, sizeof(z->error),
+			         "the zone needs an SOA and NS records");
 		}
 		return 422;
 	default:
@@ -697,8 +707,8 @@ static void post_zone(const canon_api_t *api, const canon_api_request_t *req,
 static json_t *server_json(void)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Server", "id", "localhost",
-	                 "daemon_type", "authoritative", "version", "canon " CANON_VERSION,
-	                 "url", LOCALHOST, "zones_url", ZONES "{/zone}", "config_url",
+	                 "daemon_type", "authoritative", "version", "canon " CANON_VERSION, "url",
+	                 LOCALHOST, "zones_url", ZONES "{/zone}", "config_url",
 	                 LOCALHOST "/config{/config_setting}");
 }
 
@@ -749,12 +759,14 @@ void canon_api_handle(const canon_api_t *api, const canon_api_request_t *req,
 	const char *path = req->path;
 	memset(reply, 0, sizeof(*reply));
 	if (strcmp(path, "/api") == 0 || strcmp(path, "/api/") == 0) {
-		api_reply_json(reply, 200, json_pack("[{s:s, s:i}]", "url", "/api/v1", "version", 1));
+		api_reply_json(reply, 200,
+		               json_pack("[{s:s, s:i}]", "url", "/api/v1", "version", 1));
 	} else if (strcmp(path, SERVERS) == 0) {
 		is(req, "GET") ? api_reply_json(reply, 200, json_pack("[o]", server_json()))
 		               : method_not_allowed(reply);
 	} else if (strcmp(path, LOCALHOST) == 0) {
-		is(req, "GET") ? api_reply_json(reply, 200, server_json()) : method_not_allowed(reply);
+		is(req, "GET") ? api_reply_json(reply, 200, server_json())
+		               : method_not_allowed(reply);
 	} else if (strcmp(path, ZONES) == 0) {
 		if (is(req, "GET")) {
 			get_zones(api, req, reply);

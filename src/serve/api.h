@@ -32,8 +32,8 @@ typedef struct {
 } canon_api_request_t;
 
 typedef struct {
-	unsigned status;  /* HTTP status. */
-	char *body;       /* malloc()ed, or NULL for none (204). */
+	unsigned status; /* HTTP status. */
+	char *body;      /* malloc()ed, or NULL for none (204). */
 	size_t len;
 	const char *type; /* Content-Type. */
 } canon_api_reply_t;

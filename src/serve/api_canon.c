@@ -66,23 +66,25 @@ static int parse_records(parse_t *p, json_t *records, knot_rrset_t *rrset)
 		return fail(p, "RRset %s IN %s: Key 'records' not present or not an Array", p->name,
 		            p->type);
 	}
-	json_array_foreach(records, i, record) {
+	json_array_foreach(records, i, record)
+	{
 		const char *content = json_string_value(json_object_get(record, "content"));
 		if (content == NULL) {
 			return fail(p, "Key 'content' not present or not a String");
 		}
 		if (json_is_true(json_object_get(record, "disabled"))) {
-			return fail(p,
-			            "Record %s/%s '%s': canon keeps no disabled records (delete the "
-			            "record, or keep it elsewhere)",
-			            p->name, p->type, content);
+			return fail(
+			        p,
+			        "Record %s/%s '%s': canon keeps no disabled records (delete the "
+			        "record, or keep it elsewhere)",
+			        p->name, p->type, content);
 		}
 		uint16_t len = 0;
 		char error[400];
 		if (canon_rdata_parse(p->origin, rrset->type, content, p->rdata, &len, error,
 		                      sizeof(error)) != 0) {
-			snprintf(p->error, sizeof(p->error), "Record %.300s/%s '%.300s': %s", p->name, p->type,
-			         content, error);
+			snprintf(p->error, sizeof(p->error), "Record %.300s/%s '%.300s': %s",
+			         p->name, p->type, content, error);
 			return -EINVAL;
 		}
 		if (knot_rrset_add_rdata(rrset, p->rdata, len, NULL) != KNOT_EOK) {
@@ -167,7 +169,8 @@ static int parse_changes(parse_t *p, json_t *rrsets, api_changes_t *changes)
 	}
 	size_t i;
 	json_t *item;
-	json_array_foreach(rrsets, i, item) {
+	json_array_foreach(rrsets, i, item)
+	{
 		if (!json_is_object(item)) {
 			return fail(p, "Each rrset must be an object");
 		}
@@ -207,7 +210,8 @@ unsigned api_changes_parse(const canon_api_request_t *req, const char *origin,
 	}
 	unsigned status = 0;
 	if (ret != 0) {
-		canon_api_error(reply, p != NULL ? 422 : 500, p != NULL ? p->error : "out of memory");
+		canon_api_error(reply, p != NULL ? 422 : 500,
+		                p != NULL ? p->error : "out of memory");
 		status = reply->status;
 		api_changes_free(changes);
 	}
@@ -229,12 +233,12 @@ static int check_reader(void *ctx, const canon_zone_view_t *view, const canon_zo
 		canon_check_zone(view->zone, NULL, &findings);
 	}
 	/* The shape of `canon check --json` (cli/check_main.c), for one zone. */
-	*doc = json_pack("{s:[{s:s?, s:s, s:b, s:s?}], s:o, s:{s:I, s:I}}", "zones", "file",
-	                 view->file, "origin", view->origin, "read", view->zone != NULL, "error",
-	                 view->last_error, "findings", canon_findings_json(&findings), "summary",
-	                 "errors", (json_int_t)canon_findings_count(&findings, CANON_SEVERITY_ERROR),
-	                 "warnings",
-	                 (json_int_t)canon_findings_count(&findings, CANON_SEVERITY_WARNING));
+	*doc = json_pack(
+	        "{s:[{s:s?, s:s, s:b, s:s?}], s:o, s:{s:I, s:I}}", "zones", "file", view->file,
+	        "origin", view->origin, "read", view->zone != NULL, "error", view->last_error,
+	        "findings", canon_findings_json(&findings), "summary", "errors",
+	        (json_int_t)canon_findings_count(&findings, CANON_SEVERITY_ERROR), "warnings",
+	        (json_int_t)canon_findings_count(&findings, CANON_SEVERITY_WARNING));
 	canon_findings_free(&findings);
 	return *doc != NULL ? 0 : -ENOMEM;
 }
@@ -398,8 +402,8 @@ static json_t *records_json(const canon_rrlist_t *list, char *text)
 			canon_rdata_format(rr->type, knot_rdataset_at(&rr->rrs, j), text,
 			                   API_RDATA_TEXT_MAX);
 			json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:s}", "name", owner,
-			                                     "type", type, "ttl", (json_int_t)rr->ttl,
-			                                     "content", text));
+			                                     "type", type, "ttl",
+			                                     (json_int_t)rr->ttl, "content", text));
 		}
 	}
 	return out;
@@ -415,12 +419,11 @@ static int history_visit(void *ctx, const canon_history_entry_t *entry)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
 	const canon_changeset_t *ch = entry->changes;
-	json_t *item = json_pack("{s:I, s:s, s:s?, s:I, s:I, s:o, s:o}", "time",
-	                         (json_int_t)entry->time, "when", when, "source", entry->source,
-	                         "serial_from", (json_int_t)ch->serial_from, "serial_to",
-	                         (json_int_t)ch->serial_to, "removed",
-	                         records_json(&ch->removed, h->text), "added",
-	                         records_json(&ch->added, h->text));
+	json_t *item = json_pack(
+	        "{s:I, s:s, s:s?, s:I, s:I, s:o, s:o}", "time", (json_int_t)entry->time, "when",
+	        when, "source", entry->source, "serial_from", (json_int_t)ch->serial_from,
+	        "serial_to", (json_int_t)ch->serial_to, "removed",
+	        records_json(&ch->removed, h->text), "added", records_json(&ch->added, h->text));
 	return item != NULL && json_array_append_new(h->list, item) == 0 ? 0 : -ENOMEM;
 }
 
@@ -453,8 +456,8 @@ static void get_history(const canon_api_t *api, const canon_api_request_t *req, 
 
 /* ---- preview ---- */
 
-static void post_preview(const canon_api_t *api, const canon_api_request_t *req,
-                         const char *zone, canon_api_reply_t *reply)
+static void post_preview(const canon_api_t *api, const canon_api_request_t *req, const char *zone,
+                         canon_api_reply_t *reply)
 {
 	char origin[1024];
 	if (api_zone_origin(api, zone, origin, sizeof(origin)) != 0) {
@@ -471,8 +474,8 @@ static void post_preview(const canon_api_t *api, const canon_api_request_t *req,
 	                                     req->who, true, &result);
 	if (result.status == 0) {
 		api_reply_json(reply, 200,
-		               json_pack("{s:b, s:I, s:o, s:o}", "changed", result.changed, "serial",
-		                         (json_int_t)result.serial, "added",
+		               json_pack("{s:b, s:I, s:o, s:o}", "changed", result.changed,
+		                         "serial", (json_int_t)result.serial, "added",
 		                         canon_findings_json(&result.added), "cleared",
 		                         canon_findings_json(&result.cleared)));
 	} else {

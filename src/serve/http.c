@@ -89,8 +89,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, canon_api_reply_t
 	return ret;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
-                                  const char *message)
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *message)
 {
 	canon_api_reply_t reply = {0};
 	canon_api_error(&reply, status, message);

@@ -225,8 +225,8 @@ int canon_server_run(canon_serve_conf_t *conf)
 	} else if (canon_zonemgr_start(server.zonemgr) != 0) {
 		status = 1;
 	} else if (start_workers(&server) == 0 &&
-	           (!conf->http || (http = canon_http_start(conf, server.zonemgr,
-	                                                    server.aliases)) != NULL)) {
+	           (!conf->http ||
+	            (http = canon_http_start(conf, server.zonemgr, server.aliases)) != NULL)) {
 		for (size_t i = 0; i < conf->listen_count; i++) {
 			canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
 			          conf->listen[i].text, server.worker_count);
