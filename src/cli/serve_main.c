@@ -37,6 +37,9 @@ static void usage(FILE *out)
 	        "                            transfer=KEY|PREFIX[,...]  who may AXFR/IXFR\n"
 	        "                            notify=ADDR:PORT[,...] secondaries to NOTIFY\n"
 	        "  -S, --state-dir DIR       where the zones' journals are kept\n"
+	        "      --catalog NAME[,transfer=...,notify=...]\n"
+	        "                            make catalog zone NAME (RFC 9432) of every zone "
+	        "served\n"
 	        "  -K, --key NAME:ALGORITHM:SECRET\n"
 	        "                            a TSIG key (hmac-sha256, hmac-sha384, hmac-sha512, "
 	        "...)\n"
@@ -115,6 +118,25 @@ static int add_zone_arg(canon_serve_conf_t *conf, const char *arg)
 	return 0;
 }
 
+/* --catalog NAME[,transfer=...,notify=...] */
+static int set_catalog_arg(canon_serve_conf_t *conf, const char *arg)
+{
+	char name[256], options[4096] = "";
+	const char *start = options_start(arg);
+	size_t name_len = start ? (size_t)(start - arg) : strlen(arg);
+	snprintf(name, sizeof(name), "%.*s", (int)name_len, arg);
+	if (start != NULL) {
+		options_to_words(start + 1, options, sizeof(options));
+	}
+	const char *error = NULL;
+	if (name_len == 0 || canon_conf_set_catalog(conf, name, options, &error) != 0) {
+		fprintf(stderr, "canon serve: --catalog '%s': %s\n", arg,
+		        error ? error : "expected NAME[,transfer=...,notify=...]");
+		return -1;
+	}
+	return 0;
+}
+
 static int add_key_arg(canon_serve_conf_t *conf, const char *arg)
 {
 	canon_tsig_key_t key;
@@ -181,6 +203,8 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		free(conf->web_root);
 		conf->web_root = strdup(arg);
 		return 0;
+	case 'C':
+		return set_catalog_arg(conf, arg);
 	default:
 		usage(stderr);
 		return -1;
@@ -219,6 +243,7 @@ int canon_serve_main(int argc, char **argv)
 	        {"http", required_argument, NULL, 'H'},
 	        {"api-key", required_argument, NULL, 'A'},
 	        {"web-root", required_argument, NULL, 'W'},
+	        {"catalog", required_argument, NULL, 'C'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const canon_daemon_cli_t cli = {

@@ -54,6 +54,7 @@ void canon_conf_free_zones(canon_zone_conf_t *zones, size_t count)
 void canon_conf_free(canon_serve_conf_t *conf)
 {
 	canon_conf_free_zones(conf->zones, conf->zone_count);
+	canon_conf_free_zones(conf->catalog, conf->catalog ? 1 : 0);
 	free(conf->path);
 	free(conf->root_hints);
 	free(conf->state_dir);
@@ -237,6 +238,54 @@ static int zone_options(const canon_serve_conf_t *conf, canon_zone_conf_t *zone,
 	}
 	free(copy);
 	return ret;
+}
+
+int canon_conf_copy_access(canon_zone_conf_t *dst, const canon_zone_conf_t *src)
+{
+	dst->transfer =
+	        calloc(src->transfer_count ? src->transfer_count : 1, sizeof(*dst->transfer));
+	dst->notify = calloc(src->notify_count ? src->notify_count : 1, sizeof(*dst->notify));
+	dst->notify_len =
+	        calloc(src->notify_count ? src->notify_count : 1, sizeof(*dst->notify_len));
+	if (dst->transfer == NULL || dst->notify == NULL || dst->notify_len == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < src->transfer_count; i++) {
+		dst->transfer[i] = src->transfer[i];
+		if (src->transfer[i].key != NULL &&
+		    (dst->transfer[i].key = strdup(src->transfer[i].key)) == NULL) {
+			return -ENOMEM;
+		}
+		dst->transfer_count = i + 1;
+	}
+	memcpy(dst->notify, src->notify, src->notify_count * sizeof(*dst->notify));
+	memcpy(dst->notify_len, src->notify_len, src->notify_count * sizeof(*dst->notify_len));
+	dst->notify_count = src->notify_count;
+	return 0;
+}
+
+int canon_conf_set_catalog(canon_serve_conf_t *conf, const char *origin, const char *options,
+                           const char **error)
+{
+	canon_zone_conf_t zone = {.origin = strdup(origin)};
+	*error = "out of memory";
+	int ret = zone.origin ? zone_options(conf, &zone, options, error) : -ENOMEM;
+	if (ret == 0 && (zone.update_key_count > 0 || zone.flatten != CANON_FLATTEN_NONE)) {
+		*error = "a catalog takes transfer= and notify= only";
+		ret = -EINVAL;
+	}
+	if (ret == 0 && conf->catalog == NULL) {
+		conf->catalog = malloc(sizeof(*conf->catalog));
+		ret = conf->catalog ? 0 : -ENOMEM;
+	} else if (ret == 0) {
+		zone_conf_free(conf->catalog);
+	}
+	if (ret != 0) {
+		zone_conf_free(&zone);
+		return ret == -ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	*conf->catalog = zone;
+	return 0;
 }
 
 int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,
@@ -465,6 +514,11 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 	const char *error = NULL;
 	if (strcmp(key, "zone") == 0) {
 		return apply_zone(conf, path, value, &error) ? error : NULL;
+	}
+	if (strcmp(key, "catalog") == 0) {
+		char *rest = value;
+		char *name = strsep(&rest, " \t");
+		return canon_conf_set_catalog(conf, name, rest, &error) ? error : NULL;
 	}
 	if (strcmp(key, "key") == 0) {
 		return apply_key(conf, value, &error) ? error : NULL;

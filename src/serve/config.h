@@ -69,10 +69,11 @@ typedef struct {
 	uint16_t udp_max_payload;
 	char *path;      /* The config file, when there is one (SIGHUP re-reads its zones). */
 	char *state_dir; /* state-dir: journals and other state */
-	canon_tsig_keyring_t keys; /* key: NAME ALGORITHM SECRET */
-	bool keys_frozen;          /* A reload re-reads key: lines but may not change them. */
-	size_t journal_max_depth;  /* journal-max-depth: changesets kept per zone */
-	bool http;                 /* http: serve the API and the web page */
+	canon_tsig_keyring_t keys;  /* key: NAME ALGORITHM SECRET */
+	bool keys_frozen;           /* A reload re-reads key: lines but may not change them. */
+	size_t journal_max_depth;   /* journal-max-depth: changesets kept per zone */
+	canon_zone_conf_t *catalog; /* catalog: NAME [transfer=...] [notify=...] (RFC 9432) */
+	bool http;                  /* http: serve the API and the web page */
 	struct sockaddr_storage http_addr;
 	socklen_t http_len;
 	char *api_key;  /* api-key: the X-API-Key the API asks for, or NULL */
@@ -105,6 +106,17 @@ int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);
  */
 int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,
                         const char *options, const char **error);
+
+/*
+ * The catalog zone (RFC 9432) canon makes of the zones it serves: its name and
+ * options (transfer=, notify=), which zones made through the API share.
+ * 0, or -EINVAL with *error.
+ */
+int canon_conf_set_catalog(canon_serve_conf_t *conf, const char *origin, const char *options,
+                           const char **error);
+
+/* Give 'dst' the transfer= and notify= of 'src' (copies). 0 or -ENOMEM. */
+int canon_conf_copy_access(canon_zone_conf_t *dst, const canon_zone_conf_t *src);
 
 /* Add a TSIG key (NAME, ALGORITHM, base64 SECRET); 0 or -EINVAL with *error. */
 int canon_conf_add_key(canon_serve_conf_t *conf, const char *name, const char *algorithm,

@@ -217,12 +217,17 @@ static void dynamic_path(const char *state_dir, const char *origin, char *out, s
 	snprintf(out, size, "%s/" DYNAMIC_DIR "/%szone", state_dir, origin);
 }
 
-/* Settings of a zone made through the API: none of its own (docs/api.md). */
-static canon_zone_conf_t *dynamic_conf(const char *origin, const char *file)
+/*
+ * Settings of a zone made through the API: the catalog's transfer= and
+ * notify=, so that the secondaries that follow the catalog can transfer it.
+ */
+static canon_zone_conf_t *dynamic_conf(const canon_zonemgr_t *mgr, const char *origin,
+                                       const char *file)
 {
 	canon_zone_conf_t *conf = calloc(1, sizeof(*conf));
 	if (conf == NULL || (conf->origin = strdup(origin)) == NULL ||
-	    (conf->file = strdup(file)) == NULL) {
+	    (conf->file = strdup(file)) == NULL ||
+	    (mgr->conf->catalog != NULL && canon_conf_copy_access(conf, mgr->conf->catalog) != 0)) {
 		canon_conf_free_zones(conf, conf ? 1 : 0);
 		return NULL;
 	}
@@ -239,7 +244,7 @@ static zm_zone_t *add_slot(canon_zonemgr_t *mgr, const char *origin, const char 
 	mgr->zones = zones;
 	zm_zone_t *z = &zones[mgr->count];
 	memset(z, 0, sizeof(*z));
-	z->own_conf = dynamic_conf(origin, file);
+	z->own_conf = dynamic_conf(mgr, origin, file);
 	z->origin = strdup(origin);
 	if (z->own_conf == NULL || z->origin == NULL) {
 		zm_zone_stop(z);
@@ -358,8 +363,12 @@ static int run_create(canon_zonemgr_t *mgr, void *arg)
 	cc->result->serial = canon_zone_serial(z->current);
 	cc->result->changed = true;
 	canon_log(CANON_LOG_INFO, "zone %s created by %s", cc->origin, cc->who);
+	bool catalog = zm_catalog_refresh(mgr);
 	zm_publish(mgr);
 	zm_announce(mgr, z);
+	if (catalog) {
+		zm_announce(mgr, &mgr->catalog);
+	}
 	return cc->result->status = 0;
 }
 
@@ -401,7 +410,11 @@ static int run_delete(canon_zonemgr_t *mgr, void *arg)
 	zm_zone_t gone = *z;
 	*z = mgr->zones[--mgr->count];
 	/* Readers may still hold the old table: it goes (and the zone with it) before its state. */
+	bool catalog = zm_catalog_refresh(mgr);
 	zm_publish(mgr);
+	if (catalog) {
+		zm_announce(mgr, &mgr->catalog);
+	}
 	remove_files(mgr->conf->state_dir, &gone);
 	canon_log(CANON_LOG_INFO, "zone %s deleted by %s", gone.origin, dc->who);
 	zm_zone_stop(&gone);

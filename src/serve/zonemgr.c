@@ -318,7 +318,7 @@ void zm_zone_stop(zm_zone_t *z)
 
 void zm_publish(canon_zonemgr_t *mgr)
 {
-	canon_zone_t **zones = calloc(mgr->count ? mgr->count : 1, sizeof(*zones));
+	canon_zone_t **zones = calloc(mgr->count + 1, sizeof(*zones));
 	if (zones == NULL) {
 		canon_log(CANON_LOG_ERROR, "out of memory: the new zone versions are not served");
 		return;
@@ -328,6 +328,9 @@ void zm_publish(canon_zonemgr_t *mgr)
 		if (mgr->zones[i].current != NULL) {
 			zones[n++] = mgr->zones[i].current;
 		}
+	}
+	if (mgr->catalog.current != NULL) {
+		zones[n++] = mgr->catalog.current;
 	}
 	canon_zonetable_t *fresh = canon_zonetable_new(zones, n);
 	free(zones);
@@ -678,8 +681,12 @@ static void run_reload(canon_zonemgr_t *mgr)
 	trim_heap();
 	bool changed = false;
 	zm_batch_commit(mgr, NULL, &changed);
+	bool catalog = zm_catalog_refresh(mgr);
 	zm_publish(mgr); /* Also when only the zone list changed. */
 	zm_batch_announce(mgr);
+	if (catalog) {
+		zm_announce(mgr, &mgr->catalog);
+	}
 	/* publish() waited for the readers: the old settings are no longer in use. */
 	canon_conf_free_zones(old_conf, old_conf_count);
 	canon_log(CANON_LOG_INFO, "reload done: %zu zones served", (*mgr->table)->count);
@@ -907,6 +914,7 @@ canon_zonemgr_t *canon_zonemgr_new(canon_serve_conf_t *conf, _Atomic(canon_zonet
 		zm_zone_start(mgr, &mgr->zones[i]);
 	}
 	zm_load_dynamic_zones(mgr);
+	zm_catalog_start(mgr);
 	trim_heap();
 	zm_publish(mgr);
 	if (atomic_load(mgr->table) == NULL) {
@@ -939,6 +947,9 @@ int canon_zonemgr_start(canon_zonemgr_t *mgr)
 			zm_announce(mgr, &mgr->zones[i]);
 		}
 	}
+	if (mgr->catalog.current != NULL) {
+		zm_announce(mgr, &mgr->catalog);
+	}
 	return 0;
 }
 
@@ -958,6 +969,7 @@ void canon_zonemgr_free(canon_zonemgr_t *mgr)
 	for (size_t i = 0; i < mgr->count; i++) {
 		zm_zone_stop(&mgr->zones[i]);
 	}
+	zm_zone_stop(&mgr->catalog);
 	free(mgr->zones);
 	pthread_mutex_destroy(&mgr->lock);
 	pthread_cond_destroy(&mgr->work);

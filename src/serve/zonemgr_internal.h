@@ -61,6 +61,7 @@ struct canon_zonemgr {
 	zm_zone_t *zones;
 	size_t count;
 	canon_notifier_t *notifier;
+	zm_zone_t catalog; /* The catalog zone (RFC 9432), when catalog: names one. */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
@@ -107,3 +108,13 @@ void zm_submit(canon_zonemgr_t *mgr, job_t *job);
 
 /* At start: the zones made through the API, from state-dir/zones. */
 void zm_load_dynamic_zones(canon_zonemgr_t *mgr);
+
+/* Make the catalog zone's first version (catalog: NAME), at start. */
+void zm_catalog_start(canon_zonemgr_t *mgr);
+
+/*
+ * Rebuild the catalog from the zones served now; when its members changed it
+ * gets a new version (not yet published): returns true, and the caller
+ * publishes and announces it.
+ */
+bool zm_catalog_refresh(canon_zonemgr_t *mgr);

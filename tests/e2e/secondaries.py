@@ -455,7 +455,7 @@ def _knot_conf_head(workdir, port, key, log_level="info"):
     return lines, storage
 
 
-def _knotd_secondary_build(zones, primary, key):
+def _knotd_secondary_build(zones, primary, key, catalog=None):
     def build(port, workdir):
         lines, storage = _knot_conf_head(workdir, port, key)
         lines += ["remote:", "  - id: primary", f"    address: {primary[0]}@{int(primary[1])}"]
@@ -484,6 +484,10 @@ def _knotd_secondary_build(zones, primary, key):
                   "zone:"]
         for origin in zones:
             lines += [f"  - domain: {_q(_fqdn(origin))}"]
+        if catalog is not None:
+            # RFC 9432: the members come from the catalog, made with the default template.
+            lines += [f"  - domain: {_q(_fqdn(catalog))}", "    catalog-role: interpret",
+                      "    catalog-template: default"]
         conf = os.path.join(workdir, "knot.conf")
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -492,11 +496,15 @@ def _knotd_secondary_build(zones, primary, key):
     return build
 
 
-def start_knotd_secondary(tmp_path, zones, primary, key=None, port=None, wait=True):
-    """knotd as a secondary of primary=(addr, port) for the origins in zones."""
+def start_knotd_secondary(tmp_path, zones, primary, key=None, port=None, wait=True,
+                          catalog=None):
+    """knotd as a secondary of primary=(addr, port) for the origins in zones, and
+    with catalog= the members of that catalog zone (RFC 9432) too (knotd does not
+    answer for the catalog itself: wait for its members with wait=False)."""
     zones = [_fqdn(z) for z in zones]
+    waits = zones or [_fqdn(catalog)]
     return _start("knotd-secondary", tmp_path, port,
-                  _knotd_secondary_build(zones, primary, key), zones, wait)
+                  _knotd_secondary_build(zones, primary, key, catalog), waits, wait)
 
 
 def _nsd_secondary_build(zones, primary, key):
