@@ -368,57 +368,15 @@ static void get_export(const canon_api_t *api, const char *name, canon_api_reply
 
 /* ---- writes ---- */
 
-void api_reply_change_error(canon_api_reply_t *reply, const char *zone,
-                            const canon_change_result_t *result)
-{
-	switch (result->status) {
-	case -ENOENT:
-		api_reply_no_zone(reply, zone);
-		return;
-	case -EINVAL: {
-		char text[sizeof(result->message) + 100];
-		const char *rule = result->rule != NULL ? result->rule->id : NULL;
-		if (rule != NULL && strstr(result->message, rule) == NULL) {
-			snprintf(text, sizeof(text), "%s [%s]", result->message, rule);
-		} else {
-			snprintf(text, sizeof(text), "%s", result->message);
-		}
-		api_reply_json(reply, 422, json_pack("{s:s, s:s?}", "error", text, "rule", rule));
-		return;
-	}
-	case -EIO:
-		canon_api_error(reply, 500,
-		                "the zone's journal cannot be written: no change is "
-		                "accepted until it is repaired (see the log)");
-		return;
-	default:
-		canon_api_error(reply, 500, result->message[0] ? result->message : "out of memory");
-	}
-}
-
 static void patch_zone(const canon_api_t *api, const canon_api_request_t *req, const char *name,
                        canon_api_reply_t *reply)
 {
-	char origin[1024];
-	if (api_zone_origin(api, name, origin, sizeof(origin)) != 0) {
-		api_reply_no_zone(reply, name);
-		return;
-	}
-	api_changes_t changes = {0};
-	if (api_changes_parse(req, origin, &changes, reply) != 0) {
-		return;
-	}
 	canon_change_result_t result;
 	canon_change_result_init(&result);
-	result.status = canon_zonemgr_change(api->mgr, origin, changes.items, changes.count,
-	                                     req->who, false, &result);
-	if (result.status == 0) {
+	if (api_change(api, req, name, false, &result, reply)) {
 		reply->status = 204;
-	} else {
-		api_reply_change_error(reply, name, &result);
 	}
 	canon_change_result_free(&result);
-	api_changes_free(&changes);
 }
 
 static void delete_zone(const canon_api_t *api, const canon_api_request_t *req, const char *name,

@@ -454,35 +454,71 @@ static void get_history(const canon_api_t *api, const canon_api_request_t *req, 
 	json_decref(h.list);
 }
 
-/* ---- preview ---- */
+/* ---- changes: PATCH and preview ---- */
+
+/* The reply to a change the zone manager refused or could not make. */
+static void change_error(canon_api_reply_t *reply, const char *zone,
+                         const canon_change_result_t *result)
+{
+	switch (result->status) {
+	case -ENOENT:
+		api_reply_no_zone(reply, zone);
+		return;
+	case -EINVAL: {
+		char text[sizeof(result->message) + 100];
+		const char *rule = result->rule != NULL ? result->rule->id : NULL;
+		if (rule != NULL && strstr(result->message, rule) == NULL) {
+			snprintf(text, sizeof(text), "%s [%s]", result->message, rule);
+		} else {
+			snprintf(text, sizeof(text), "%s", result->message);
+		}
+		api_reply_json(reply, 422, json_pack("{s:s, s:s?}", "error", text, "rule", rule));
+		return;
+	}
+	case -EIO:
+		canon_api_error(reply, 500,
+		                "the zone's journal cannot be written: no change is "
+		                "accepted until it is repaired (see the log)");
+		return;
+	default:
+		canon_api_error(reply, 500, result->message[0] ? result->message : "out of memory");
+	}
+}
+
+bool api_change(const canon_api_t *api, const canon_api_request_t *req, const char *name,
+                bool preview, canon_change_result_t *result, canon_api_reply_t *reply)
+{
+	char origin[1024];
+	if (api_zone_origin(api, name, origin, sizeof(origin)) != 0) {
+		api_reply_no_zone(reply, name);
+		return false;
+	}
+	api_changes_t changes = {0};
+	if (api_changes_parse(req, origin, &changes, reply) != 0) {
+		return false;
+	}
+	result->status = canon_zonemgr_change(api->mgr, origin, changes.items, changes.count,
+	                                      req->who, preview, result);
+	api_changes_free(&changes);
+	if (result->status != 0) {
+		change_error(reply, name, result);
+	}
+	return result->status == 0;
+}
 
 static void post_preview(const canon_api_t *api, const canon_api_request_t *req, const char *zone,
                          canon_api_reply_t *reply)
 {
-	char origin[1024];
-	if (api_zone_origin(api, zone, origin, sizeof(origin)) != 0) {
-		api_reply_no_zone(reply, zone);
-		return;
-	}
-	api_changes_t changes = {0};
-	if (api_changes_parse(req, origin, &changes, reply) != 0) {
-		return;
-	}
 	canon_change_result_t result;
 	canon_change_result_init(&result);
-	result.status = canon_zonemgr_change(api->mgr, origin, changes.items, changes.count,
-	                                     req->who, true, &result);
-	if (result.status == 0) {
+	if (api_change(api, req, zone, true, &result, reply)) {
 		api_reply_json(reply, 200,
 		               json_pack("{s:b, s:I, s:o, s:o}", "changed", result.changed,
 		                         "serial", (json_int_t)result.serial, "added",
 		                         canon_findings_json(&result.added), "cleared",
 		                         canon_findings_json(&result.cleared)));
-	} else {
-		api_reply_change_error(reply, zone, &result);
 	}
 	canon_change_result_free(&result);
-	api_changes_free(&changes);
 }
 
 void api_zone_extra(const canon_api_t *api, const canon_api_request_t *req, const char *zone,

@@ -54,9 +54,13 @@ void api_changes_free(api_changes_t *changes);
 unsigned api_changes_parse(const canon_api_request_t *req, const char *origin,
                            api_changes_t *changes, canon_api_reply_t *reply);
 
-/* The reply to a refused or failed change (status of canon_zonemgr_change()). */
-void api_reply_change_error(canon_api_reply_t *reply, const char *zone,
-                            const canon_change_result_t *result);
+/*
+ * Apply the PATCH body of 'req' to zone 'name' through the zone manager (with
+ * 'preview', only try it): true with *result filled when it was taken, false
+ * with 'reply' filled (404, 400, 422, 500). The caller frees *result.
+ */
+bool api_change(const canon_api_t *api, const canon_api_request_t *req, const char *name,
+                bool preview, canon_change_result_t *result, canon_api_reply_t *reply);
 
 /* canon's own routes under a zone: check, chain, history, preview. */
 void api_zone_extra(const canon_api_t *api, const canon_api_request_t *req, const char *zone,
