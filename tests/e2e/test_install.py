@@ -9,6 +9,7 @@ every user may read, since the installed canon reads its config and zone as
 
 Run alone: /usr/bin/python3 -m pytest -q tests/e2e/test_install.py
 """
+import contextlib
 import os
 import pwd
 import re
@@ -273,45 +274,40 @@ class NotifySocket:
         self.sock.close()
 
 
-def notifying(tmp_path, argv, port, name):
+@contextlib.contextmanager
+def notifying(tmp_path, argv, port):
+    """A daemon started with NOTIFY_SOCKET, as systemd starts a Type=notify unit."""
     notify = NotifySocket(str(tmp_path / "notify.sock"))
     env = dict(os.environ, NOTIFY_SOCKET=notify.path)
-    return notify, Server(argv, "127.0.0.1", port, str(tmp_path / name), env=env)
-
-
-def test_serve_tells_systemd_ready_reloading_stopping(tmp_path):
-    port = free_port()
-    notify, server = notifying(
-        tmp_path, [CANON_BIN, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "1"], port,
-        "serve.log")
+    server = Server(argv, "127.0.0.1", port, str(tmp_path / "daemon.log"), env=env)
     try:
         notify.expect("READY=1")
-        # READY means serving: the first query is answered.
-        assert server.query("shop.example.test.", "A", timeout=2).answer
-        server.proc.send_signal(signal.SIGHUP)
-        got = notify.expect("RELOADING=1", "READY=1")
-        assert any(re.search(r"^MONOTONIC_USEC=\d+$", m, re.M) for m in got), got
+        yield notify, server
         server.proc.send_signal(signal.SIGTERM)
         notify.expect("STOPPING=1")
         assert server.proc.wait(timeout=10) == 0
     finally:
         stop_and_check(server)
         notify.close()
+
+
+def test_serve_tells_systemd_ready_reloading_stopping(tmp_path):
+    port = free_port()
+    argv = [CANON_BIN, "serve", "--listen", f"127.0.0.1:{port}", "--workers", "1"]
+    with notifying(tmp_path, argv, port) as (notify, server):
+        # READY means serving: the first query is answered.
+        assert server.query("shop.example.test.", "A", timeout=2).answer
+        server.proc.send_signal(signal.SIGHUP)
+        got = notify.expect("RELOADING=1", "READY=1")
+        assert any(re.search(r"^MONOTONIC_USEC=\d+$", m, re.M) for m in got), got
 
 
 def test_resolve_tells_systemd_ready_and_stopping(tmp_path):
     port = free_port()
     argv = [CANON_BIN, "resolve", "--listen", f"127.0.0.1:{port}", "--forward",
             f"127.0.0.1:{free_port()}"]
-    notify, server = notifying(tmp_path, argv, port, "resolve.log")
-    try:
-        notify.expect("READY=1")
-        server.proc.send_signal(signal.SIGTERM)
-        notify.expect("STOPPING=1")
-        assert server.proc.wait(timeout=10) == 0
-    finally:
-        stop_and_check(server)
-        notify.close()
+    with notifying(tmp_path, argv, port):
+        pass  # READY=1 at start, STOPPING=1 at SIGTERM
 
 
 def test_state_dir_is_created_for_the_user(tmp_path):
