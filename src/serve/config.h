@@ -13,6 +13,7 @@
  *   key: k1. hmac-sha256 BASE64  # TSIG key (repeatable)
  *   zone: example.org. example.org.zone update=k1 transfer=k1,127.0.0.0/8 notify=127.0.0.1:5301
  *   journal-max-depth: 1000      # changesets kept per zone before a snapshot replaces them
+ *   user: canon                  # run as this user once the ports are bound (serve, resolve)
  *
  * and for canon resolve:
  *
@@ -70,6 +71,7 @@ typedef struct {
 	bool keys_frozen;           /* A reload re-reads key: lines but may not change them. */
 	size_t journal_max_depth;   /* journal-max-depth: changesets kept per zone */
 	canon_zone_conf_t *catalog; /* catalog: NAME [transfer=...] [notify=...] (RFC 9432) */
+	char *user;                 /* user: who to run as once the sockets are open */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -87,6 +89,9 @@ void canon_conf_free_zones(canon_zone_conf_t *zones, size_t count);
 
 /* "127.0.0.1:5300", "[::1]:5300", "::1" or "127.0.0.1" (port 53). 0 or -EINVAL. */
 int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text);
+
+/* The user to run as once the sockets are open (user:, --user); 0 or -ENOMEM. */
+int canon_conf_set_user(canon_serve_conf_t *conf, const char *name);
 
 /* Add a forwarder "ADDR[:PORT]"; 0 or -EINVAL. */
 int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/privs.h"
+#include "lib/sdnotify.h"
 #include "resolve/flatten.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
@@ -128,17 +130,30 @@ static void aliases_stop(aliases_t *al)
 	canon_resolver_teardown(&al->resolver);
 }
 
-static int start_workers(canon_server_t *server)
+/* Every worker's sockets, opened before privileges go (port 53 needs root). */
+static int open_sockets(canon_server_t *server)
 {
-	if (canon_listen_check_all(server->conf->listen, server->conf->listen_count) != 0) {
+	int ret = 0;
+	for (unsigned i = 0; i < server->worker_count; i++) {
+		/* Each one, so that stop_workers() can tear every worker down. */
+		if (canon_worker_init(&server->workers[i], server, i) != 0) {
+			ret = -1;
+		}
+	}
+	if (ret != 0 ||
+	    canon_listen_check_all(server->conf->listen, server->conf->listen_count) != 0) {
 		return -1;
 	}
 	for (unsigned i = 0; i < server->worker_count; i++) {
-		canon_worker_t *w = &server->workers[i];
-		if (canon_worker_init(w, server, i) != 0 || open_worker_sockets(server, w) != 0) {
+		if (open_worker_sockets(server, &server->workers[i]) != 0) {
 			return -1;
 		}
 	}
+	return 0;
+}
+
+static int start_workers(canon_server_t *server)
+{
 	for (unsigned i = 0; i < server->worker_count; i++) {
 		canon_worker_t *w = &server->workers[i];
 		if (pthread_create(&w->thread, NULL, canon_worker_run, w) != 0) {
@@ -174,7 +189,9 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 			continue;
 		}
 		if (sig == SIGHUP) {
+			canon_sdnotify_reloading();
 			canon_zonemgr_reload(server->zonemgr);
+			canon_sdnotify_ready();
 			continue;
 		}
 		if (sig == SIGUSR1) {
@@ -184,6 +201,42 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 		canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
 		return;
 	}
+}
+
+/*
+ * Sockets first, as root for port 53; then, as the user of user:, the zones,
+ * journals and threads. Returns the exit status.
+ */
+static int serve(canon_server_t *server, aliases_t *al, const sigset_t *signals)
+{
+	canon_serve_conf_t *conf = server->conf;
+	if (open_sockets(server) != 0 || canon_privs_drop(conf->user, conf->state_dir) != 0) {
+		return 1;
+	}
+	server->zonemgr = canon_zonemgr_new(conf, &server->table, synchronize, server);
+	if (server->zonemgr == NULL) {
+		canon_log(CANON_LOG_ERROR, "cannot start: out of memory");
+		return 1;
+	}
+	if (atomic_load(&server->table)->count == 0) {
+		canon_log(CANON_LOG_WARNING, "no zone loaded: every query will be REFUSED");
+	}
+	if (aliases_start(al, server) != 0) {
+		canon_log(CANON_LOG_ERROR,
+		          "cannot set up ALIAS resolution (--upstream/--root-hints)");
+		return 1;
+	}
+	if (canon_zonemgr_start(server->zonemgr) != 0 || start_workers(server) != 0) {
+		return 1;
+	}
+	for (size_t i = 0; i < conf->listen_count; i++) {
+		canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
+		          conf->listen[i].text, server->worker_count);
+	}
+	canon_sdnotify_ready();
+	wait_for_signals(server, signals);
+	canon_sdnotify_stopping();
+	return 0;
 }
 
 int canon_server_run(canon_serve_conf_t *conf)
@@ -203,34 +256,14 @@ int canon_server_run(canon_serve_conf_t *conf)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	server.zonemgr = canon_zonemgr_new(conf, &server.table, synchronize, &server);
 	server.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	server.workers = calloc(server.worker_count, sizeof(*server.workers));
-	if (server.zonemgr == NULL || server.wake_fd < 0 || server.workers == NULL) {
+	if (server.wake_fd < 0 || server.workers == NULL) {
 		canon_log(CANON_LOG_ERROR, "cannot start: out of memory");
 		return 1;
 	}
-	if (atomic_load(&server.table)->count == 0) {
-		canon_log(CANON_LOG_WARNING, "no zone loaded: every query will be REFUSED");
-	}
-
-	int status = 0;
 	aliases_t al = {0};
-	if (aliases_start(&al, &server) != 0) {
-		canon_log(CANON_LOG_ERROR,
-		          "cannot set up ALIAS resolution (--upstream/--root-hints)");
-		status = 1;
-	} else if (canon_zonemgr_start(server.zonemgr) != 0) {
-		status = 1;
-	} else if (start_workers(&server) == 0) {
-		for (size_t i = 0; i < conf->listen_count; i++) {
-			canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
-			          conf->listen[i].text, server.worker_count);
-		}
-		wait_for_signals(&server, &signals);
-	} else {
-		status = 1;
-	}
+	int status = serve(&server, &al, &signals);
 	stop_workers(&server);
 	/* After the workers: none of them waits on the manager any more. */
 	canon_zonemgr_free(server.zonemgr);
