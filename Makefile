@@ -2,13 +2,19 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps build build-asan run test unit e2e bench bench-changes fuzz format clean
+.PHONY: all deps deps-test build build-asan run install test unit e2e bench bench-changes fuzz format clean
 
 all: build
 
+# What building and serving need; the tests' tools come with deps-test.
 deps:
-	@bash scripts/deps
+	@bash scripts/deps build
+
+deps-test:
+	@bash scripts/deps test
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -21,16 +27,22 @@ build-asan: deps
 run: build
 	./$(BUILD)/canon serve
 
+# canon, its man pages, the systemd unit and an example config under
+# $(DESTDIR)$(PREFIX) (contrib/install.cmake).
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
+
 # Every test, twice: once on the optimised build, once under ASan+UBSan.
-test: build build-asan
+test: deps-test
+	@$(MAKE) --no-print-directory build build-asan
 	cd $(BUILD) && ctest --output-on-failure --timeout 900
 	cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 900
 	$(MAKE) --no-print-directory fuzz
 
-bench: build
+bench: deps-test build
 	bash bench/run
 
-bench-changes: build
+bench-changes: deps-test build
 	bash bench/run --changes
 
 FUZZ_SECONDS ?= 30
@@ -38,7 +50,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_UPDATE_SECONDS ?= 20
 
 # Short libFuzzer runs of the query and UPDATE paths (part of `make test`); longer: FUZZ_SECONDS=3600.
-fuzz: deps
+fuzz: deps-test
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCANON_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_query fuzz_update
 	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_query $(FUZZ_SECONDS) fuzz/corpus

@@ -37,6 +37,8 @@ static void usage(FILE *out)
 	        "  -r, --resolve[=ADDR]  look up out-of-zone alias targets (at ADDR[:PORT], else\n"
 	        "                        the first nameserver of /etc/resolv.conf)\n"
 	        "  -f, --fix             print the zone with in-zone alias chains collapsed\n"
+	        "  -h, --help            print this help\n"
+	        "      --version         print the version\n"
 	        "\n"
 	        "Exit status: 0 clean, 1 errors, 2 warnings only, 3 a file could not be read\n"
 	        "or parsed, 4 bad usage.\n");
@@ -45,9 +47,13 @@ static void usage(FILE *out)
 static int parse_args(canon_check_opts_t *opts, int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"origin", required_argument, NULL, 'o'},  {"json", no_argument, NULL, 'j'},
-	        {"resolve", optional_argument, NULL, 'r'}, {"fix", no_argument, NULL, 'f'},
-	        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	        {"origin", required_argument, NULL, 'o'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"resolve", optional_argument, NULL, 'r'},
+	        {"fix", no_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
 	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "o:jfh", options, NULL)) != -1) {
@@ -67,6 +73,9 @@ static int parse_args(canon_check_opts_t *opts, int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 1;
+		case 'V':
+			printf("canon check %s\n", CANON_VERSION);
 			return 1;
 		default:
 			usage(stderr);

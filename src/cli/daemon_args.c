@@ -1,6 +1,10 @@
 /*
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli/daemon_args.h"
 #include "lib/log.h"
 
@@ -24,6 +28,8 @@ static int shared_option(const canon_daemon_cli_t *cli, canon_serve_conf_t *conf
 			return -1;
 		}
 		return 0;
+	case 'U':
+		return canon_conf_set_user(conf, arg) == 0 ? 0 : -1;
 	case 'c':
 		return canon_conf_read_file(conf, arg) == 0 ? 0 : -1;
 	case '?':
@@ -43,6 +49,10 @@ int canon_daemon_args(const canon_daemon_cli_t *cli, canon_serve_conf_t *conf, i
 			cli->usage(stdout);
 			return 1;
 		}
+		if (opt == 'V') {
+			printf("%s %s\n", cli->command, CANON_VERSION);
+			return 1;
+		}
 		if (shared_option(cli, conf, opt, optarg) != 0) {
 			return -1;
 		}
@@ -57,4 +67,20 @@ int canon_daemon_args(const canon_daemon_cli_t *cli, canon_serve_conf_t *conf, i
 	}
 	canon_log_set_level((canon_log_level_t)conf->log_level);
 	return 0;
+}
+
+const char *canon_daemon_data_file(const char *name, char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash = len > 0 ? memrchr(exe, '/', (size_t)len) : NULL;
+	if (slash != NULL) {
+		*slash = '\0'; /* PREFIX/bin */
+		snprintf(buf, size, "%s/../share/canon/%s", exe, name);
+		if (access(buf, R_OK) == 0) {
+			return buf;
+		}
+	}
+	snprintf(buf, size, "%s/%s", CANON_EXAMPLES_DIR, name);
+	return buf;
 }

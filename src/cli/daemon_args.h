@@ -1,6 +1,7 @@
 /*
  * The command line of the daemons (canon serve, canon resolve): the options
- * they share (--listen, --log-level, -c) parsed once, the rest by a callback.
+ * they share (--listen, --log-level, --user, -c, --help, --version) parsed
+ * once, the rest by a callback.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
@@ -11,9 +12,10 @@
 #include "serve/config.h"
 
 typedef struct {
-	const char *command;          /* "canon serve", for messages */
-	const char *shortopts;        /* getopt string; must include "l:c:h" */
-	const struct option *options; /* long options; --log-level is 'L' */
+	const char *command;   /* "canon serve", for messages */
+	const char *shortopts; /* getopt string; must include "l:c:h" */
+	/* Long options; --log-level is 'L', --user 'U', --version 'V'. */
+	const struct option *options;
 	const char *default_listen;
 	void (*usage)(FILE *out);
 	/* The command's own options; 0, or -1 after printing an error. */
@@ -22,8 +24,15 @@ typedef struct {
 
 /*
  * Parse argv into 'conf', add the default listen address when none was
- * given and set the log level. Returns 0 to run, 1 after --help (exit 0),
- * or -1 after an error message (exit 2).
+ * given and set the log level. Returns 0 to run, 1 after --help or
+ * --version (exit 0), or -1 after an error message (exit 2).
  */
 int canon_daemon_args(const canon_daemon_cli_t *cli, canon_serve_conf_t *conf, int argc,
                       char **argv);
+
+/*
+ * The path of a data file canon ships (example.test.zone, root.hints) in
+ * 'buf': PREFIX/share/canon/NAME next to an installed binary, else the source
+ * tree's examples/NAME. Returns 'buf'.
+ */
+const char *canon_daemon_data_file(const char *name, char *buf, size_t size);

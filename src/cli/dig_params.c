@@ -31,6 +31,7 @@ void dig_params_usage(FILE *out)
 	fprintf(out,
 	        "usage: canon dig [@server] [-p port] [-t type] [-c class] [-q name] [-x addr]\n"
 	        "                 [-4|-6] name [type] [class] [+option ...]\n"
+	        "       canon dig -h|--help, canon dig -v|--version\n"
 	        "\n"
 	        "options:\n"
 	        "  +[no]tcp, +[no]vc     use TCP (default UDP, TCP after a truncated reply)\n"
@@ -397,6 +398,11 @@ static int parse_dash_value(dig_params_t *p, int argc, char **argv, int *i)
 static int parse_dash(dig_params_t *p, int argc, char **argv, int *i)
 {
 	const char *arg = argv[*i];
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "--version") == 0) {
+		p->help = arg[2] == 'h';
+		p->version = arg[2] == 'v';
+		return KNOT_EOK;
+	}
 	if (arg[1] != '\0' && strchr("ptcqx", arg[1]) != NULL) {
 		return parse_dash_value(p, argc, argv, i);
 	}

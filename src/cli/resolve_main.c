@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,24 +18,27 @@
 #include "serve/server.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5301"
-#define DEFAULT_HINTS  CANON_EXAMPLES_DIR "/root.hints"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: canon resolve [--listen ADDR[:PORT]]... [--root-hints FILE]\n"
-	        "                     [--forward ADDR[:PORT]]... [-c canon.conf]\n"
+	        "                     [--forward ADDR[:PORT]]... [--user NAME] [-c canon.conf]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]   where to answer (repeatable; default " DEFAULT_LISTEN
 	        ")\n"
 	        "  -r, --root-hints FILE      root servers to start from (default: the IANA root\n"
-	        "                             servers, examples/root.hints)\n"
+	        "                             servers, from the root.hints canon ships)\n"
 	        "  -f, --forward ADDR[:PORT]  send every query to this resolver instead of\n"
 	        "                             iterating (repeatable)\n"
 	        "      --query-port PORT      port of the authoritative servers (default 53;\n"
 	        "                             for test networks)\n"
 	        "      --log-level LEVEL      error, warning, info (default) or debug\n"
-	        "  -c, --config FILE          settings from FILE (docs/config.md)\n"
+	        "      --user NAME            run as NAME once the ports are bound (start as "
+	        "root)\n"
+	        "  -c, --config FILE          settings from FILE (canon.conf(5))\n"
+	        "  -h, --help                 print this help\n"
+	        "      --version              print the version\n"
 	        "\n"
 	        "Only loopback clients are answered. Alias chains are followed up to %d links;\n"
 	        "a loop or a longer chain answers SERVFAIL with an Extended DNS Error.\n",
@@ -77,8 +81,11 @@ static int run(canon_serve_conf_t *conf)
 	canon_resolver_conf_t resolver;
 	int status = 2;
 	canon_resolver_settings_t settings = canon_serve_resolver_settings(conf, conf->cache_size);
-	if (canon_resolver_setup(&resolver, &settings, DEFAULT_HINTS) == 0) {
-		status = canon_resolver_run(conf->listen, conf->listen_count, &resolver);
+	char hints[PATH_MAX];
+	canon_daemon_data_file("root.hints", hints, sizeof(hints));
+	if (canon_resolver_setup(&resolver, &settings, hints) == 0) {
+		status =
+		        canon_resolver_run(conf->listen, conf->listen_count, conf->user, &resolver);
 	}
 	canon_resolver_teardown(&resolver);
 	return status;
@@ -94,6 +101,8 @@ int canon_resolve_main(int argc, char **argv)
 	        {"log-level", required_argument, NULL, 'L'},
 	        {"config", required_argument, NULL, 'c'},
 	        {"help", no_argument, NULL, 'h'},
+	        {"user", required_argument, NULL, 'U'},
+	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const canon_daemon_cli_t cli = {

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:5300"
 #define EXAMPLE_ORIGIN "example.test."
-#define EXAMPLE_ZONE   CANON_EXAMPLES_DIR "/example.test.zone"
 
 static void usage(FILE *out)
 {
@@ -24,7 +24,8 @@ static void usage(FILE *out)
 	        "ORIGIN=FILE[,OPTION=VALUE...]]...\n"
 	        "                   [--state-dir DIR] [--key NAME:ALGORITHM:SECRET]...\n"
 	        "                   [--http ADDR:PORT [--api-key KEY] [--web-root DIR]]\n"
-	        "                   [--workers N] [--log-level LEVEL] [-c canon.conf]\n"
+	        "                   [--workers N] [--log-level LEVEL] [--user NAME] [-c "
+	        "canon.conf]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
@@ -52,7 +53,10 @@ static void usage(FILE *out)
 	        "      --web-root DIR        the web page's files (default " CANON_WEB_DIR ")\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
-	        "  -c, --config FILE         read settings from FILE (see docs/config.md)\n"
+	        "      --user NAME           run as NAME once the ports are bound (start as root)\n"
+	        "  -c, --config FILE         read settings from FILE (see canon.conf(5))\n"
+	        "  -h, --help                print this help\n"
+	        "      --version             print the version\n"
 	        "\n"
 	        "With no zone, serves the bundled example zone " EXAMPLE_ORIGIN "\n"
 	        "SIGHUP reloads the zones; SIGUSR1 writes zones changed by UPDATE back to their\n"
@@ -215,7 +219,9 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 static int use_example(canon_serve_conf_t *conf)
 {
 	const char *error = NULL;
-	if (canon_conf_add_zone(conf, EXAMPLE_ORIGIN, EXAMPLE_ZONE, NULL, &error) != 0) {
+	char zone[PATH_MAX];
+	canon_daemon_data_file("example.test.zone", zone, sizeof(zone));
+	if (canon_conf_add_zone(conf, EXAMPLE_ORIGIN, zone, NULL, &error) != 0) {
 		return -1;
 	}
 	const char *addr = conf->listen[0].text;
@@ -244,6 +250,8 @@ int canon_serve_main(int argc, char **argv)
 	        {"api-key", required_argument, NULL, 'A'},
 	        {"web-root", required_argument, NULL, 'W'},
 	        {"catalog", required_argument, NULL, 'C'},
+	        {"user", required_argument, NULL, 'U'},
+	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const canon_daemon_cli_t cli = {

@@ -27,6 +27,8 @@
 #include "lib/listen.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "lib/privs.h"
+#include "lib/sdnotify.h"
 #include "resolve/server.h"
 
 #define POOL_THREADS 16
@@ -415,7 +417,8 @@ static void wait_for_stop(void)
 	}
 }
 
-int canon_resolver_run(const canon_listen_t *listen, size_t count, canon_resolver_conf_t *resolver)
+int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *user,
+                       canon_resolver_conf_t *resolver)
 {
 	server_t srv = {.listen = listen, .listen_count = count, .resolver = resolver};
 	atomic_init(&srv.stopping, false);
@@ -437,7 +440,9 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, canon_resolve
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (srv.jobs != NULL && open_fronts(&srv, fronts) == 0) {
+	/* The sockets as root (port 53), the threads as the user of user:. */
+	if (srv.jobs != NULL && open_fronts(&srv, fronts) == 0 &&
+	    canon_privs_drop(user, NULL) == 0) {
 		for (; pool_started < POOL_THREADS; pool_started++) {
 			if (pthread_create(&pool[pool_started], NULL, pool_thread, &srv) != 0) {
 				break;
@@ -452,7 +457,9 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, canon_resolve
 			          listen[fronts_started].text);
 		}
 		status = 0;
+		canon_sdnotify_ready();
 		wait_for_stop();
+		canon_sdnotify_stopping();
 	}
 	atomic_store(&srv.stopping, true);
 	pthread_mutex_lock(&srv.lock);

@@ -11,6 +11,8 @@
 
 /*
  * Answer recursive queries on the 'count' addresses of 'listen' until SIGTERM
- * or SIGINT. Only loopback clients are answered. Returns the exit status.
+ * or SIGINT, as 'user' (NULL: as started) once the sockets are open. Only
+ * loopback clients are answered. Returns the exit status.
  */
-int canon_resolver_run(const canon_listen_t *listen, size_t count, canon_resolver_conf_t *resolver);
+int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *user,
+                       canon_resolver_conf_t *resolver);

@@ -60,6 +60,7 @@ void canon_conf_free(canon_serve_conf_t *conf)
 	free(conf->state_dir);
 	free(conf->api_key);
 	free(conf->web_root);
+	free(conf->user);
 	canon_tsig_keyring_free(&conf->keys);
 	canon_conf_init(conf);
 }
@@ -77,6 +78,13 @@ int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text)
 	canon_net_addr_str(&l->addr, l->text, sizeof(l->text));
 	conf->listen_count++;
 	return 0;
+}
+
+int canon_conf_set_user(canon_serve_conf_t *conf, const char *name)
+{
+	free(conf->user);
+	conf->user = strdup(name);
+	return conf->user != NULL ? 0 : -ENOMEM;
 }
 
 int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text)
@@ -544,6 +552,9 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		free(conf->web_root);
 		conf->web_root = strdup(full);
 		return conf->web_root ? NULL : "out of memory";
+	}
+	if (strcmp(key, "user") == 0) {
+		return canon_conf_set_user(conf, value) ? "out of memory" : NULL;
 	}
 	if (strcmp(key, "journal-max-depth") == 0) {
 		if (parse_unsigned(value, 1, 1000000, &number) != 0) {

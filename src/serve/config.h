@@ -16,6 +16,7 @@
  *   http: 127.0.0.1:8081         # the HTTP API (PowerDNS v1 subset) and the web page
  *   api-key: SECRET              # X-API-Key the API asks for; without it, loopback only
  *   web-root: /usr/share/canon/web   # the web page's files (default: the source tree's web/)
+ *   user: canon                  # run as this user once the ports are bound (serve, resolve)
  *
  * and for canon resolve:
  *
@@ -78,6 +79,7 @@ typedef struct {
 	socklen_t http_len;
 	char *api_key;  /* api-key: the X-API-Key the API asks for, or NULL */
 	char *web_root; /* web-root: the web page's directory, or NULL for the default */
+	char *user;     /* user: who to run as once the sockets are open */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -95,6 +97,9 @@ void canon_conf_free_zones(canon_zone_conf_t *zones, size_t count);
 
 /* "127.0.0.1:5300", "[::1]:5300", "::1" or "127.0.0.1" (port 53). 0 or -EINVAL. */
 int canon_conf_add_listen(canon_serve_conf_t *conf, const char *text);
+
+/* The user to run as once the sockets are open (user:, --user); 0 or -ENOMEM. */
+int canon_conf_set_user(canon_serve_conf_t *conf, const char *name);
 
 /* Add a forwarder "ADDR[:PORT]"; 0 or -EINVAL. */
 int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -253,11 +255,32 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	canon_log(CANON_LOG_DEBUG, "http: %s", text);
 }
 
-canon_http_t *canon_http_start(const canon_serve_conf_t *conf, struct canon_zonemgr *mgr,
+int canon_http_listen(const canon_serve_conf_t *conf)
+{
+	char addr[128];
+	canon_net_addr_str(&conf->http_addr, addr, sizeof(addr));
+	int fd = socket(conf->http_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int on = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (conf->http_addr.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
+	    bind(fd, (const struct sockaddr *)&conf->http_addr, conf->http_len) != 0 ||
+	    listen(fd, HTTP_BACKLOG) != 0) {
+		canon_log(CANON_LOG_ERROR, "http: cannot serve on %s: %s", addr, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	return fd;
+}
+
+canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct canon_zonemgr *mgr,
                                const canon_alias_source_t *aliases)
 {
 	canon_http_t *http = calloc(1, sizeof(*http));
 	if (http == NULL) {
+		close(fd);
 		return NULL;
 	}
 	http->api = (canon_api_t){.mgr = mgr, .aliases = aliases};
@@ -265,20 +288,17 @@ canon_http_t *canon_http_start(const canon_serve_conf_t *conf, struct canon_zone
 	http->key_len = conf->api_key != NULL ? strlen(conf->api_key) : 0;
 	http->web_root = conf->web_root != NULL ? conf->web_root : CANON_WEB_DIR;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (conf->http_addr.ss_family == AF_INET6) {
-		flags |= MHD_USE_IPv6;
-	}
 	http->daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, handle, http, MHD_OPTION_SOCK_ADDR, &conf->http_addr,
+	        flags, 0, NULL, NULL, handle, http, MHD_OPTION_LISTEN_SOCKET, fd,
 	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
 	        (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-	        (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_BACKLOG,
-	        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-	        NULL, MHD_OPTION_END);
+	        (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	char addr[128];
 	canon_net_addr_str(&conf->http_addr, addr, sizeof(addr));
 	if (http->daemon == NULL) {
-		canon_log(CANON_LOG_ERROR, "http: cannot serve on %s (address in use?)", addr);
+		canon_log(CANON_LOG_ERROR, "http: cannot start the HTTP server on %s", addr);
+		close(fd);
 		free(http);
 		return NULL;
 	}

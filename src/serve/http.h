@@ -17,12 +17,18 @@ typedef struct canon_http canon_http_t;
 #define CANON_HTTP_BODY_MAX (1u << 20)
 
 /*
- * Serve HTTP on conf->http_addr with the API key conf->api_key (NULL: none,
- * the address is loopback) and the files of conf->web_root (NULL: the
- * compiled-in CANON_WEB_DIR). 'aliases' (or NULL) answers ALIAS names in
- * the chain route. Returns NULL after logging why it could not start.
+ * Open the listening socket of conf->http_addr (before privileges are
+ * dropped: the port may be privileged). The socket, or -1 after logging why.
  */
-canon_http_t *canon_http_start(const canon_serve_conf_t *conf, struct canon_zonemgr *mgr,
+int canon_http_listen(const canon_serve_conf_t *conf);
+
+/*
+ * Serve HTTP on 'fd' (from canon_http_listen(), owned from now on) with the API key conf->api_key
+ * (NULL: none, the address is loopback) and the files of conf->web_root (NULL: the compiled-in
+ * CANON_WEB_DIR). 'aliases' (or NULL) answers ALIAS names in the chain route. Returns NULL after
+ * logging why it could not start.
+ */
+canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct canon_zonemgr *mgr,
                                const canon_alias_source_t *aliases);
 
 /* Stop serving: waits for the requests in progress. NULL is fine. */

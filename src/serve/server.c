@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/privs.h"
+#include "lib/sdnotify.h"
 #include "resolve/flatten.h"
 #include "serve/http.h"
 #include "serve/server.h"
@@ -129,17 +131,30 @@ static void aliases_stop(aliases_t *al)
 	canon_resolver_teardown(&al->resolver);
 }
 
-static int start_workers(canon_server_t *server)
+/* Every worker's sockets, opened before privileges go (port 53 needs root). */
+static int open_sockets(canon_server_t *server)
 {
-	if (canon_listen_check_all(server->conf->listen, server->conf->listen_count) != 0) {
+	int ret = 0;
+	for (unsigned i = 0; i < server->worker_count; i++) {
+		/* Each one, so that stop_workers() can tear every worker down. */
+		if (canon_worker_init(&server->workers[i], server, i) != 0) {
+			ret = -1;
+		}
+	}
+	if (ret != 0 ||
+	    canon_listen_check_all(server->conf->listen, server->conf->listen_count) != 0) {
 		return -1;
 	}
 	for (unsigned i = 0; i < server->worker_count; i++) {
-		canon_worker_t *w = &server->workers[i];
-		if (canon_worker_init(w, server, i) != 0 || open_worker_sockets(server, w) != 0) {
+		if (open_worker_sockets(server, &server->workers[i]) != 0) {
 			return -1;
 		}
 	}
+	return 0;
+}
+
+static int start_workers(canon_server_t *server)
+{
 	for (unsigned i = 0; i < server->worker_count; i++) {
 		canon_worker_t *w = &server->workers[i];
 		if (pthread_create(&w->thread, NULL, canon_worker_run, w) != 0) {
@@ -175,7 +190,9 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 			continue;
 		}
 		if (sig == SIGHUP) {
+			canon_sdnotify_reloading();
 			canon_zonemgr_reload(server->zonemgr);
+			canon_sdnotify_ready();
 			continue;
 		}
 		if (sig == SIGUSR1) {
@@ -185,6 +202,63 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 		canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
 		return;
 	}
+}
+
+/*
+ * Sockets first, as root for port 53; then, as the user of user:, the zones,
+ * journals and threads. Returns the exit status.
+ */
+/* A start that failed: the HTTP socket, when open, is closed. Returns 1. */
+static int close_failed(int http_fd)
+{
+	if (http_fd >= 0) {
+		close(http_fd);
+	}
+	return 1;
+}
+
+/*
+ * Start everything and serve until a signal stops it; *http is left for the
+ * caller to stop before the zone manager (its requests wait on the manager).
+ */
+static int serve(canon_server_t *server, aliases_t *al, canon_http_t **http,
+                 const sigset_t *signals)
+{
+	canon_serve_conf_t *conf = server->conf;
+	/* The HTTP port is bound with the DNS sockets: before privileges are dropped. */
+	int http_fd = -1;
+	if (open_sockets(server) != 0 || (conf->http && (http_fd = canon_http_listen(conf)) < 0) ||
+	    canon_privs_drop(conf->user, conf->state_dir) != 0) {
+		return close_failed(http_fd);
+	}
+	server->zonemgr = canon_zonemgr_new(conf, &server->table, synchronize, server);
+	if (server->zonemgr == NULL) {
+		canon_log(CANON_LOG_ERROR, "cannot start: out of memory");
+		return close_failed(http_fd);
+	}
+	if (atomic_load(&server->table)->count == 0) {
+		canon_log(CANON_LOG_WARNING, "no zone loaded: every query will be REFUSED");
+	}
+	if (aliases_start(al, server) != 0) {
+		canon_log(CANON_LOG_ERROR,
+		          "cannot set up ALIAS resolution (--upstream/--root-hints)");
+		return close_failed(http_fd);
+	}
+	if (canon_zonemgr_start(server->zonemgr) != 0 || start_workers(server) != 0) {
+		return close_failed(http_fd);
+	}
+	if (http_fd >= 0 &&
+	    (*http = canon_http_start(conf, http_fd, server->zonemgr, server->aliases)) == NULL) {
+		return 1; /* canon_http_start() closed the socket. */
+	}
+	for (size_t i = 0; i < conf->listen_count; i++) {
+		canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
+		          conf->listen[i].text, server->worker_count);
+	}
+	canon_sdnotify_ready();
+	wait_for_signals(server, signals);
+	canon_sdnotify_stopping();
+	return 0;
 }
 
 int canon_server_run(canon_serve_conf_t *conf)
@@ -204,37 +278,15 @@ int canon_server_run(canon_serve_conf_t *conf)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	server.zonemgr = canon_zonemgr_new(conf, &server.table, synchronize, &server);
 	server.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	server.workers = calloc(server.worker_count, sizeof(*server.workers));
-	if (server.zonemgr == NULL || server.wake_fd < 0 || server.workers == NULL) {
+	if (server.wake_fd < 0 || server.workers == NULL) {
 		canon_log(CANON_LOG_ERROR, "cannot start: out of memory");
 		return 1;
 	}
-	if (atomic_load(&server.table)->count == 0) {
-		canon_log(CANON_LOG_WARNING, "no zone loaded: every query will be REFUSED");
-	}
-
-	int status = 0;
 	aliases_t al = {0};
 	canon_http_t *http = NULL;
-	if (aliases_start(&al, &server) != 0) {
-		canon_log(CANON_LOG_ERROR,
-		          "cannot set up ALIAS resolution (--upstream/--root-hints)");
-		status = 1;
-	} else if (canon_zonemgr_start(server.zonemgr) != 0) {
-		status = 1;
-	} else if (start_workers(&server) == 0 &&
-	           (!conf->http ||
-	            (http = canon_http_start(conf, server.zonemgr, server.aliases)) != NULL)) {
-		for (size_t i = 0; i < conf->listen_count; i++) {
-			canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
-			          conf->listen[i].text, server.worker_count);
-		}
-		wait_for_signals(&server, &signals);
-	} else {
-		status = 1;
-	}
+	int status = serve(&server, &al, &http, &signals);
 	/* First: its requests wait on the zone manager, which must still run. */
 	canon_http_stop(http);
 	stop_workers(&server);

@@ -667,6 +667,21 @@ static int api_soa(draft_t *d, draft_node_t *node, const knot_rrset_t *rr)
 	return 0;
 }
 
+/* The rule of the types a name holds one record of, or NULL. */
+static const canon_rule_t *single_rule(uint16_t type)
+{
+	switch (type) {
+	case KNOT_RRTYPE_CNAME:
+		return &CANON_RULE_MULTIPLE_CNAMES;
+	case KNOT_RRTYPE_DNAME:
+		return &CANON_RULE_MULTIPLE_DNAMES;
+	case CANON_RRTYPE_ALIAS:
+		return &CANON_RULE_MULTIPLE_ALIASES;
+	default:
+		return NULL;
+	}
+}
+
 /* Pass 2: the records of the replaced RRsets come, each checked by the alias rules. */
 static int api_add(draft_t *d, const canon_rrset_change_t *c, knot_dname_t *lower)
 {
@@ -678,6 +693,14 @@ static int api_add(draft_t *d, const canon_rrset_change_t *c, knot_dname_t *lowe
 	one.owner = node->owner;
 	if (c->rrset.type == KNOT_RRTYPE_SOA) {
 		return api_soa(d, node, &one);
+	}
+	const canon_rule_t *single = single_rule(c->rrset.type);
+	if (single != NULL && c->rrset.rrs.count > 1) {
+		/* RFC 2136 replaces such a record; a PATCH naming two of them asks for the
+		 * impossible. */
+		refuse(d, &one, single,
+		       "a name holds one such record (RFC 2181 §10.1, RFC 6672 §2.4)");
+		return -EINVAL;
 	}
 	knot_rdata_t *rd = c->rrset.rrs.rdata;
 	for (uint16_t i = 0; i < c->rrset.rrs.count; i++, rd = knot_rdataset_next(rd)) {

@@ -495,12 +495,39 @@ static bool file_unchanged(const zm_zone_t *z)
 	       now.tv_nsec == z->file_mtime.tv_nsec;
 }
 
+/*
+ * The config file changed the zone's flatten= mode: the same records, answered
+ * under the new policy (no new serial: the data did not change).
+ */
+static void refollow_flatten(zm_zone_t *z)
+{
+	canon_changeset_t none;
+	canon_changeset_init(&none);
+	canon_zone_t *next = NULL;
+	if (canon_changeset_apply_flatten(z->current, &none, z->conf->flatten, &next) != 0) {
+		canon_log(CANON_LOG_ERROR, "zone %s: out of memory, flatten= not changed",
+		          z->origin);
+		return;
+	}
+	if (check_version(z, next, "the new flatten= mode")) {
+		canon_log(CANON_LOG_ERROR,
+		          "zone %s: flatten= not changed, keeping the served version", z->origin);
+		canon_zone_free(next);
+		return;
+	}
+	canon_log(CANON_LOG_INFO, "zone %s: flatten mode changed", z->origin);
+	set_current(z, next);
+}
+
 /* Reload one zone's file; a changed file with a newer serial becomes a changeset. */
 static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
 	if (z->current == NULL) {
 		zm_zone_start(mgr, z);
 		return;
+	}
+	if (z->current->flatten != z->conf->flatten) {
+		refollow_flatten(z);
 	}
 	if (file_unchanged(z)) {
 		return;

@@ -117,6 +117,29 @@ static void test_a_becomes_a_cname_in_one_patch(void **state)
 	canon_zone_free(zone);
 }
 
+static void test_two_cnames_are_refused(void **state)
+{
+	(void)state;
+	canon_zone_t *zone = load();
+	canon_rrset_change_t c;
+	replace(&c, "two.api.test.", "CNAME", "www");
+	uint8_t rdata[KNOT_DNAME_MAXLEN];
+	uint16_t len = 0;
+	char error[256];
+	assert_int_equal(canon_rdata_parse("api.test.", KNOT_RRTYPE_CNAME, "ns", rdata, &len, error,
+	                                   sizeof(error)),
+	                 0);
+	assert_int_equal(knot_rrset_add_rdata(&c.rrset, rdata, len, NULL), 0);
+	canon_changeset_t ch;
+	canon_changeset_init(&ch);
+	canon_update_refusal_t refusal;
+	assert_int_equal(canon_update_rrsets(zone, &c, 1, "test", &ch, &refusal), -EINVAL);
+	assert_string_equal(refusal.rule->id, "multiple-cnames");
+	canon_changeset_clear(&ch);
+	change_free(&c);
+	canon_zone_free(zone);
+}
+
 static void test_nothing_changes_nothing(void **state)
 {
 	(void)state;
@@ -177,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_txt_at_a_cname_is_refused_whole),
 	        cmocka_unit_test(test_a_becomes_a_cname_in_one_patch),
+	        cmocka_unit_test(test_two_cnames_are_refused),
 	        cmocka_unit_test(test_nothing_changes_nothing),
 	        cmocka_unit_test(test_rdata_text_round_trip),
 	};
