@@ -222,6 +222,7 @@ def test_all_or_nothing(canon):
     ([rrset("x.api.test.", "A", 60, ["192.0.2.1"], disabled=True)], "disabled"),
     ([rrset("x.api.test.", "A", 60, ["192.0.2.1"]), rrset("x.api.test.", "A", 60, ["192.0.2.2"])],
      "Duplicate"),
+    ([rrset("x.api.test.", "CNAME", 60, ["www.api.test.", "mail.api.test."])], "multiple-cnames"),
 ])
 def test_bad_rrsets_are_422(canon, body, fragment):
     status, doc, _ = canon.api.patch("api.test.", body)
@@ -602,11 +603,7 @@ def normalise(rrsets):
 
 
 # Steps where canon answers otherwise today, with the reason (docs/api.md, "Differences").
-KNOWN_DIFFERENCES = {
-    # The change path applies RFC 2136 §3.4.2.2 (a CNAME replaces the CNAME), so a REPLACE
-    # with two CNAME records keeps the last one instead of refusing the RRset as pdns does.
-    "two cnames": (204, 422),
-}
+KNOWN_DIFFERENCES = {}
 
 
 def test_same_sequence_as_powerdns(tmp_path, zonefile, track, pdns):
