@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,15 +28,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+
+from conftest import free_port, wait_for_tcp  # noqa: E402  (shared test helpers)
+
 KEY = "bench-api-key"
 ORIGIN = "api.bench."
 NAMES = 1000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_zone(path):
@@ -53,17 +50,6 @@ def write_queries(path):
     with open(path, "w") as f:
         for i in range(NAMES):
             f.write(f"h{i}.{ORIGIN} A\n")
-
-
-def wait_port(port, udp=False, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"api_bench: nothing listens on {port}")
 
 
 def dnsperf(port, queries, duration):
@@ -131,7 +117,8 @@ def main(argv):
                              "--http", f"127.0.0.1:{http_port}", "--api-key", KEY,
                              "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_port(http_port)
+        if not wait_for_tcp(http_port, timeout=15):
+            sys.exit(f"api_bench: canon serve did not start (see {work}/canon.log)")
         time.sleep(0.5)
         idle, idle_lost = dnsperf(dns_port, queries, duration)
         stop, counts = threading.Event(), {"ok": 0, "failed": 0}

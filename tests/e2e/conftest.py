@@ -50,6 +50,18 @@ def wait_for_dns(addr, port, timeout=10.0, qname="."):
     return False
 
 
+def wait_for_tcp(port, addr="127.0.0.1", timeout=10.0):
+    """Poll until something accepts TCP connections on addr:port; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((addr, port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 class Server:
     """A running process that answers DNS on addr:port."""
 

@@ -19,7 +19,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from conftest import CANON_BIN, Server, free_port, wait_for_dns
+from conftest import CANON_BIN, Server, free_port, wait_for_dns, wait_for_tcp
 
 KEY = "s3cret-key"
 
@@ -95,15 +95,9 @@ def start_api_canon(tmp_path, zones, extra=(), key=KEY, state=None, web_root=Non
     return server
 
 
-def wait_for_http(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on HTTP port {port}")
+def wait_for_http(port):
+    if not wait_for_tcp(port):
+        raise RuntimeError(f"nothing listens on HTTP port {port}")
 
 
 @pytest.fixture
