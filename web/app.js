@@ -415,6 +415,7 @@
 
 	function openForm(rr) {
 		closeDelete();
+		$('records-notice').textContent = '';
 		state.editing = rr || null;
 		state.pending = null;
 		const form = $('record-form');
@@ -678,6 +679,7 @@
 
 	async function openDelete(rr) {
 		closeForm();
+		$('records-notice').textContent = '';
 		state.deleting = rr;
 		const box = $('delete-confirm');
 		const body = {rrsets: [{name: rr.name, type: rr.type, changetype: 'DELETE'}]};
