@@ -24,7 +24,8 @@ typedef struct {
 typedef struct {
 	const char *path;
 	char origin[KNOT_DNAME_TXT_MAXLEN + 1];
-	canon_zone_t *zone; /* NULL when the file could not be read. */
+	canon_zone_t *zone;                /* NULL when the file could not be read. */
+	canon_zone_positions_t *positions; /* Where the zone's records were read. */
 	canon_findings_t findings;
 } canon_check_zone_t;
 

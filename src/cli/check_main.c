@@ -14,6 +14,7 @@
 
 #include "cli/check.h"
 #include "cli/commands.h"
+#include "lib/check_json.h"
 #include "lib/zone_load.h"
 
 /* Exit statuses (documented in the usage text). */
@@ -86,23 +87,6 @@ static int parse_args(canon_check_opts_t *opts, int argc, char **argv)
 	return 0;
 }
 
-static const char *severity_name(canon_severity_t severity)
-{
-	return severity == CANON_SEVERITY_ERROR ? "error" : "warning";
-}
-
-static json_t *finding_json(const canon_finding_t *f)
-{
-	char type[32] = "";
-	if (f->type != 0) {
-		knot_rrtype_to_string(f->type, type, sizeof(type));
-	}
-	return json_pack("{s:s?, s:i, s:s?, s:s?, s:s, s:s, s:s?, s:s?}", "file", f->file, "line",
-	                 (json_int_t)f->line, "owner", f->owner, "type", type[0] ? type : NULL,
-	                 "severity", severity_name(f->rule->severity), "rule", f->rule->id,
-	                 "message", f->message, "hint", f->hint);
-}
-
 static void print_json(const canon_check_zone_t *zones, size_t count)
 {
 	json_t *doc = json_object();
@@ -112,7 +96,7 @@ static void print_json(const canon_check_zone_t *zones, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		const canon_findings_t *findings = &zones[i].findings;
 		for (size_t j = 0; j < findings->count; j++) {
-			json_array_append_new(list, finding_json(&findings->items[j]));
+			json_array_append_new(list, canon_finding_json(&findings->items[j]));
 		}
 		errors += canon_findings_count(findings, CANON_SEVERITY_ERROR);
 		warnings += canon_findings_count(findings, CANON_SEVERITY_WARNING);
@@ -181,8 +165,10 @@ static void load_zone(canon_check_zone_t *cz, const canon_check_opts_t *opts, co
 	} else {
 		canon_zone_guess_origin(path, cz->origin, sizeof(cz->origin));
 	}
-	if (canon_zone_load(cz->origin, path, &cz->findings, &cz->zone) != 0) {
+	if (canon_zone_load_full(cz->origin, path, CANON_FLATTEN_NONE, &cz->findings, &cz->zone,
+	                         &cz->positions) != 0) {
 		cz->zone = NULL;
+		cz->positions = NULL;
 	}
 }
 
@@ -217,6 +203,7 @@ int canon_check_main(int argc, char **argv)
 	for (int i = 0; i < opts.file_count; i++) {
 		canon_findings_free(&zones[i].findings);
 		canon_zone_free(zones[i].zone);
+		canon_positions_free(zones[i].positions);
 	}
 	free(zones);
 	return status;

@@ -135,11 +135,32 @@ static lookup_result_t lookup(const resolver_t *r, const knot_dname_t *name)
 	return result;
 }
 
-static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, uint32_t line,
+/* Where a record was read, from the loader's positions. */
+typedef struct {
+	const char *file;
+	uint32_t line;       /* Of the record. */
+	uint32_t rrset_line; /* Of the RRset's first record. */
+} place_t;
+
+static place_t place_of(const canon_check_zone_t *cz, const canon_node_t *node,
+                        const canon_rrset_t *rrset, uint16_t index)
+{
+	place_t p = {.file = cz->path};
+	const canon_rrset_pos_t *pos = canon_positions_get(cz->positions, node, rrset->rr.type);
+	if (pos != NULL) {
+		p.file = canon_positions_file(cz->positions, pos->file);
+		p.line = canon_rrset_pos_line(pos, index);
+		p.rrset_line = pos->line;
+	}
+	return p;
+}
+
+static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, place_t at,
                    const resolver_t *r, const knot_dname_t *owner, const knot_dname_t *target,
                    lookup_result_t res)
 {
-	const char *file = cz->zone->files ? cz->zone->files[rrset->file] : cz->path;
+	const char *file = at.file;
+	uint32_t line = at.line;
 	char owner_text[KNOT_DNAME_TXT_MAXLEN + 1], target_text[KNOT_DNAME_TXT_MAXLEN + 1];
 	char type[16];
 	knot_dname_to_str(owner_text, owner, sizeof(owner_text));
@@ -162,7 +183,7 @@ static void report(canon_check_zone_t *cz, const canon_rrset_t *rrset, uint32_t 
 		                   rcode ? rcode->name : "an error");
 	} else if (rrset->rr.type == KNOT_RRTYPE_CNAME && res.rcode == KNOT_RCODE_NXDOMAIN) {
 		canon_findings_add(
-		        &cz->findings, &CANON_RULE_DANGLING_EXTERNAL, file, rrset->line, owner,
+		        &cz->findings, &CANON_RULE_DANGLING_EXTERNAL, file, at.rrset_line, owner,
 		        rrset->rr.type, "remove the CNAME, or register and serve the target name",
 		        "CNAME target %s of %s does not exist (NXDOMAIN at %s): a dangling "
 		        "alias is a subdomain-takeover risk; whoever registers the target "
@@ -212,7 +233,7 @@ int canon_check_resolve(canon_check_zone_t *cz, const char *server)
 				const knot_dname_t *target =
 				        out_of_zone_target(zone, &rrset->rr, rdata);
 				if (target != NULL) {
-					report(cz, rrset, canon_rrset_line(rrset, k), &r,
+					report(cz, rrset, place_of(cz, node, rrset, k), &r,
 					       node->owner, target, lookup(&r, target));
 				}
 			}

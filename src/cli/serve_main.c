@@ -23,6 +23,7 @@ static void usage(FILE *out)
 	        "usage: canon serve [--listen ADDR[:PORT]]... [--zone "
 	        "ORIGIN=FILE[,OPTION=VALUE...]]...\n"
 	        "                   [--state-dir DIR] [--key NAME:ALGORITHM:SECRET]...\n"
+	        "                   [--http ADDR:PORT [--api-key KEY] [--web-root DIR]]\n"
 	        "                   [--workers N] [--log-level LEVEL] [-c canon.conf]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
@@ -41,6 +42,11 @@ static void usage(FILE *out)
 	        "...)\n"
 	        "  -u, --upstream ADDR:PORT  resolver that ALIAS targets are looked up at\n"
 	        "  -r, --root-hints FILE     or: look them up iteratively from these root servers\n"
+	        "      --http ADDR:PORT      serve the HTTP API (PowerDNS v1 subset) and the web\n"
+	        "                            page there (see docs/api.md)\n"
+	        "      --api-key KEY         the X-API-Key the API asks for; without one, --http\n"
+	        "                            must be a loopback address\n"
+	        "      --web-root DIR        the web page's files (default " CANON_WEB_DIR ")\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
 	        "  -c, --config FILE         read settings from FILE (see docs/config.md)\n"
@@ -161,6 +167,20 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		return 0;
 	case 'K':
 		return add_key_arg(conf, arg);
+	case 'H':
+		if (canon_conf_set_http(conf, arg) != 0) {
+			fprintf(stderr, "canon serve: --http '%s': expected ADDR:PORT\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'A':
+		free(conf->api_key);
+		conf->api_key = strdup(arg);
+		return 0;
+	case 'W':
+		free(conf->web_root);
+		conf->web_root = strdup(arg);
+		return 0;
 	default:
 		usage(stderr);
 		return -1;
@@ -196,6 +216,9 @@ int canon_serve_main(int argc, char **argv)
 	        {"root-hints", required_argument, NULL, 'r'},
 	        {"state-dir", required_argument, NULL, 'S'},
 	        {"key", required_argument, NULL, 'K'},
+	        {"http", required_argument, NULL, 'H'},
+	        {"api-key", required_argument, NULL, 'A'},
+	        {"web-root", required_argument, NULL, 'W'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const canon_daemon_cli_t cli = {

@@ -12,9 +12,6 @@
 #include "lib/changeset.h"
 #include "lib/name.h"
 
-/* Positions of records that came from no file (an UPDATE, a journal replay). */
-#define DYNAMIC_FILE "(dynamic update)"
-
 void canon_changeset_init(canon_changeset_t *ch)
 {
 	memset(ch, 0, sizeof(*ch));
@@ -334,21 +331,6 @@ static bool removed_has(const removed_index_t *idx, const knot_dname_t *owner, u
 	return false;
 }
 
-static int copy_files(const canon_zone_t *base, canon_zone_t *zone, uint16_t *dynamic)
-{
-	for (size_t i = 0; base != NULL && i < base->file_count; i++) {
-		if (canon_zone_add_file(zone, base->files[i]) < 0) {
-			return -ENOMEM;
-		}
-	}
-	int file = canon_zone_add_file(zone, DYNAMIC_FILE);
-	if (file < 0) {
-		return -ENOMEM;
-	}
-	*dynamic = (uint16_t)file;
-	return 0;
-}
-
 static int copy_kept(const canon_zone_t *base, const removed_index_t *removed, canon_zone_t *zone)
 {
 	bool mismatch;
@@ -362,10 +344,9 @@ static int copy_kept(const canon_zone_t *base, const removed_index_t *removed, c
 				if (removed_has(removed, node->owner, rrset->rr.type, rd)) {
 					continue;
 				}
-				int ret = canon_zone_add(zone, node->owner, rrset->rr.type,
-				                         rrset->rr.ttl, rd->data, rd->len,
-				                         rrset->file, canon_rrset_line(rrset, k),
-				                         &mismatch);
+				int ret =
+				        canon_zone_add(zone, node->owner, rrset->rr.type,
+				                       rrset->rr.ttl, rd->data, rd->len, &mismatch);
 				if (ret != 0) {
 					return ret;
 				}
@@ -375,7 +356,7 @@ static int copy_kept(const canon_zone_t *base, const removed_index_t *removed, c
 	return 0;
 }
 
-static int add_list(canon_zone_t *zone, const canon_rrlist_t *list, uint16_t file)
+static int add_list(canon_zone_t *zone, const canon_rrlist_t *list)
 {
 	bool mismatch;
 	for (size_t i = 0; i < list->count; i++) {
@@ -383,7 +364,7 @@ static int add_list(canon_zone_t *zone, const canon_rrlist_t *list, uint16_t fil
 		knot_rdata_t *rd = rr->rrs.rdata;
 		for (uint16_t k = 0; k < rr->rrs.count; k++, rd = knot_rdataset_next(rd)) {
 			int ret = canon_zone_add(zone, rr->owner, rr->type, rr->ttl, rd->data,
-			                         rd->len, file, 0, &mismatch);
+			                         rd->len, &mismatch);
 			if (ret != 0 && ret != -EDOM) {
 				return ret;
 			}
@@ -395,25 +376,37 @@ static int add_list(canon_zone_t *zone, const canon_rrlist_t *list, uint16_t fil
 int canon_changeset_apply(const canon_zone_t *base, const canon_changeset_t *ch,
                           canon_zone_t **result)
 {
-	if (base == NULL && (ch->added.count == 0 || ch->added.items[0].type != KNOT_RRTYPE_SOA)) {
+	canon_flatten_t flatten = base != NULL ? base->flatten : CANON_FLATTEN_NONE;
+	return canon_changeset_apply_flatten(base, ch, flatten, result);
+}
+
+int canon_changeset_apply_flatten(const canon_zone_t *base, const canon_changeset_t *ch,
+                                  canon_flatten_t flatten, canon_zone_t **result)
+{
+	const knot_dname_t *apex = base ? base->apex_name : NULL;
+	for (size_t i = 0; apex == NULL && i < ch->added.count; i++) {
+		if (ch->added.items[i].type == KNOT_RRTYPE_SOA) {
+			apex = ch->added.items[i].owner;
+		}
+	}
+	if (apex == NULL) {
 		return -ENOENT;
 	}
 	removed_index_t removed;
 	if (removed_index_build(&removed, &ch->removed) != 0) {
 		return -ENOMEM;
 	}
-	/* Without a base, the zone is what the changeset adds (a snapshot); its SOA names the apex.
-	 */
-	canon_zone_t *zone = canon_zone_new(base ? base->apex_name : ch->added.items[0].owner);
-	uint16_t dynamic = 0;
-	int ret = zone ? copy_files(base, zone, &dynamic) : -ENOMEM;
+	/* Without a base, the zone is what the changeset adds (a snapshot); its SOA names the apex. */
+	canon_zone_t *zone = canon_zone_new(apex);
+	int ret = zone ? 0 : -ENOMEM;
 	if (ret == 0 && base != NULL) {
 		ret = copy_kept(base, &removed, zone);
 	}
 	if (ret == 0) {
-		ret = add_list(zone, &ch->added, dynamic);
+		ret = add_list(zone, &ch->added);
 	}
 	if (ret == 0) {
+		zone->flatten = flatten;
 		ret = canon_zone_seal(zone);
 	}
 	free(removed.slots);

@@ -75,11 +75,19 @@ int canon_changeset_diff(const canon_zone_t *from, const canon_zone_t *to, canon
  * A new, sealed zone: 'base' less the removed records plus the added ones.
  * Removing a record that is not there, or adding one that is, is not an error
  * (the result is the same). With 'base' NULL the zone is just the added
- * records (a journal snapshot). Returns 0, -ENOENT when the result has no
- * SOA, -ENOMEM.
+ * records (a journal snapshot). The new zone flattens CNAMEs as 'base' does
+ * (canon_zone_t.flatten), or not at all without a base. Returns 0, -ENOENT
+ * when the result has no SOA, -ENOMEM.
  */
 int canon_changeset_apply(const canon_zone_t *base, const canon_changeset_t *ch,
                           canon_zone_t **result);
+
+/*
+ * canon_changeset_apply() with the flatten mode given: the zone's setting, a
+ * policy its records do not carry (a journal snapshot has no base to take it from).
+ */
+int canon_changeset_apply_flatten(const canon_zone_t *base, const canon_changeset_t *ch,
+                                  canon_flatten_t flatten, canon_zone_t **result);
 
 /* The whole zone as a changeset from nothing: a snapshot for the journal. 0 or -ENOMEM. */
 int canon_changeset_from_zone(const canon_zone_t *zone, canon_changeset_t *ch);

@@ -1,6 +1,7 @@
 /*
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,31 @@ void canon_findings_free(canon_findings_t *findings)
 	}
 	free(findings->items);
 	canon_findings_init(findings);
+}
+
+static char *copy_text(const char *text)
+{
+	return text ? strdup(text) : NULL;
+}
+
+void canon_findings_append_copy(canon_findings_t *findings, const canon_finding_t *finding)
+{
+	if (findings->count == findings->cap) {
+		size_t cap = findings->cap ? findings->cap * 2 : 16;
+		canon_finding_t *items = realloc(findings->items, cap * sizeof(*items));
+		if (items == NULL) {
+			return;
+		}
+		findings->items = items;
+		findings->cap = cap;
+	}
+	canon_finding_t *f = &findings->items[findings->count++];
+	*f = *finding;
+	f->file = copy_text(finding->file);
+	f->owner = copy_text(finding->owner);
+	f->message = copy_text(finding->message);
+	f->hint = copy_text(finding->hint);
+	f->fix_target = copy_text(finding->fix_target);
 }
 
 static char *dname_text(const knot_dname_t *name)
@@ -147,14 +173,29 @@ void canon_findings_sort(canon_findings_t *findings, size_t from)
 	}
 }
 
+void canon_finding_place(const canon_finding_t *finding, char *out, size_t size)
+{
+	if (finding->file == NULL && finding->owner != NULL) {
+		char type[32] = "";
+		if (finding->type != 0) {
+			knot_rrtype_to_string(finding->type, type, sizeof(type));
+		}
+		snprintf(out, size, "%s%s%s", finding->owner, type[0] ? " " : "", type);
+		return;
+	}
+	snprintf(out, size, "%s:%u", finding->file ? finding->file : "-", finding->line);
+}
+
 void canon_findings_print(const canon_findings_t *findings, FILE *out)
 {
 	for (size_t i = 0; i < findings->count; i++) {
 		const canon_finding_t *f = &findings->items[i];
 		const char *severity =
 		        f->rule->severity == CANON_SEVERITY_ERROR ? "error" : "warning";
-		fprintf(out, "%s:%u: %s: %s [%s]\n", f->file ? f->file : "-", f->line, severity,
-		        f->message ? f->message : "", f->rule->id);
+		char place[PATH_MAX + 32];
+		canon_finding_place(f, place, sizeof(place));
+		fprintf(out, "%s: %s: %s [%s]\n", place, severity, f->message ? f->message : "",
+		        f->rule->id);
 		if (f->hint != NULL) {
 			fprintf(out, "  hint: %s\n", f->hint);
 		}
@@ -164,12 +205,45 @@ void canon_findings_print(const canon_findings_t *findings, FILE *out)
 /* Context for the rules of one zone. */
 typedef struct {
 	const canon_zone_t *zone;
+	const canon_zone_positions_t *positions; /* NULL: no record has a place. */
 	canon_findings_t *findings;
 } check_t;
 
-static const char *rrset_file(const check_t *c, const canon_rrset_t *rrset)
+/* Where an RRset was read; without a place, file NULL, lines 0 and no note. */
+typedef struct {
+	const char *file;
+	uint32_t line; /* Of its first record read. */
+	uint32_t last; /* Of its record read last. */
+	char note[24]; /* " (line N)" for messages, or "". */
+} place_t;
+
+static place_t place_of(const check_t *c, const canon_node_t *node, const canon_rrset_t *rrset)
 {
-	return c->zone->files ? c->zone->files[rrset->file] : NULL;
+	place_t p = {.file = NULL};
+	const canon_rrset_pos_t *pos = canon_positions_get(c->positions, node, rrset->rr.type);
+	if (pos != NULL) {
+		p.file = canon_positions_file(c->positions, pos->file);
+		p.line = pos->line;
+		p.last = canon_rrset_pos_last_line(pos);
+		snprintf(p.note, sizeof(p.note), " (line %u)", pos->line);
+	}
+	return p;
+}
+
+/* The file an RRset was read from, or NULL. */
+static const char *rrset_file(const check_t *c, const canon_node_t *node,
+                              const canon_rrset_t *rrset)
+{
+	const canon_rrset_pos_t *pos = canon_positions_get(c->positions, node, rrset->rr.type);
+	return pos != NULL ? canon_positions_file(c->positions, pos->file) : NULL;
+}
+
+/* The line of record 'index' (rdata order) of an RRset, or 0 when it has no place. */
+static uint32_t record_line(const check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
+                            uint16_t index)
+{
+	const canon_rrset_pos_t *pos = canon_positions_get(c->positions, node, rrset->rr.type);
+	return pos != NULL ? canon_rrset_pos_line(pos, index) : 0;
 }
 
 static const char *type_text(uint16_t type, char *buf, size_t size)
@@ -183,6 +257,24 @@ static const canon_node_t *zone_node(const canon_zone_t *zone, const knot_dname_
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, name);
 	return canon_zone_get_name(zone, lower);
+}
+
+/*
+ * The CNAME of 'node' when it is answered as one: a flattened CNAME
+ * (CANON_NODE_FLATTENED) is checked as the ALIAS it is answered as.
+ */
+static const canon_rrset_t *node_cname(const canon_node_t *node)
+{
+	return (node->flags & CANON_NODE_CNAME) ? canon_node_rrset(node, KNOT_RRTYPE_CNAME) : NULL;
+}
+
+/* The type the rules see for an RRset of 'node': ALIAS for a flattened CNAME. */
+static uint16_t checked_type(const canon_node_t *node, const canon_rrset_t *rrset)
+{
+	if ((node->flags & CANON_NODE_FLATTENED) && rrset->rr.type == KNOT_RRTYPE_CNAME) {
+		return CANON_RRTYPE_ALIAS;
+	}
+	return rrset->rr.type;
 }
 
 /* RRSIG and NSEC may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5). */
@@ -222,9 +314,10 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 {
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	place_t at = place_of(c, node, cname);
 	if (cname->rr.rrs.count > 1) {
-		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_CNAMES, rrset_file(c, cname),
-		                   canon_rrset_last_line(cname), node->owner, KNOT_RRTYPE_CNAME,
+		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_CNAMES, at.file, at.last,
+		                   node->owner, KNOT_RRTYPE_CNAME,
 		                   "keep exactly one CNAME at the name",
 		                   "%s has %u CNAME records; a name is an alias of one name only "
 		                   "(RFC 1034 §3.6.2, RFC 2181 §10.1)",
@@ -232,8 +325,8 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 	}
 	if (node == c->zone->apex) {
 		canon_findings_add(
-		        c->findings, &CANON_RULE_CNAME_AT_APEX, rrset_file(c, cname), cname->line,
-		        node->owner, KNOT_RRTYPE_CNAME,
+		        c->findings, &CANON_RULE_CNAME_AT_APEX, at.file, at.line, node->owner,
+		        KNOT_RRTYPE_CNAME,
 		        "use an ALIAS record at the apex, or serve the zone with flatten=apex "
 		        "(canon answers A/AAAA from the target)",
 		        "CNAME at the zone apex %s, which must hold SOA and NS; a CNAME "
@@ -252,12 +345,13 @@ static void check_cname_node(check_t *c, const canon_node_t *node, const canon_r
 		char hint[256];
 		snprintf(hint, sizeof(hint),
 		         "move the %s records to the alias target or drop the CNAME", type);
-		const canon_rrset_t *later = other->line > cname->line ? other : cname;
-		canon_findings_add(c->findings, &CANON_RULE_CNAME_AND_OTHER, rrset_file(c, later),
+		place_t other_at = place_of(c, node, other);
+		const place_t *later = other_at.line > at.line ? &other_at : &at;
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_AND_OTHER, later->file,
 		                   later->line, node->owner, other->rr.type, hint,
-		                   "%s has a CNAME (line %u) and %s data (line %u); a CNAME name "
+		                   "%s has a CNAME%s and %s data%s; a CNAME name "
 		                   "holds no other data (RFC 1034 §3.6.2, RFC 2181 §10.1)",
-		                   owner, cname->line, type, other->line);
+		                   owner, at.note, type, other_at.note);
 	}
 }
 
@@ -265,25 +359,27 @@ static void check_dname_node(check_t *c, const canon_node_t *node, const canon_r
 {
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	place_t at = place_of(c, node, dname);
 	if (dname->rr.rrs.count > 1) {
-		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_DNAMES, rrset_file(c, dname),
-		                   canon_rrset_last_line(dname), node->owner, KNOT_RRTYPE_DNAME,
+		canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_DNAMES, at.file, at.last,
+		                   node->owner, KNOT_RRTYPE_DNAME,
 		                   "keep exactly one DNAME at the name",
 		                   "%s has %u DNAME records; a subtree is redirected to one place "
 		                   "only (RFC 6672 §2.4)",
 		                   owner, dname->rr.rrs.count);
 	}
-	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+	const canon_rrset_t *cname = node_cname(node);
 	if (cname != NULL) {
-		const canon_rrset_t *later = cname->line > dname->line ? cname : dname;
+		place_t cname_at = place_of(c, node, cname);
+		const place_t *later = cname_at.line > at.line ? &cname_at : &at;
 		canon_findings_add(
-		        c->findings, &CANON_RULE_DNAME_AND_CNAME, rrset_file(c, later), later->line,
+		        c->findings, &CANON_RULE_DNAME_AND_CNAME, later->file, later->line,
 		        node->owner, KNOT_RRTYPE_DNAME,
 		        "keep the DNAME (it does not redirect its owner) and give the owner "
 		        "its own data, or keep only the CNAME",
-		        "%s has a DNAME (line %u) and a CNAME (line %u); a CNAME name holds "
+		        "%s has a DNAME%s and a CNAME%s; a CNAME name holds "
 		        "no other data (RFC 1034 §3.6.2, RFC 6672 §2.4)",
-		        owner, dname->line, cname->line);
+		        owner, at.note, cname_at.note);
 	}
 }
 
@@ -301,12 +397,14 @@ static void check_below_dname(check_t *c, const canon_node_t *node)
 	knot_dname_to_str(name, node->owner, sizeof(name));
 	knot_dname_to_str(above, owner_node->owner, sizeof(above));
 	const canon_rrset_t *first = &node->rrsets[0];
-	canon_findings_add(c->findings, &CANON_RULE_DATA_BELOW_DNAME, rrset_file(c, first),
-	                   first->line, node->owner, first->rr.type,
+	place_t at = place_of(c, node, first);
+	place_t dname_at = place_of(c, owner_node, dname);
+	canon_findings_add(c->findings, &CANON_RULE_DATA_BELOW_DNAME, at.file, at.line, node->owner,
+	                   checked_type(node, first),
 	                   "move the data below the DNAME's target, or remove it",
-	                   "%s lies below the DNAME at %s (line %u), which redirects the whole "
+	                   "%s lies below the DNAME at %s%s, which redirects the whole "
 	                   "subtree; this data can never be served (RFC 6672 §2.4)",
-	                   name, above, dname->line);
+	                   name, above, dname_at.note);
 }
 
 /*
@@ -372,7 +470,7 @@ static void check_target_not_alias(check_t *c, const canon_node_t *node, const c
 		         "loops or runs past %d hops",
 		         type, CANON_CHAIN_MAX);
 	}
-	canon_findings_add(c->findings, rule->rule, rrset_file(c, rrset), line, node->owner,
+	canon_findings_add(c->findings, rule->rule, rrset_file(c, node, rrset), line, node->owner,
 	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
 	                   name, owner, rule->why);
 }
@@ -425,7 +523,7 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	knot_dname_copy_lower(lower, target);
 	if (rrset->rr.type == KNOT_RRTYPE_CNAME && looks_like_ipv4(lower)) {
 		canon_findings_add(
-		        c->findings, &CANON_RULE_CNAME_TO_IP, rrset_file(c, rrset), line,
+		        c->findings, &CANON_RULE_CNAME_TO_IP, rrset_file(c, node, rrset), line,
 		        node->owner, rrset->rr.type,
 		        "a CNAME points at a name; for an address use an A (or AAAA) record",
 		        "CNAME target %s of %s looks like an IP address; a CNAME must point "
@@ -434,7 +532,7 @@ static void check_target_text(check_t *c, const canon_node_t *node, const canon_
 	}
 	if (origin_twice(c->zone, lower)) {
 		canon_findings_add(
-		        c->findings, &CANON_RULE_ORIGIN_TWICE, rrset_file(c, rrset), line,
+		        c->findings, &CANON_RULE_ORIGIN_TWICE, rrset_file(c, node, rrset), line,
 		        node->owner, rrset->rr.type,
 		        "end an absolute name with a dot, or write it relative to $ORIGIN",
 		        "%s target %s of %s ends in the origin twice: a trailing dot is "
@@ -525,8 +623,9 @@ static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_
 			}
 		}
 		path_text(path, hops, NULL, text, sizeof(text));
-		canon_findings_add(c->findings, &CANON_RULE_CNAME_LOOP, rrset_file(c, cname),
-		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
+		place_t at = place_of(c, node, cname);
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_LOOP, at.file, at.line,
+		                   node->owner, KNOT_RRTYPE_CNAME,
 		                   "point one of the aliases at a name with data",
 		                   "CNAME loop %s; no lookup of these names can succeed "
 		                   "(RFC 1034 §3.6.2)",
@@ -538,10 +637,11 @@ static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_
 	}
 	const knot_dname_t *final = cname_target(path[hops - 1]);
 	path_text(path, hops, final, text, sizeof(text));
+	place_t at = place_of(c, node, cname);
 	if (end == CANON_CHAIN_TOO_LONG) {
 		/* No fix: the walk stopped at the limit, short of the chain's final name. */
-		canon_findings_add(c->findings, &CANON_RULE_CNAME_CHAIN, rrset_file(c, cname),
-		                   cname->line, node->owner, KNOT_RRTYPE_CNAME,
+		canon_findings_add(c->findings, &CANON_RULE_CNAME_CHAIN, at.file, at.line,
+		                   node->owner, KNOT_RRTYPE_CNAME,
 		                   "shorten the chain: servers and resolvers follow a limited "
 		                   "number of hops",
 		                   "alias chain of more than %d hops %s; canon serve and canon "
@@ -552,8 +652,8 @@ static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_
 	char final_text[KNOT_DNAME_TXT_MAXLEN + 1], hint[KNOT_DNAME_TXT_MAXLEN + 64];
 	knot_dname_to_str(final_text, final, sizeof(final_text));
 	snprintf(hint, sizeof(hint), "point the CNAME straight at %s", final_text);
-	canon_findings_add(c->findings, &CANON_RULE_CNAME_CHAIN, rrset_file(c, cname), cname->line,
-	                   node->owner, KNOT_RRTYPE_CNAME, hint,
+	canon_findings_add(c->findings, &CANON_RULE_CNAME_CHAIN, at.file, at.line, node->owner,
+	                   KNOT_RRTYPE_CNAME, hint,
 	                   "alias chain of %d hops %s; legal, but each hop costs resolvers "
 	                   "another lookup (RFC 1034 §3.6.2)",
 	                   hops, text);
@@ -591,10 +691,11 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	knot_dname_to_str(name, target, sizeof(name));
+	place_t at = place_of(c, node, cname);
 	if (where == CANON_FIND_NXNAME && found->wildcard == NULL) {
 		canon_findings_add(
-		        c->findings, &CANON_RULE_CNAME_DANGLING, rrset_file(c, cname), cname->line,
-		        node->owner, KNOT_RRTYPE_CNAME,
+		        c->findings, &CANON_RULE_CNAME_DANGLING, at.file, at.line, node->owner,
+		        KNOT_RRTYPE_CNAME,
 		        "add the target's records, or point the CNAME at a name that exists",
 		        "CNAME target %s of %s does not exist in the zone: the alias "
 		        "answers NXDOMAIN (RFC 1034 §3.6.2, RFC 6604)",
@@ -609,8 +710,8 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 		char hint[128];
 		snprintf(hint, sizeof(hint), "lower the CNAME TTL to %u or less", target_ttl);
 		canon_findings_add(
-		        c->findings, &CANON_RULE_CNAME_TTL, rrset_file(c, cname), cname->line,
-		        node->owner, KNOT_RRTYPE_CNAME, hint,
+		        c->findings, &CANON_RULE_CNAME_TTL, at.file, at.line, node->owner,
+		        KNOT_RRTYPE_CNAME, hint,
 		        "CNAME %s has TTL %u but its target %s has TTL %u: caches keep the "
 		        "alias %ux longer than the data; the effective TTL of the answer "
 		        "is %u (RFC 2181 §10.1.1)",
@@ -627,39 +728,41 @@ static void check_alias_node(check_t *c, const canon_node_t *node, const canon_r
 {
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	place_t at = place_of(c, node, alias);
 	if (alias->rr.rrs.count > 1) {
 		canon_findings_add(
-		        c->findings, &CANON_RULE_MULTIPLE_ALIASES, rrset_file(c, alias),
-		        canon_rrset_last_line(alias), node->owner, CANON_RRTYPE_ALIAS,
-		        "keep exactly one ALIAS at the name",
+		        c->findings, &CANON_RULE_MULTIPLE_ALIASES, at.file, at.last, node->owner,
+		        CANON_RRTYPE_ALIAS, "keep exactly one ALIAS at the name",
 		        "%s has %u ALIAS records; like a CNAME, an ALIAS names one target", owner,
 		        alias->rr.rrs.count);
 	}
 	static const uint16_t conflicting[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA, KNOT_RRTYPE_CNAME};
 	for (size_t i = 0; i < sizeof(conflicting) / sizeof(conflicting[0]); i++) {
 		const canon_rrset_t *other = canon_node_rrset(node, conflicting[i]);
-		if (other == NULL ||
+		/* A flattened CNAME is the ALIAS itself. */
+		if (other == NULL || other == alias ||
 		    canon_check_coexist(CANON_RRTYPE_ALIAS, conflicting[i]) == NULL) {
 			continue;
 		}
 		type_text(conflicting[i], type, sizeof(type));
-		const canon_rrset_t *later = other->line > alias->line ? other : alias;
+		place_t other_at = place_of(c, node, other);
+		const place_t *later = other_at.line > at.line ? &other_at : &at;
 		canon_findings_add(
-		        c->findings, &CANON_RULE_ALIAS_AND_ADDRESS, rrset_file(c, later),
-		        later->line, node->owner, conflicting[i], "remove the record, or the ALIAS",
-		        "%s has an ALIAS (line %u) and %s data (line %u); the ALIAS supplies "
+		        c->findings, &CANON_RULE_ALIAS_AND_ADDRESS, later->file, later->line,
+		        node->owner, conflicting[i], "remove the record, or the ALIAS",
+		        "%s has an ALIAS%s and %s data%s; the ALIAS supplies "
 		        "the name's addresses, so it holds no A, AAAA or CNAME of its own",
-		        owner, alias->line, type, other->line);
+		        owner, at.note, type, other_at.note);
 	}
 }
 
 static void check_node(check_t *c, const canon_node_t *node)
 {
-	const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
+	const canon_rrset_t *alias = canon_node_alias(node);
 	if (alias != NULL) {
 		check_alias_node(c, node, alias);
 	}
-	const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
+	const canon_rrset_t *cname = node_cname(node);
 	const canon_rrset_t *dname = canon_node_rrset(node, KNOT_RRTYPE_DNAME);
 	if (cname != NULL) {
 		check_cname_node(c, node, cname);
@@ -677,12 +780,11 @@ static void check_node(check_t *c, const canon_node_t *node)
 		knot_rdata_t *rdata = rrset->rr.rrs.rdata;
 		for (uint16_t j = 0; j < rrset->rr.rrs.count;
 		     j++, rdata = knot_rdataset_next(rdata)) {
+			uint16_t type = checked_type(node, rrset);
 			const knot_dname_t *target =
-			        rrset->rr.type == KNOT_RRTYPE_DNAME
-			                ? NULL
-			                : canon_rdata_target(rrset->rr.type, rdata);
+			        type == KNOT_RRTYPE_DNAME ? NULL : canon_rdata_target(type, rdata);
 			if (target != NULL) {
-				uint32_t line = canon_rrset_line(rrset, j);
+				uint32_t line = record_line(c, node, rrset, j);
 				check_target_not_alias(c, node, rrset, line, target);
 				check_target_text(c, node, rrset, line, target);
 			}
@@ -690,9 +792,10 @@ static void check_node(check_t *c, const canon_node_t *node)
 	}
 }
 
-void canon_check_zone(const canon_zone_t *zone, canon_findings_t *findings)
+void canon_check_zone(const canon_zone_t *zone, const canon_zone_positions_t *positions,
+                      canon_findings_t *findings)
 {
-	check_t c = {.zone = zone, .findings = findings};
+	check_t c = {.zone = zone, .positions = positions, .findings = findings};
 	for (size_t i = 0; i < zone->node_count; i++) {
 		check_node(&c, zone->nodes[i]);
 	}

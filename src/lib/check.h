@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/positions.h"
 #include "lib/zone.h"
 
 typedef enum {
@@ -53,7 +54,7 @@ extern const canon_rule_t CANON_RULE_MULTIPLE_ALIASES;
 
 typedef struct {
 	const canon_rule_t *rule;
-	char *file;    /* NULL when the finding has no place in a file. */
+	char *file;    /* NULL when the finding has no place in a file (see canon_finding_place). */
 	uint32_t line; /* 0 when unknown. */
 	char *owner;   /* Presentation format, or NULL. */
 	uint16_t type; /* RR type the finding is about, or 0. */
@@ -76,6 +77,9 @@ void canon_findings_add(canon_findings_t *findings, const canon_rule_t *rule, co
                         uint32_t line, const knot_dname_t *owner, uint16_t type, const char *hint,
                         const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
+/* Append a copy of 'finding' (from another list). Allocation failures drop it. */
+void canon_findings_append_copy(canon_findings_t *findings, const canon_finding_t *finding);
+
 /* Number of findings of 'severity'. */
 size_t canon_findings_count(const canon_findings_t *findings, canon_severity_t severity);
 
@@ -88,7 +92,15 @@ void canon_findings_set_fix(canon_findings_t *findings, const knot_dname_t *targ
 /* Order findings[from..] by file and line. */
 void canon_findings_sort(canon_findings_t *findings, size_t from);
 
-/* "file:line: severity: message [rule]" lines, each followed by "  hint: ..." if any. */
+/*
+ * Where a finding is, for messages: "file:line"; for one about a record with no
+ * place in a file (no positions: say, a record added by an UPDATE), its owner
+ * and type ("www.example. CNAME"); else "-:line".
+ */
+void canon_finding_place(const canon_finding_t *finding, char *out, size_t size);
+
+/* "PLACE: severity: message [rule]" lines (canon_finding_place), each followed by "  hint: ..." if
+ * any. */
 void canon_findings_print(const canon_findings_t *findings, FILE *out);
 
 /*
@@ -98,5 +110,10 @@ void canon_findings_print(const canon_findings_t *findings, FILE *out);
  */
 const canon_rule_t *canon_check_coexist(uint16_t type, uint16_t other);
 
-/* Run every alias and consistency rule on a sealed zone. */
-void canon_check_zone(const canon_zone_t *zone, canon_findings_t *findings);
+/*
+ * Run every alias and consistency rule on a sealed zone. 'positions' (from the
+ * loader, lib/positions.h) gives findings their file:line; with NULL, or for a
+ * record it has no place for, findings name the record's owner and type instead.
+ */
+void canon_check_zone(const canon_zone_t *zone, const canon_zone_positions_t *positions,
+                      canon_findings_t *findings);

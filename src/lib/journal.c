@@ -349,3 +349,32 @@ int canon_journal_walk(canon_journal_t *journal, uint32_t from, uint32_t to,
 	sqlite3_finalize(st);
 	return ret;
 }
+
+int canon_journal_history(canon_journal_t *journal, size_t limit, canon_journal_history_t visit,
+                          void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(journal->db,
+	                       "SELECT serial_from, serial_to, time, source, data FROM changesets "
+	                       "ORDER BY seq DESC LIMIT ?",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	int ret = 0, rc;
+	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		canon_changeset_t ch;
+		canon_changeset_init(&ch);
+		ch.serial_from = (uint32_t)sqlite3_column_int64(st, 0);
+		ch.serial_to = (uint32_t)sqlite3_column_int64(st, 1);
+		ret = column_changeset(st, 4, &ch);
+		if (ret == 0) {
+			const char *source = (const char *)sqlite3_column_text(st, 3);
+			ret = visit(ctx, sqlite3_column_int64(st, 2), source ? source : "", &ch);
+		}
+		canon_changeset_clear(&ch);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -70,5 +70,13 @@ typedef int (*canon_journal_visit_t)(const canon_changeset_t *ch, void *ctx);
 int canon_journal_walk(canon_journal_t *journal, uint32_t from, uint32_t to,
                        canon_journal_visit_t visit, void *ctx);
 
+/* Called with each changeset of a history walk, with when it was made and by whom. */
+typedef int (*canon_journal_history_t)(void *ctx, int64_t time, const char *source,
+                                       const canon_changeset_t *ch);
+
+/* Visit at most 'limit' changesets, newest first: 0, -EIO, -EINVAL, or what 'visit' returned. */
+int canon_journal_history(canon_journal_t *journal, size_t limit, canon_journal_history_t visit,
+                          void *ctx);
+
 /* The journal's file name for zone 'origin' ("example.test.") under 'dir'. */
 void canon_journal_path(const char *dir, const char *origin, char *out, size_t size);

@@ -70,19 +70,38 @@ static bool chain_full(lookup_t *lk)
 	return true;
 }
 
-/* Add an RRset of the node answering 'name'; wildcard RRsets take 'name' as owner. */
-static int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, const knot_dname_t *name,
-                          bool wildcard)
+/*
+ * Add an RRset of the node answering 'name' as 'type': wildcard RRsets take
+ * 'name' as owner, a flattened CNAME is shown as the ALIAS it is answered as.
+ */
+static int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, uint16_t type,
+                          const knot_dname_t *name, bool wildcard)
 {
 	const knot_rrset_t *rr = &rrset->rr;
-	if (wildcard) {
-		rr = synthesize_owner(lk, rr, name);
-		if (rr == NULL) {
+	if (wildcard || type != rr->type) {
+		knot_rrset_t *copy =
+		        (knot_rrset_t *)synthesize_owner(lk, rr, wildcard ? name : rr->owner);
+		if (copy == NULL) {
 			return -ENOMEM;
 		}
+		copy->type = type;
+		rr = copy;
 	}
 	section_add(lk, KNOT_ANSWER, rr, owner_hint(lk));
 	return 0;
+}
+
+/*
+ * The type an RRset of 'node' is answered as: a flattened CNAME is an ALIAS to
+ * its target, so that resolvers never see the CNAME (as with Cloudflare's
+ * flattening) while the zone keeps it as written.
+ */
+static uint16_t answered_type(const canon_node_t *node, const canon_rrset_t *rrset)
+{
+	if ((node->flags & CANON_NODE_FLATTENED) && rrset->rr.type == KNOT_RRTYPE_CNAME) {
+		return CANON_RRTYPE_ALIAS;
+	}
+	return rrset->rr.type;
 }
 
 static void add_negative(lookup_t *lk, const canon_zone_t *zone, uint8_t rcode)
@@ -204,7 +223,7 @@ static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *t
 static int answer_alias(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *node,
                         const knot_dname_t *name)
 {
-	const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
+	const canon_rrset_t *alias = canon_node_alias(node);
 	const knot_dname_t *target = knot_cname_name(alias->rr.rrs.rdata);
 	const knot_rrset_t *rr = NULL;
 	canon_alias_status_t status = alias_from_zones(lk, target, name, alias->rr.ttl, &rr);
@@ -248,7 +267,7 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 		}
 		const canon_rrset_t *cname = canon_node_rrset(node, KNOT_RRTYPE_CNAME);
 		*target = knot_cname_name(cname->rr.rrs.rdata);
-		return add_node_rrset(lk, cname, name, wildcard);
+		return add_node_rrset(lk, cname, KNOT_RRTYPE_CNAME, name, wildcard);
 	}
 	if ((node->flags & CANON_NODE_ALIAS) &&
 	    (qtype == KNOT_RRTYPE_A || qtype == KNOT_RRTYPE_AAAA)) {
@@ -257,10 +276,11 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 	bool any_data = false;
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
-		if (qtype != KNOT_RRTYPE_ANY && rrset->rr.type != qtype) {
+		uint16_t type = answered_type(node, rrset);
+		if (qtype != KNOT_RRTYPE_ANY && type != qtype) {
 			continue;
 		}
-		int ret = add_node_rrset(lk, rrset, name, wildcard);
+		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
 		if (ret == 0) {
 			ret = add_additional(lk, zone, &rrset->rr);
 		}

@@ -36,28 +36,6 @@ canon_zone_t *canon_zone_new(const knot_dname_t *apex)
 	return zone;
 }
 
-int canon_zone_add_file(canon_zone_t *zone, const char *file)
-{
-	for (size_t i = 0; i < zone->file_count; i++) {
-		if (strcmp(zone->files[i], file) == 0) {
-			return (int)i;
-		}
-	}
-	if (zone->file_count >= UINT16_MAX) {
-		return -ENOMEM;
-	}
-	char **files = realloc(zone->files, (zone->file_count + 1) * sizeof(*files));
-	if (files == NULL) {
-		return -ENOMEM;
-	}
-	zone->files = files;
-	files[zone->file_count] = strdup(file);
-	if (files[zone->file_count] == NULL) {
-		return -ENOMEM;
-	}
-	return (int)zone->file_count++;
-}
-
 const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
                                    uint16_t size, uint32_t hash)
 {
@@ -139,6 +117,7 @@ static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *low
 	memcpy(node->owner, lower, size);
 	node->hash = hash;
 	node->owner_size = size;
+	node->id = (uint32_t)zone->node_count;
 	zone->nodes[zone->node_count++] = node;
 	slots_insert(zone->slots, zone->slot_mask, node);
 	return node;
@@ -174,44 +153,8 @@ static canon_rrset_t *node_add_rrset(canon_node_t *node, uint16_t type, uint32_t
 	return rrset;
 }
 
-uint32_t canon_rrset_last_line(const canon_rrset_t *rrset)
-{
-	uint32_t last = rrset->line;
-	for (uint16_t i = 0; rrset->lines != NULL && i < rrset->rr.rrs.count; i++) {
-		if (rrset->lines[i] > last) {
-			last = rrset->lines[i];
-		}
-	}
-	return last;
-}
-
-/* Remember the line of a record just added to a set, at its place in rdata order. */
-static int record_line(canon_rrset_t *rrset, const uint8_t *rdata, uint16_t rdlen, uint32_t line)
-{
-	uint16_t count = rrset->rr.rrs.count;
-	uint32_t *lines = realloc(rrset->lines, count * sizeof(*lines));
-	if (lines == NULL) {
-		return -ENOMEM;
-	}
-	if (rrset->lines == NULL) {
-		lines[0] = rrset->line; /* The set had one record until now. */
-	}
-	rrset->lines = lines;
-	uint16_t pos = 0;
-	knot_rdata_t *rd = rrset->rr.rrs.rdata;
-	for (; pos < count; pos++, rd = knot_rdataset_next(rd)) {
-		if (rd->len == rdlen && memcmp(rd->data, rdata, rdlen) == 0) {
-			break;
-		}
-	}
-	memmove(lines + pos + 1, lines + pos, (size_t)(count - 1 - pos) * sizeof(*lines));
-	lines[pos] = line;
-	return 0;
-}
-
 int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
-                   const uint8_t *rdata, uint16_t rdlen, uint16_t file, uint32_t line,
-                   bool *ttl_mismatch)
+                   const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch)
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, owner);
@@ -230,8 +173,6 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 		if (rrset == NULL) {
 			return -ENOMEM;
 		}
-		rrset->line = line;
-		rrset->file = file;
 	} else if (rrset->rr.ttl != ttl) {
 		*ttl_mismatch = true;
 	}
@@ -243,7 +184,7 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 		return 0; /* A duplicate record: merged. */
 	}
 	zone->record_count++;
-	return before == 0 ? 0 : record_line(rrset, rdata, rdlen, line);
+	return 0;
 }
 
 /* Create the empty non-terminals between every node and the apex, link parents. */
@@ -278,12 +219,35 @@ static void set_own_flags(canon_zone_t *zone, canon_node_t *node)
 	if (canon_node_rrset(node, KNOT_RRTYPE_DNAME) != NULL) {
 		node->flags |= CANON_NODE_DNAME;
 	}
-	if (canon_node_rrset(node, KNOT_RRTYPE_CNAME) != NULL) {
-		node->flags |= CANON_NODE_CNAME;
-	}
-	if (canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL) {
+	bool alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL;
+	if (alias) {
 		node->flags |= CANON_NODE_ALIAS;
 	}
+	if (canon_node_rrset(node, KNOT_RRTYPE_CNAME) == NULL) {
+		return;
+	}
+	/* Beside an ALIAS the CNAME stays a CNAME, for the checker to report the pair. */
+	if (canon_zone_flattens(zone, node->owner) && !alias) {
+		node->flags |= CANON_NODE_ALIAS | CANON_NODE_FLATTENED;
+	} else {
+		node->flags |= CANON_NODE_CNAME;
+	}
+}
+
+bool canon_zone_flattens(const canon_zone_t *zone, const knot_dname_t *lower)
+{
+	return zone->flatten == CANON_FLATTEN_ALL ||
+	       (zone->flatten == CANON_FLATTEN_APEX && knot_dname_is_equal(lower, zone->apex_name));
+}
+
+const canon_rrset_t *canon_node_alias(const canon_node_t *node)
+{
+	if (!(node->flags & CANON_NODE_ALIAS)) {
+		return NULL;
+	}
+	uint16_t type =
+	        (node->flags & CANON_NODE_FLATTENED) ? KNOT_RRTYPE_CNAME : CANON_RRTYPE_ALIAS;
+	return canon_node_rrset(node, type);
 }
 
 /* Flags inherited from ancestors: what lies below a cut or a DNAME. */
@@ -306,6 +270,76 @@ static void set_negative_soa(canon_zone_t *zone)
 	zone->negative_soa.ttl = canon_negative_ttl(soa); /* RFC 2308 §3 (lib/alias.h) */
 }
 
+/* A node and its owner in libknot's lookup format (knot_dname_lf): labels from the root. */
+typedef struct {
+	const uint8_t *key; /* key[0]: length of the rest. */
+	uint32_t index;     /* In zone->nodes. */
+} sort_item_t;
+
+/*
+ * RFC 4034 §6.1 on lower-case owners: the lookup formats compared as octets,
+ * the shorter first when one is a prefix of the other (as knot_dname_cmp does,
+ * without converting both names at every comparison).
+ */
+static int sort_item_cmp(const void *a, const void *b)
+{
+	const uint8_t *ka = ((const sort_item_t *)a)->key, *kb = ((const sort_item_t *)b)->key;
+	int ret = memcmp(ka + 1, kb + 1, ka[0] < kb[0] ? ka[0] : kb[0]);
+	return ret != 0 ? ret : (int)ka[0] - (int)kb[0];
+}
+
+/*
+ * zone->canonical: the nodes in canonical order. zone->nodes keeps the order
+ * they were allocated in, so that the passes over every node (the seal, the
+ * checker, the free) read memory in order.
+ */
+static int sort_canonical(canon_zone_t *zone)
+{
+	size_t key_size = 0;
+	for (size_t i = 0; i < zone->node_count; i++) {
+		key_size += zone->nodes[i]->owner_size; /* The lookup format is as long. */
+	}
+	size_t count = zone->node_count;
+	sort_item_t *items = malloc(count * sizeof(*items));
+	uint8_t *keys = malloc(key_size ? key_size : 1);
+	zone->canonical = malloc(count * sizeof(*zone->canonical));
+	if (items == NULL || keys == NULL || zone->canonical == NULL) {
+		free(items);
+		free(keys);
+		return -ENOMEM;
+	}
+	uint8_t *next = keys;
+	bool sorted = true; /* Zone files are often written in canonical order already. */
+	for (size_t i = 0; i < count; i++) {
+		knot_dname_storage_t storage;
+		const uint8_t *lf = knot_dname_lf(zone->nodes[i]->owner, storage);
+		memcpy(next, lf, lf[0] + 1);
+		items[i] = (sort_item_t){.key = next, .index = (uint32_t)i};
+		sorted = sorted && (i == 0 || sort_item_cmp(&items[i - 1], &items[i]) < 0);
+		next += lf[0] + 1;
+	}
+	if (!sorted) {
+		qsort(items, count, sizeof(*items), sort_item_cmp);
+	}
+	for (size_t i = 0; i < count; i++) {
+		zone->canonical[i] = items[i].index;
+	}
+	free(items);
+	free(keys);
+	return 0;
+}
+
+int canon_zone_walk(const canon_zone_t *zone, canon_zone_walk_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < zone->node_count; i++) {
+		int ret = fn(zone->nodes[zone->canonical[i]], ctx);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int canon_zone_seal(canon_zone_t *zone)
 {
 	if (zone->apex == NULL) {
@@ -323,6 +357,10 @@ int canon_zone_seal(canon_zone_t *zone)
 	}
 	for (size_t i = 0; i < zone->node_count; i++) {
 		set_inherited_flags(zone->nodes[i]);
+	}
+	ret = sort_canonical(zone);
+	if (ret != 0) {
+		return ret;
 	}
 	zone->soa = canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA);
 	if (zone->soa == NULL) {
@@ -375,16 +413,12 @@ void canon_zone_free(canon_zone_t *zone)
 		canon_node_t *node = zone->nodes[i];
 		for (uint16_t j = 0; j < node->rrset_count; j++) {
 			knot_rdataset_clear(&node->rrsets[j].rr.rrs, NULL);
-			free(node->rrsets[j].lines);
 		}
 		free(node->rrsets);
 		free(node);
 	}
-	for (size_t i = 0; i < zone->file_count; i++) {
-		free(zone->files[i]);
-	}
-	free(zone->files);
 	free(zone->nodes);
+	free(zone->canonical);
 	free(zone->slots);
 	free(zone->apex_name);
 	free(zone);

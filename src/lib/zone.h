@@ -1,7 +1,8 @@
 /*
  * The zone database: one zone's nodes in a hash table keyed by owner name, each
  * node with its RRsets and the flags the answer algorithm needs (zone cut, DNAME,
- * CNAME, occlusion), plus the file:line every RRset came from for the checker.
+ * CNAME, occlusion). Where the records came from (file:line) is not kept here:
+ * the loader returns it apart (lib/positions.h), for the checker only.
  *
  * A zone is built with canon_zone_add() calls and sealed with canon_zone_seal();
  * after that it is read-only and may be shared by any number of threads.
@@ -27,19 +28,7 @@
 
 typedef struct canon_rrset {
 	knot_rrset_t rr;
-	uint32_t line;   /* Line of the RRset's first record. */
-	uint16_t file;   /* Index into canon_zone_t.files. */
-	uint32_t *lines; /* With two or more records: the line of each, in rdata order. */
 } canon_rrset_t;
-
-/* The line of record 'index' (in rdata order) of the RRset. */
-static inline uint32_t canon_rrset_line(const canon_rrset_t *rrset, uint16_t index)
-{
-	return rrset->lines != NULL ? rrset->lines[index] : rrset->line;
-}
-
-/* The line of the RRset's record read last (the one that made it a set). */
-uint32_t canon_rrset_last_line(const canon_rrset_t *rrset);
 
 enum canon_node_flags {
 	CANON_NODE_DELEG = 1 << 0,       /* NS below the apex: a zone cut (RFC 1034 §4.2.1). */
@@ -47,8 +36,21 @@ enum canon_node_flags {
 	CANON_NODE_CNAME = 1 << 2,       /* Owns a CNAME. */
 	CANON_NODE_BELOW_CUT = 1 << 3,   /* Strictly below a zone cut: glue or occluded. */
 	CANON_NODE_BELOW_DNAME = 1 << 4, /* Strictly below a DNAME owner (RFC 6672 §2.3). */
-	CANON_NODE_ALIAS = 1 << 5,       /* Owns an ALIAS: A/AAAA come from its target. */
+	/* A/AAAA come from a target: the node owns an ALIAS, or a flattened CNAME. */
+	CANON_NODE_ALIAS = 1 << 5,
+	/*
+	 * Its CNAME is flattened (canon_zone_t.flatten): answered as an ALIAS to the
+	 * CNAME's target. CANON_NODE_CNAME is then clear, CANON_NODE_ALIAS set.
+	 */
+	CANON_NODE_FLATTENED = 1 << 6,
 };
+
+/* CNAME flattening modes (Cloudflare's): which CNAMEs are answered as ALIAS. */
+typedef enum {
+	CANON_FLATTEN_NONE = 0, /* none: CNAMEs are CNAMEs (RFC 1034) */
+	CANON_FLATTEN_APEX,     /* apex: a CNAME at the zone apex is flattened */
+	CANON_FLATTEN_ALL,      /* all: every CNAME in the zone is flattened */
+} canon_flatten_t;
 
 typedef struct canon_node {
 	knot_dname_t *owner;         /* Lower-case wire format, stored right after the node. */
@@ -60,6 +62,7 @@ typedef struct canon_node {
 	uint16_t flags;
 	uint16_t owner_size; /* Wire size of owner. */
 	uint32_t hash;       /* canon_name_hash(owner) */
+	uint32_t id;         /* Order of creation in its zone (lib/positions.h keys on it). */
 } canon_node_t;
 
 /*
@@ -76,13 +79,13 @@ typedef struct canon_zone {
 	knot_dname_t *apex_name; /* Lower-case wire format. */
 	canon_node_t *apex;
 	canon_node_t **nodes; /* In the order the zone file named them first. */
+	uint32_t *canonical;  /* Sealed: indices into nodes in canonical order (canon_zone_walk). */
 	size_t node_count;
 	size_t node_cap;
 	canon_slot_t *slots; /* Open-addressing hash table of nodes. */
 	uint32_t slot_mask;
-	char **files; /* Zone file names, for file:line in messages. */
-	size_t file_count;
 	size_t record_count;
+	canon_flatten_t flatten; /* Set before canon_zone_seal(); the zone keeps its CNAMEs. */
 	const canon_rrset_t *soa;
 	knot_rrset_t negative_soa; /* SOA with TTL min(TTL, MINIMUM) (RFC 2308 §3). */
 	int refs;                  /* Zone tables holding this zone. */
@@ -100,9 +103,6 @@ typedef enum {
 /* A new empty zone for 'apex' (any case). NULL on allocation failure. */
 canon_zone_t *canon_zone_new(const knot_dname_t *apex);
 
-/* Remember a file name; returns its index for canon_zone_add(), or -ENOMEM. */
-int canon_zone_add_file(canon_zone_t *zone, const char *file);
-
 /*
  * Add one record. The owner may be in any case. Identical records merge.
  * Returns 0, -EDOM when the owner is outside the zone, -ENOMEM; sets
@@ -110,15 +110,27 @@ int canon_zone_add_file(canon_zone_t *zone, const char *file);
  * first TTL is kept).
  */
 int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
-                   const uint8_t *rdata, uint16_t rdlen, uint16_t file, uint32_t line,
-                   bool *ttl_mismatch);
+                   const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch);
 
 /*
- * Finish building: create empty non-terminals, link parents and wildcards, set
- * node flags and the negative-answer SOA. Returns 0, -ENOENT when the apex has
- * no SOA, -ENOMEM.
+ * Finish building: create empty non-terminals, link parents and wildcards,
+ * note the canonical order of the nodes (canon_zone_walk), set
+ * node flags (CANON_NODE_FLATTENED at the CNAMEs zone->flatten covers, except
+ * beside an ALIAS, where the checker reports the pair) and the negative-answer SOA. Returns 0,
+ * -ENOENT when the apex has no SOA, -ENOMEM.
  */
 int canon_zone_seal(canon_zone_t *zone);
+
+/* Called by canon_zone_walk() for each node; non-zero stops the walk. */
+typedef int (*canon_zone_walk_fn)(const canon_node_t *node, void *ctx);
+
+/*
+ * Visit the nodes of a sealed zone in canonical order (RFC 4034 §6.1: by
+ * labels from the root, each compared as lower-case octets), the apex first,
+ * as AXFR, IXFR and NSEC need them. Empty non-terminals are visited too
+ * (canon_node_empty). Returns 0, or the first non-zero value of 'fn'.
+ */
+int canon_zone_walk(const canon_zone_t *zone, canon_zone_walk_fn fn, void *ctx);
 
 /* The node owning 'lower' (lower-case, of wire size 'size', hash from canon_name_hash), or NULL. */
 const canon_node_t *canon_zone_get(const canon_zone_t *zone, const knot_dname_t *lower,
@@ -133,6 +145,19 @@ canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
 
 /* The RRset of 'type' at 'node', or NULL. */
 const canon_rrset_t *canon_node_rrset(const canon_node_t *node, uint16_t type);
+
+/*
+ * Whether the zone's flatten mode covers a CNAME owned by 'lower' (lower-case):
+ * the apex with CANON_FLATTEN_APEX, every name with CANON_FLATTEN_ALL. Such a
+ * CNAME is answered and checked as an ALIAS, unless the name also owns an ALIAS.
+ */
+bool canon_zone_flattens(const canon_zone_t *zone, const knot_dname_t *lower);
+
+/*
+ * The RRset whose target answers A/AAAA at 'node' (CANON_NODE_ALIAS): its ALIAS,
+ * or its flattened CNAME. NULL at other nodes.
+ */
+const canon_rrset_t *canon_node_alias(const canon_node_t *node);
 
 /* Whether the node is an empty non-terminal or otherwise holds no data. */
 static inline bool canon_node_empty(const canon_node_t *node)

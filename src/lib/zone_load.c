@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ typedef struct {
 
 typedef struct {
 	canon_zone_t *zone;
+	canon_zone_positions_t *positions; /* Where each record was read. */
 	canon_findings_t *findings;
 	int error; /* First fatal (allocation) error. */
 	/* While records of a $GENERATE line are parsed: that line's place. */
@@ -89,7 +91,7 @@ static void place(const load_t *ld, const zs_scanner_t *s, const char **file, ui
 
 static int file_index(load_t *ld, const char *file)
 {
-	int idx = canon_zone_add_file(ld->zone, file);
+	int idx = canon_positions_add_file(ld->positions, file);
 	if (idx < 0 && ld->error == 0) {
 		ld->error = idx;
 	}
@@ -266,6 +268,17 @@ static bool check_record_place(load_t *ld, const zs_scanner_t *s, const char *fi
 	return true;
 }
 
+/* Note where the record just added to the zone was read (lib/positions.h). */
+static int note_position(load_t *ld, const zs_scanner_t *s, uint16_t type, uint16_t file,
+                         uint32_t line)
+{
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, s->r_owner);
+	const canon_node_t *node = canon_zone_get_name(ld->zone, lower);
+	return canon_positions_record(ld->positions, node, canon_node_rrset(node, type), s->r_data,
+	                              (uint16_t)s->r_data_length, file, line);
+}
+
 static void on_record(zs_scanner_t *s)
 {
 	load_t *ld = s->process.data;
@@ -286,7 +299,10 @@ static void on_record(zs_scanner_t *s)
 	}
 	bool ttl_mismatch = false;
 	int ret = canon_zone_add(ld->zone, s->r_owner, type, s->r_ttl, s->r_data,
-	                         (uint16_t)s->r_data_length, (uint16_t)file, line, &ttl_mismatch);
+	                         (uint16_t)s->r_data_length, &ttl_mismatch);
+	if (ret == 0) {
+		ret = note_position(ld, s, type, (uint16_t)file, line);
+	}
 	if (ret == -EDOM) {
 		canon_findings_add(ld->findings, &CANON_RULE_OUT_OF_ZONE, file_name, line,
 		                   s->r_owner, s->r_type, "remove it or put it in its own zone",
@@ -437,24 +453,6 @@ static int parse_file(load_t *ld, const char *origin, const char *path)
 	return 0;
 }
 
-/*
- * Cloudflare's CNAME flattening: the CNAMEs that the mode covers are served
- * as ALIAS (A/AAAA from the target), which also lets the apex keep SOA and NS.
- */
-static void flatten_cnames(canon_zone_t *zone, canon_flatten_t mode)
-{
-	for (size_t i = 0; mode != CANON_FLATTEN_NONE && i < zone->node_count; i++) {
-		canon_node_t *node = zone->nodes[i];
-		bool apex = knot_dname_is_equal(node->owner, zone->apex_name);
-		canon_rrset_t *cname = (canon_rrset_t *)canon_node_rrset(node, KNOT_RRTYPE_CNAME);
-		if (cname == NULL || (mode == CANON_FLATTEN_APEX && !apex) ||
-		    canon_node_rrset(node, CANON_RRTYPE_ALIAS) != NULL) {
-			continue; /* Beside an ALIAS, the CNAME stays for the checker to report. */
-		}
-		cname->rr.type = CANON_RRTYPE_ALIAS; /* Same data: one domain name. */
-	}
-}
-
 int canon_flatten_parse(const char *text, canon_flatten_t *mode)
 {
 	static const char *const names[] = {"none", "apex", "all"};
@@ -470,11 +468,12 @@ int canon_flatten_parse(const char *text, canon_flatten_t *mode)
 int canon_zone_load(const char *origin, const char *path, canon_findings_t *findings,
                     canon_zone_t **zone_out)
 {
-	return canon_zone_load_flat(origin, path, CANON_FLATTEN_NONE, findings, zone_out);
+	return canon_zone_load_full(origin, path, CANON_FLATTEN_NONE, findings, zone_out, NULL);
 }
 
-int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t flatten,
-                         canon_findings_t *findings, canon_zone_t **zone_out)
+int canon_zone_load_full(const char *origin, const char *path, canon_flatten_t flatten,
+                         canon_findings_t *findings, canon_zone_t **zone_out,
+                         canon_zone_positions_t **positions_out)
 {
 	knot_dname_storage_t apex;
 	if (knot_dname_from_str(apex, origin, sizeof(apex)) == NULL) {
@@ -483,8 +482,13 @@ int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t f
 		return -EINVAL;
 	}
 	size_t first_finding = findings->count;
-	load_t ld = {.zone = canon_zone_new(apex), .findings = findings, .path = path};
-	if (ld.zone == NULL) {
+	load_t ld = {.zone = canon_zone_new(apex),
+	             .positions = canon_positions_new(),
+	             .findings = findings,
+	             .path = path};
+	if (ld.zone == NULL || ld.positions == NULL) {
+		canon_zone_free(ld.zone);
+		canon_positions_free(ld.positions);
 		return -ENOMEM;
 	}
 	int ret = parse_file(&ld, origin, path);
@@ -493,7 +497,7 @@ int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t f
 		ret = ld.error;
 	}
 	if (ret == 0) {
-		flatten_cnames(ld.zone, flatten);
+		ld.zone->flatten = flatten;
 		ret = canon_zone_seal(ld.zone);
 		if (ret == -ENOENT) {
 			canon_findings_add(findings, &CANON_RULE_NO_SOA, path, 0, apex,
@@ -505,11 +509,17 @@ int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t f
 	}
 	if (ret != 0) {
 		canon_zone_free(ld.zone);
+		canon_positions_free(ld.positions);
 		return ret;
 	}
-	canon_check_zone(ld.zone, findings);
+	canon_check_zone(ld.zone, ld.positions, findings);
 	canon_findings_sort(findings, first_finding);
 	*zone_out = ld.zone;
+	if (positions_out != NULL) {
+		*positions_out = ld.positions;
+	} else {
+		canon_positions_free(ld.positions); /* Serving memory keeps no file:line. */
+	}
 	return 0;
 }
 
@@ -519,13 +529,14 @@ int canon_zone_load_for_serving(const char *origin, const char *path, canon_flat
 	canon_findings_t findings;
 	canon_findings_init(&findings);
 	canon_zone_t *loaded = NULL;
-	int ret = canon_zone_load_flat(origin, path, flatten, &findings, &loaded);
+	int ret = canon_zone_load_full(origin, path, flatten, &findings, &loaded, NULL);
 	for (size_t i = 0; i < findings.count; i++) {
 		const canon_finding_t *f = &findings.items[i];
+		char place[PATH_MAX + 32];
+		canon_finding_place(f, place, sizeof(place));
 		canon_log(f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR
 		                                                    : CANON_LOG_WARNING,
-		          "%s:%u: %s [%s]", f->file ? f->file : path, f->line, f->message,
-		          f->rule->id);
+		          "%s: %s [%s]", place, f->message, f->rule->id);
 	}
 	if (ret == 0 && (canon_findings_block_load(&findings) || loaded->soa == NULL)) {
 		ret = -EINVAL;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "lib/check.h"
+#include "lib/positions.h"
 #include "lib/zone.h"
 
 /*
@@ -19,19 +20,19 @@
 int canon_zone_load(const char *origin, const char *path, canon_findings_t *findings,
                     canon_zone_t **zone);
 
-/* CNAME flattening modes (Cloudflare's): which CNAMEs are served as ALIAS. */
-typedef enum {
-	CANON_FLATTEN_NONE = 0, /* none: CNAMEs are CNAMEs (RFC 1034) */
-	CANON_FLATTEN_APEX,     /* apex: a CNAME at the zone apex is flattened */
-	CANON_FLATTEN_ALL,      /* all: every CNAME in the zone is flattened */
-} canon_flatten_t;
-
 /* "none", "apex" or "all"; 0 or -EINVAL. */
 int canon_flatten_parse(const char *text, canon_flatten_t *mode);
 
-/* canon_zone_load() with the CNAMEs 'flatten' covers turned into ALIAS records. */
-int canon_zone_load_flat(const char *origin, const char *path, canon_flatten_t flatten,
-                         canon_findings_t *findings, canon_zone_t **zone);
+/*
+ * canon_zone_load() with a flatten mode: the zone keeps its CNAMEs as written,
+ * and those 'flatten' covers are answered and checked as ALIAS (canon_zone_t.flatten).
+ * With 'positions' non-NULL, *positions receives where each RRset was read
+ * (the caller frees it with canon_positions_free); else they are freed once
+ * the zone is checked. On failure neither is returned.
+ */
+int canon_zone_load_full(const char *origin, const char *path, canon_flatten_t flatten,
+                         canon_findings_t *findings, canon_zone_t **zone,
+                         canon_zone_positions_t **positions);
 
 /*
  * canon_zone_load() for serving: also fails (-EINVAL, zone freed) when a finding

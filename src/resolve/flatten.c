@@ -175,7 +175,7 @@ int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
 		const canon_zone_t *zone = table->zones[z];
 		for (size_t n = 0; n < zone->node_count && ret == 0; n++) {
 			const canon_node_t *node = zone->nodes[n];
-			const canon_rrset_t *alias = canon_node_rrset(node, CANON_RRTYPE_ALIAS);
+			const canon_rrset_t *alias = canon_node_alias(node);
 			for (int t = 0; alias != NULL && t < 2 && ret == 0; t++) {
 				ret = track_target(fl, knot_cname_name(alias->rr.rrs.rdata),
 				                   types[t]);

@@ -1,5 +1,6 @@
 /*
- * CNAME flattening for canon serve: the addresses of every ALIAS target,
+ * CNAME flattening for canon serve: the addresses of every ALIAS target (and
+ * of every flattened CNAME's target, canon_node_alias()),
  * resolved by canon's resolver in a background thread and refreshed before
  * they expire, so a query never waits on the upstream once warm. When the
  * upstream fails, the last good answer is served stale (RFC 8767) for a
@@ -31,7 +32,7 @@ typedef struct canon_flattener canon_flattener_t;
 canon_flattener_t *canon_flattener_new(canon_resolver_conf_t *resolver,
                                        void (*synchronize)(void *arg), void *arg);
 
-/* Start (or warm) the targets of every ALIAS in 'table'; 0 or -ENOMEM. */
+/* Start (or warm) the targets of every ALIAS and flattened CNAME in 'table'; 0 or -ENOMEM. */
 int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table);
 
 /* Start the refresh thread; 0 or -errno. */

@@ -57,6 +57,8 @@ void canon_conf_free(canon_serve_conf_t *conf)
 	free(conf->path);
 	free(conf->root_hints);
 	free(conf->state_dir);
+	free(conf->api_key);
+	free(conf->web_root);
 	canon_tsig_keyring_free(&conf->keys);
 	canon_conf_init(conf);
 }
@@ -332,8 +334,41 @@ bool canon_conf_update_allowed(const canon_zone_conf_t *zone, const canon_tsig_k
 	return false;
 }
 
+int canon_conf_set_http(canon_serve_conf_t *conf, const char *text)
+{
+	if (strchr(text, ':') == NULL ||
+	    canon_net_addr_parse(text, 0, &conf->http_addr, &conf->http_len) != 0) {
+		return -EINVAL;
+	}
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&conf->http_addr;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&conf->http_addr;
+	uint16_t port = conf->http_addr.ss_family == AF_INET ? in->sin_port : in6->sin6_port;
+	conf->http = port != 0;
+	return conf->http ? 0 : -EINVAL;
+}
+
+/* Whether an address is 127.0.0.0/8 or ::1. */
+static bool is_loopback(const struct sockaddr_storage *addr)
+{
+	if (addr->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+	return addr->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
 int canon_conf_validate(const canon_serve_conf_t *conf)
 {
+	if (conf->http && conf->api_key == NULL && !is_loopback(&conf->http_addr)) {
+		fprintf(stderr, "http: an address other than loopback needs api-key (--api-key): "
+		                "anyone who reaches it could change the zones\n");
+		return -EINVAL;
+	}
+	if (conf->api_key != NULL && conf->api_key[0] == '\0') {
+		fprintf(stderr, "api-key: the key is empty\n");
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < conf->zone_count; i++) {
 		if (conf->zones[i].update_key_count > 0 && conf->state_dir == NULL) {
 			fprintf(stderr,
@@ -440,6 +475,21 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		free(conf->state_dir);
 		conf->state_dir = strdup(full);
 		return conf->state_dir ? NULL : "out of memory";
+	}
+	if (strcmp(key, "http") == 0) {
+		return canon_conf_set_http(conf, value) ? "http needs ADDR:PORT" : NULL;
+	}
+	if (strcmp(key, "api-key") == 0) {
+		free(conf->api_key);
+		conf->api_key = strdup(value);
+		return conf->api_key ? NULL : "out of memory";
+	}
+	if (strcmp(key, "web-root") == 0) {
+		char full[PATH_MAX];
+		resolve_path(path, value, full, sizeof(full));
+		free(conf->web_root);
+		conf->web_root = strdup(full);
+		return conf->web_root ? NULL : "out of memory";
 	}
 	if (strcmp(key, "journal-max-depth") == 0) {
 		if (parse_unsigned(value, 1, 1000000, &number) != 0) {

@@ -13,6 +13,9 @@
  *   key: k1. hmac-sha256 BASE64  # TSIG key (repeatable)
  *   zone: example.org. example.org.zone update=k1 transfer=k1,127.0.0.0/8 notify=127.0.0.1:5301
  *   journal-max-depth: 1000      # changesets kept per zone before a snapshot replaces them
+ *   http: 127.0.0.1:8081         # the HTTP API (PowerDNS v1 subset) and the web page
+ *   api-key: SECRET              # X-API-Key the API asks for; without it, loopback only
+ *   web-root: /usr/share/canon/web   # the web page's files (default: the source tree's web/)
  *
  * and for canon resolve:
  *
@@ -69,6 +72,11 @@ typedef struct {
 	canon_tsig_keyring_t keys; /* key: NAME ALGORITHM SECRET */
 	bool keys_frozen;          /* A reload re-reads key: lines but may not change them. */
 	size_t journal_max_depth;  /* journal-max-depth: changesets kept per zone */
+	bool http;                 /* http: serve the API and the web page */
+	struct sockaddr_storage http_addr;
+	socklen_t http_len;
+	char *api_key;  /* api-key: the X-API-Key the API asks for, or NULL */
+	char *web_root; /* web-root: the web page's directory, or NULL for the default */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -108,6 +116,9 @@ bool canon_conf_transfer_allowed(const canon_zone_conf_t *zone, const struct soc
 
 /* Whether 'key' (NULL: unsigned) may UPDATE the zone. */
 bool canon_conf_update_allowed(const canon_zone_conf_t *zone, const canon_tsig_key_t *key);
+
+/* "ADDR:PORT" of the HTTP server (port required). 0 or -EINVAL. */
+int canon_conf_set_http(canon_serve_conf_t *conf, const char *text);
 
 /* Settings that need one another (update= needs state-dir); 0 or -EINVAL after a message. */
 int canon_conf_validate(const canon_serve_conf_t *conf);

@@ -22,6 +22,7 @@
 
 #include "lib/log.h"
 #include "resolve/flatten.h"
+#include "serve/http.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
@@ -216,13 +217,16 @@ int canon_server_run(canon_serve_conf_t *conf)
 
 	int status = 0;
 	aliases_t al = {0};
+	canon_http_t *http = NULL;
 	if (aliases_start(&al, &server) != 0) {
 		canon_log(CANON_LOG_ERROR,
 		          "cannot set up ALIAS resolution (--upstream/--root-hints)");
 		status = 1;
 	} else if (canon_zonemgr_start(server.zonemgr) != 0) {
 		status = 1;
-	} else if (start_workers(&server) == 0) {
+	} else if (start_workers(&server) == 0 &&
+	           (!conf->http || (http = canon_http_start(conf, server.zonemgr,
+	                                                    server.aliases)) != NULL)) {
 		for (size_t i = 0; i < conf->listen_count; i++) {
 			canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
 			          conf->listen[i].text, server.worker_count);
@@ -231,6 +235,8 @@ int canon_server_run(canon_serve_conf_t *conf)
 	} else {
 		status = 1;
 	}
+	/* First: its requests wait on the zone manager, which must still run. */
+	canon_http_stop(http);
 	stop_workers(&server);
 	/* After the workers: none of them waits on the manager any more. */
 	canon_zonemgr_free(server.zonemgr);

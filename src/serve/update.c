@@ -1,6 +1,8 @@
 /*
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #include "lib/check.h"
 #include "lib/log.h"
 #include "lib/name.h"
+#include "lib/rrtext.h"
 #include "serve/update.h"
 
 /* A name as the update sees it: the zone's RRsets at it, copied on first touch. */
@@ -29,6 +32,8 @@ typedef struct {
 	draft_node_t **nodes; /* In the order they were touched. */
 	size_t count;
 	bool soa_set; /* The update itself replaced the SOA (§3.4.2.2). */
+	/* Strict callers (the API) have a change refused where RFC 2136 skips a record. */
+	canon_update_refusal_t *refusal;
 } draft_t;
 
 static const knot_rdataset_t EMPTY_RRS = {0};
@@ -222,6 +227,20 @@ static void log_skipped(draft_t *d, const knot_rrset_t *rr, const canon_rule_t *
 	          d->who, owner, type, why, rule->id);
 }
 
+/* A strict caller's refusal: the rule, the record and the reason, in one sentence. */
+static void refuse(draft_t *d, const knot_rrset_t *rr, const canon_rule_t *rule, const char *why)
+{
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32], data[512] = "";
+	knot_dname_to_str(owner, rr->owner, sizeof(owner));
+	canon_rrtype_name(rr->type, type, sizeof(type));
+	if (rr->rrs.count > 0) {
+		canon_rdata_format(rr->type, rr->rrs.rdata, data, sizeof(data));
+	}
+	d->refusal->rule = rule;
+	snprintf(d->refusal->message, sizeof(d->refusal->message), "%s %s %s: %s [%s]", owner, type,
+	         data, why, rule->id);
+}
+
 static const char *coexist_reason(const canon_rule_t *rule)
 {
 	if (rule == &CANON_RULE_DNAME_AND_CNAME) {
@@ -233,6 +252,13 @@ static const char *coexist_reason(const canon_rule_t *rule)
 	}
 	return "a CNAME name holds no other data (RFC 1034 §3.6.2, RFC 2181 §10.1, RFC 2136 "
 	       "§3.4.2.2)";
+}
+
+/* The type the rules see at 'node': a CNAME the zone flattens is an ALIAS (lib/zone.h). */
+static uint16_t ruled_type(const draft_t *d, const draft_node_t *node, uint16_t type)
+{
+	bool flat = type == KNOT_RRTYPE_CNAME && canon_zone_flattens(d->zone, node->owner);
+	return flat ? CANON_RRTYPE_ALIAS : type;
 }
 
 /* The rule that forbids adding 'rr' at 'node' (RFC 2136 §3.4.2.2, RFC 6672 §5.2), or NULL. */
@@ -247,8 +273,13 @@ static const canon_rule_t *add_forbidden(draft_t *d, draft_node_t *node, const k
 		*why = "names below a DNAME owner would be unreachable (RFC 6672 §2.3)";
 		return &CANON_RULE_DATA_BELOW_DNAME;
 	}
+	uint16_t type = ruled_type(d, node, rr->type);
 	for (uint16_t i = 0; i < node->count; i++) {
-		const canon_rule_t *rule = canon_check_coexist(rr->type, node->rrsets[i].type);
+		uint16_t other = ruled_type(d, node, node->rrsets[i].type);
+		/* A CNAME and an ALIAS: the CNAME is not flattened there, and conflicts. */
+		const canon_rule_t *rule = type == other && rr->type != node->rrsets[i].type
+		                                   ? &CANON_RULE_ALIAS_AND_ADDRESS
+		                                   : canon_check_coexist(type, other);
 		if (rule != NULL) {
 			*why = coexist_reason(rule);
 			return rule;
@@ -279,6 +310,10 @@ static int add_record(draft_t *d, draft_node_t *node, const knot_rrset_t *rr)
 	}
 	const char *why = NULL;
 	const canon_rule_t *rule = add_forbidden(d, node, rr, &why);
+	if (rule != NULL && d->refusal != NULL) {
+		refuse(d, rr, rule, why);
+		return 1;
+	}
 	if (rule != NULL) {
 		log_skipped(d, rr, rule, why);
 		return 0;
@@ -588,4 +623,124 @@ uint8_t canon_update_process(const canon_zone_t *zone, const knot_pkt_t *query, 
 	}
 	draft_free(&d);
 	return rcode;
+}
+
+/* Pass 1 of an API change: the RRsets it replaces or deletes go. */
+static int api_remove(draft_t *d, const canon_rrset_change_t *c, knot_dname_t *lower)
+{
+	draft_node_t *node = draft_get(d, lower, true);
+	if (node == NULL) {
+		return -ENOMEM;
+	}
+	knot_rrset_t *existing = node_rrset(node, c->rrset.type);
+	bool apex = is_apex(d, node);
+	if (apex && c->rrset.type == KNOT_RRTYPE_NS && c->rrset.rrs.count == 0) {
+		snprintf(d->refusal->message, sizeof(d->refusal->message),
+		         "the apex keeps its NS RRset (RFC 1034 §4.2.1)");
+		return -EINVAL;
+	}
+	if (c->rrset.type == KNOT_RRTYPE_SOA && (!apex || c->rrset.rrs.count != 1)) {
+		snprintf(d->refusal->message, sizeof(d->refusal->message),
+		         "a zone has exactly one SOA, at its apex (RFC 1035 §5.2)");
+		return -EINVAL;
+	}
+	if (existing != NULL && c->rrset.type != KNOT_RRTYPE_SOA) {
+		node_drop_rrset(node, existing);
+	}
+	return 0;
+}
+
+/* An API SOA: taken as it is, with a serial above the old one (RFC 1982). */
+static int api_soa(draft_t *d, draft_node_t *node, const knot_rrset_t *rr)
+{
+	knot_rrset_t *soa = node_rrset(node, KNOT_RRTYPE_SOA);
+	uint32_t old = knot_soa_serial(d->zone->soa->rr.rrs.rdata);
+	knot_rdataset_clear(&soa->rrs, NULL);
+	soa->ttl = rr->ttl;
+	if (knot_rdataset_add(&soa->rrs, rr->rrs.rdata, NULL) != 0) {
+		return -ENOMEM;
+	}
+	if (!canon_serial_newer(knot_soa_serial(soa->rrs.rdata), old)) {
+		knot_soa_serial_set(soa->rrs.rdata, old + 1);
+	}
+	d->soa_set = true;
+	return 0;
+}
+
+/* Pass 2: the records of the replaced RRsets come, each checked by the alias rules. */
+static int api_add(draft_t *d, const canon_rrset_change_t *c, knot_dname_t *lower)
+{
+	draft_node_t *node = draft_get(d, lower, true);
+	if (node == NULL) {
+		return -ENOMEM;
+	}
+	knot_rrset_t one = c->rrset;
+	one.owner = node->owner;
+	if (c->rrset.type == KNOT_RRTYPE_SOA) {
+		return api_soa(d, node, &one);
+	}
+	knot_rdata_t *rd = c->rrset.rrs.rdata;
+	for (uint16_t i = 0; i < c->rrset.rrs.count; i++, rd = knot_rdataset_next(rd)) {
+		one.rrs.count = 1;
+		one.rrs.size = (uint32_t)knot_rdata_size(rd->len);
+		one.rrs.rdata = rd;
+		int ret = add_record(d, node, &one);
+		if (ret != 0) {
+			return ret > 0 ? -EINVAL : -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int api_check(const canon_zone_t *zone, const canon_rrset_change_t *c, char *message,
+                     size_t size)
+{
+	if (!in_zone(zone, c->rrset.owner)) {
+		char owner[KNOT_DNAME_TXT_MAXLEN + 1];
+		knot_dname_to_str(owner, c->rrset.owner, sizeof(owner));
+		snprintf(message, size, "%s is out of the zone", owner);
+		return -EINVAL;
+	}
+	if (meta_type(c->rrset.type)) {
+		snprintf(message, size, "type %u is not data (RFC 6895 §3.1)", c->rrset.type);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int canon_update_rrsets(const canon_zone_t *zone, const canon_rrset_change_t *changes, size_t count,
+                        const char *who, canon_changeset_t *ch, canon_update_refusal_t *refusal)
+{
+	draft_t d;
+	if (draft_init(&d, zone, who) != 0) {
+		draft_free(&d);
+		return -ENOMEM;
+	}
+	d.refusal = refusal;
+	refusal->rule = NULL;
+	refusal->message[0] = '\0';
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		ret = api_check(zone, &changes[i], refusal->message, sizeof(refusal->message));
+	}
+	/* Removals first, so that one PATCH can turn an A into a CNAME. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; ret == 0 && i < count; i++) {
+			knot_dname_storage_t lower;
+			knot_dname_copy_lower(lower, changes[i].rrset.owner);
+			if (pass == 0) {
+				ret = api_remove(&d, &changes[i], lower);
+			} else if (changes[i].op == CANON_RRSET_REPLACE) {
+				ret = api_add(&d, &changes[i], lower);
+			}
+		}
+	}
+	if (ret == 0 && draft_changes(&d, ch) != 0) {
+		ret = -ENOMEM;
+	}
+	if (ret == 0 && canon_changeset_empty(ch) && !d.soa_set) {
+		canon_changeset_clear(ch);
+	}
+	draft_free(&d);
+	return ret;
 }

@@ -106,33 +106,30 @@ static int put_rrset(xfr_t *x, const knot_rrset_t *rr)
 	return 0;
 }
 
-static int node_cmp(const void *a, const void *b)
+/* Every RRset of the node but the SOA, which opens and closes the transfer. */
+static int put_node(const canon_node_t *node, void *ctx)
 {
-	const canon_node_t *x = *(const canon_node_t *const *)a;
-	const canon_node_t *y = *(const canon_node_t *const *)b;
-	return knot_dname_cmp(x->owner, y->owner);
-}
-
-/* RFC 5936 §2.2: the SOA, every other record, the SOA again; names in canonical order. */
-static int put_zone(xfr_t *x, const canon_zone_t *zone)
-{
-	const canon_node_t **nodes =
-	        malloc((zone->node_count ? zone->node_count : 1) * sizeof(*nodes));
-	if (nodes == NULL) {
-		return -ENOMEM;
-	}
-	memcpy(nodes, zone->nodes, zone->node_count * sizeof(*nodes));
-	qsort(nodes, zone->node_count, sizeof(*nodes), node_cmp);
-	int ret = put_rrset(x, &zone->soa->rr);
-	for (size_t i = 0; ret == 0 && i < zone->node_count; i++) {
-		for (uint16_t j = 0; ret == 0 && j < nodes[i]->rrset_count; j++) {
-			const knot_rrset_t *rr = &nodes[i]->rrsets[j].rr;
-			if (rr->type != KNOT_RRTYPE_SOA) {
-				ret = put_rrset(x, rr);
-			}
+	int ret = 0;
+	for (uint16_t j = 0; ret == 0 && j < node->rrset_count; j++) {
+		const knot_rrset_t *rr = &node->rrsets[j].rr;
+		if (rr->type != KNOT_RRTYPE_SOA) {
+			ret = put_rrset(ctx, rr);
 		}
 	}
-	free(nodes);
+	return ret;
+}
+
+/*
+ * RFC 5936 §2.2: the SOA, every other record, the SOA again; names in
+ * canonical order (canon_zone_walk). The zone's records as written: a
+ * flattened CNAME goes out as the CNAME (flattening is an answer policy).
+ */
+static int put_zone(xfr_t *x, const canon_zone_t *zone)
+{
+	int ret = put_rrset(x, &zone->soa->rr);
+	if (ret == 0) {
+		ret = canon_zone_walk(zone, put_node, x);
+	}
 	return ret == 0 ? put_rrset(x, &zone->soa->rr) : ret;
 }
 

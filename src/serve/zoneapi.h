@@ -51,13 +51,13 @@ typedef struct {
 
 /* What a change did, or would do, or why it was refused. */
 typedef struct {
-	int status;                /* 0, or a negative errno (see the functions). */
-	char message[512];         /* Why it was refused: the rule, the record, the RFC. */
-	const canon_rule_t *rule;  /* The rule that refused it, or NULL. */
-	uint32_t serial;           /* The serial after the change (or the current one). */
-	bool changed;              /* Whether anything changed (or would). */
-	canon_findings_t added;    /* Checker findings the change adds ... */
-	canon_findings_t cleared;  /* ... and those it clears. */
+	int status;               /* 0, or a negative errno (see the functions). */
+	char message[2048];       /* Why it was refused: the rule, the record, the RFC. */
+	const canon_rule_t *rule; /* The rule that refused it, or NULL. */
+	uint32_t serial;          /* The serial after the change (or the current one). */
+	bool changed;             /* Whether anything changed (or would). */
+	canon_findings_t added;   /* Checker findings the change adds ... */
+	canon_findings_t cleared; /* ... and those it clears. */
 } canon_change_result_t;
 
 void canon_change_result_init(canon_change_result_t *result);
@@ -81,8 +81,9 @@ int canon_zonemgr_change(struct canon_zonemgr *mgr, const char *origin,
  * the zone is served already, -EINVAL for records the rules refuse or no
  * SOA, -EPERM without a state-dir.
  */
-int canon_zonemgr_create(struct canon_zonemgr *mgr, const char *origin, const canon_rrlist_t *records,
-                         const char *who, canon_change_result_t *result);
+int canon_zonemgr_create(struct canon_zonemgr *mgr, const char *origin,
+                         const canon_rrlist_t *records, const char *who,
+                         canon_change_result_t *result);
 
 /* Delete a zone created through the API: 0, -ENOENT, -EPERM for a zone of the config file. */
 int canon_zonemgr_delete(struct canon_zonemgr *mgr, const char *origin, const char *who);
@@ -92,8 +93,9 @@ int canon_zonemgr_renotify(struct canon_zonemgr *mgr, const char *origin);
 
 /* One entry of a zone's history, newest first. */
 typedef struct {
-	int64_t time;           /* Unix time it was made. */
-	const char *source;     /* Who made it: "update ... with key k1.", "api ...", "reload of FILE". */
+	int64_t time; /* Unix time it was made. */
+	const char
+	        *source; /* Who made it: "update ... with key k1.", "api ...", "reload of FILE". */
 	const canon_changeset_t *changes;
 } canon_history_entry_t;
 

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <libknot/descriptor.h>
 #include <libknot/errcode.h>
@@ -26,55 +29,10 @@
 #include "serve/notify.h"
 #include "serve/update.h"
 #include "serve/zonemgr.h"
+#include "serve/zonemgr_internal.h"
 
 /* Findings logged one by one when a change adds them; the rest are counted. */
 #define NEW_FINDINGS_LOGGED 10
-
-typedef struct {
-	char *origin;
-	const canon_zone_conf_t *conf;
-	canon_zone_t *current;    /* The published version. */
-	canon_journal_t *journal; /* NULL: no state-dir, or the journal failed. */
-	bool journal_failed;      /* state-dir is set but the journal cannot be used. */
-	uint32_t file_serial;     /* Serial of the zone file when last read or written. */
-	struct timespec file_mtime;
-	uint64_t *finding_keys; /* Fingerprints of the current version's findings, sorted. */
-	size_t finding_count;
-	/* Within one batch of jobs. */
-	canon_zone_t *before; /* The version before the batch. */
-	bool in_transaction;
-} zm_zone_t;
-
-typedef enum { JOB_UPDATE, JOB_RELOAD, JOB_FLUSH } job_kind_t;
-
-typedef struct job {
-	job_kind_t kind;
-	const uint8_t *wire;
-	size_t len;
-	const char *who;
-	uint8_t rcode;
-	bool done;
-	struct job *next;
-} job_t;
-
-struct canon_zonemgr {
-	canon_serve_conf_t *conf;
-	_Atomic(canon_zonetable_t *) *table;
-	canon_zonemgr_sync_t sync;
-	void *sync_ctx;
-	canon_zonemgr_publish_t publish;
-	void *publish_ctx;
-	zm_zone_t *zones;
-	size_t count;
-	canon_notifier_t *notifier;
-	pthread_t thread;
-	bool started;
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* Jobs queued, or stopping. */
-	pthread_cond_t done; /* Jobs finished. */
-	job_t *head, *tail;
-	bool stopping;
-};
 
 /* ---- findings: log what a change adds, not the whole zone again ---- */
 
@@ -87,7 +45,7 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
-static uint64_t finding_key(const canon_finding_t *f)
+uint64_t zm_finding_key(const canon_finding_t *f)
 {
 	uint64_t h = 14695981039346656037ull;
 	h = fnv(h, f->rule->id, strlen(f->rule->id));
@@ -96,20 +54,20 @@ static uint64_t finding_key(const canon_finding_t *f)
 	return fnv(h, f->message, strlen(f->message));
 }
 
-static int key_cmp(const void *a, const void *b)
+int zm_key_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
-static uint64_t *finding_keys(const canon_findings_t *findings)
+uint64_t *zm_finding_keys(const canon_findings_t *findings)
 {
 	uint64_t *keys = malloc((findings->count ? findings->count : 1) * sizeof(*keys));
 	for (size_t i = 0; keys != NULL && i < findings->count; i++) {
-		keys[i] = finding_key(&findings->items[i]);
+		keys[i] = zm_finding_key(&findings->items[i]);
 	}
 	if (keys != NULL) {
-		qsort(keys, findings->count, sizeof(*keys), key_cmp);
+		qsort(keys, findings->count, sizeof(*keys), zm_key_cmp);
 	}
 	return keys;
 }
@@ -139,8 +97,8 @@ static void remember_findings(zm_zone_t *z)
 	}
 	canon_findings_t findings;
 	canon_findings_init(&findings);
-	canon_check_zone(z->current, &findings);
-	z->finding_keys = finding_keys(&findings);
+	canon_check_zone(z->current, NULL, &findings);
+	z->finding_keys = zm_finding_keys(&findings);
 	z->finding_count = z->finding_keys ? findings.count : 0;
 	canon_findings_free(&findings);
 }
@@ -150,7 +108,7 @@ static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char 
 	remember_findings(z);
 	canon_findings_t findings;
 	canon_findings_init(&findings);
-	canon_check_zone(version, &findings);
+	canon_check_zone(version, NULL, &findings);
 	if (canon_findings_block_load(&findings)) {
 		for (size_t i = 0; i < findings.count; i++) {
 			if (findings.items[i].rule->blocks_load) {
@@ -160,12 +118,12 @@ static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char 
 		canon_findings_free(&findings);
 		return true;
 	}
-	uint64_t *keys = finding_keys(&findings);
+	uint64_t *keys = zm_finding_keys(&findings);
 	size_t logged = 0, more = 0;
 	for (size_t i = 0; keys != NULL && i < findings.count; i++) {
-		uint64_t key = finding_key(&findings.items[i]);
+		uint64_t key = zm_finding_key(&findings.items[i]);
 		if (z->finding_keys != NULL && bsearch(&key, z->finding_keys, z->finding_count,
-		                                       sizeof(key), key_cmp) != NULL) {
+		                                       sizeof(key), zm_key_cmp) != NULL) {
 			continue;
 		}
 		if (logged++ < NEW_FINDINGS_LOGGED) {
@@ -189,7 +147,7 @@ static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char 
 
 /* ---- loading: the file, then the journal ---- */
 
-static int file_stat(const char *path, struct timespec *mtime)
+int zm_file_stat(const char *path, struct timespec *mtime)
 {
 	struct stat st;
 	if (stat(path, &st) != 0) {
@@ -207,7 +165,7 @@ static canon_zone_t *load_file(zm_zone_t *z)
 		return NULL;
 	}
 	zone->settings = z->conf;
-	file_stat(z->conf->file, &z->file_mtime);
+	zm_file_stat(z->conf->file, &z->file_mtime);
 	z->file_serial = canon_zone_serial(zone);
 	return zone;
 }
@@ -245,7 +203,7 @@ static int base_from_snapshot(zm_zone_t *z)
 	if (ret == 0 && found &&
 	    canon_serial_newer(snap.serial_to, canon_zone_serial(z->current))) {
 		canon_zone_t *zone = NULL;
-		ret = canon_changeset_apply(NULL, &snap, &zone);
+		ret = canon_changeset_apply_flatten(NULL, &snap, z->conf->flatten, &zone);
 		if (ret == 0) {
 			canon_log(CANON_LOG_INFO,
 			          "zone %s: starting from the journal's snapshot at serial %u "
@@ -306,7 +264,7 @@ static void replay_journal(zm_zone_t *z)
 	journal_fail(z, what);
 }
 
-static void open_journal(canon_zonemgr_t *mgr, zm_zone_t *z)
+void zm_open_journal(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
 	if (mgr->conf->state_dir == NULL) {
 		return;
@@ -320,8 +278,20 @@ static void open_journal(canon_zonemgr_t *mgr, zm_zone_t *z)
 	replay_journal(z);
 }
 
+/*
+ * After loading: what the loads freed (positions, findings, scanner buffers)
+ * lies between the zones' allocations; hand its pages back, as Knot does after
+ * zone events.
+ */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* Load one zone: its file, then its journal. Returns 0, or -1 when it is not served. */
-static int zone_start(canon_zonemgr_t *mgr, zm_zone_t *z)
+int zm_zone_start(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
 	z->current = load_file(z);
 	if (z->current == NULL) {
@@ -331,12 +301,13 @@ static int zone_start(canon_zonemgr_t *mgr, zm_zone_t *z)
 	}
 	canon_log(CANON_LOG_INFO, "zone %s loaded from %s: %zu records, serial %u", z->origin,
 	          z->conf->file, z->current->record_count, canon_zone_serial(z->current));
-	open_journal(mgr, z);
+	zm_open_journal(mgr, z);
 	return 0;
 }
 
-static void zone_stop(zm_zone_t *z)
+void zm_zone_stop(zm_zone_t *z)
 {
+	canon_conf_free_zones(z->own_conf, z->own_conf ? 1 : 0);
 	canon_journal_close(z->journal);
 	free(z->finding_keys);
 	free(z->origin);
@@ -345,7 +316,7 @@ static void zone_stop(zm_zone_t *z)
 
 /* ---- publishing ---- */
 
-static void publish(canon_zonemgr_t *mgr)
+void zm_publish(canon_zonemgr_t *mgr)
 {
 	canon_zone_t **zones = calloc(mgr->count ? mgr->count : 1, sizeof(*zones));
 	if (zones == NULL) {
@@ -374,7 +345,7 @@ static void publish(canon_zonemgr_t *mgr)
 	}
 }
 
-static void announce(canon_zonemgr_t *mgr, const zm_zone_t *z)
+void zm_announce(canon_zonemgr_t *mgr, const zm_zone_t *z)
 {
 	if (z->conf->notify_count > 0 && mgr->notifier != NULL) {
 		canon_notifier_queue(mgr->notifier, z->current->apex_name,
@@ -390,8 +361,8 @@ static void announce(canon_zonemgr_t *mgr, const zm_zone_t *z)
  * Returns 0, or an rcode-worthy failure (-EINVAL refused by the checker,
  * -EIO journal).
  */
-static int commit_version(canon_zonemgr_t *mgr, zm_zone_t *z, canon_zone_t *next,
-                          const canon_changeset_t *ch, const char *who)
+int zm_commit_version(canon_zonemgr_t *mgr, zm_zone_t *z, canon_zone_t *next,
+                      const canon_changeset_t *ch, const char *who)
 {
 	char why[192];
 	snprintf(why, sizeof(why), "change %u -> %u by %s", ch->serial_from, ch->serial_to, who);
@@ -448,7 +419,7 @@ static uint8_t run_update(canon_zonemgr_t *mgr, job_t *job)
 		if (rcode == KNOT_RCODE_NOERROR && ch.added.count > 0) {
 			int ret = canon_changeset_apply(z->current, &ch, &next);
 			if (ret == 0) {
-				ret = commit_version(mgr, z, next, &ch, job->who);
+				ret = zm_commit_version(mgr, z, next, &ch, job->who);
 			}
 			if (ret != 0) {
 				if (next != NULL && next != z->current) {
@@ -464,7 +435,7 @@ static uint8_t run_update(canon_zonemgr_t *mgr, job_t *job)
 }
 
 /* Start a batch: remember each zone's version so a failed commit can go back. */
-static void batch_begin(canon_zonemgr_t *mgr)
+void zm_batch_begin(canon_zonemgr_t *mgr)
 {
 	for (size_t i = 0; i < mgr->count; i++) {
 		mgr->zones[i].before = mgr->zones[i].current;
@@ -472,7 +443,7 @@ static void batch_begin(canon_zonemgr_t *mgr)
 }
 
 /* Commit each zone's journal transaction: one fsync per zone per batch. */
-static void batch_commit(canon_zonemgr_t *mgr, job_t *jobs, bool *changed)
+void zm_batch_commit(canon_zonemgr_t *mgr, job_t *jobs, bool *changed)
 {
 	*changed = false;
 	for (size_t i = 0; i < mgr->count; i++) {
@@ -501,12 +472,12 @@ static void batch_commit(canon_zonemgr_t *mgr, job_t *jobs, bool *changed)
 	}
 }
 
-static void batch_announce(canon_zonemgr_t *mgr)
+void zm_batch_announce(canon_zonemgr_t *mgr)
 {
 	for (size_t i = 0; i < mgr->count; i++) {
 		zm_zone_t *z = &mgr->zones[i];
 		if (z->current != z->before && z->current != NULL) {
-			announce(mgr, z);
+			zm_announce(mgr, z);
 		}
 		z->before = NULL;
 	}
@@ -517,7 +488,7 @@ static void batch_announce(canon_zonemgr_t *mgr)
 static bool file_unchanged(const zm_zone_t *z)
 {
 	struct timespec now = {0};
-	return file_stat(z->conf->file, &now) == 0 && now.tv_sec == z->file_mtime.tv_sec &&
+	return zm_file_stat(z->conf->file, &now) == 0 && now.tv_sec == z->file_mtime.tv_sec &&
 	       now.tv_nsec == z->file_mtime.tv_nsec;
 }
 
@@ -525,7 +496,7 @@ static bool file_unchanged(const zm_zone_t *z)
 static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
 	if (z->current == NULL) {
-		zone_start(mgr, z);
+		zm_zone_start(mgr, z);
 		return;
 	}
 	if (file_unchanged(z)) {
@@ -555,7 +526,7 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 	} else if (ret == 0) {
 		char who[PATH_MAX + 16];
 		snprintf(who, sizeof(who), "reload of %s", z->conf->file);
-		if (commit_version(mgr, z, fresh, &ch, who) != 0) {
+		if (zm_commit_version(mgr, z, fresh, &ch, who) != 0) {
 			canon_log(CANON_LOG_ERROR, "zone %s: reload not applied, keeping serial %u",
 			          z->origin, served);
 			canon_zone_free(fresh);
@@ -570,7 +541,7 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 	canon_changeset_clear(&ch);
 }
 
-static zm_zone_t *zone_by_origin(zm_zone_t *zones, size_t count, const char *origin)
+zm_zone_t *zm_zone_by_origin(zm_zone_t *zones, size_t count, const char *origin)
 {
 	for (size_t i = 0; i < count; i++) {
 		if (zones[i].origin != NULL && strcasecmp(zones[i].origin, origin) == 0) {
@@ -591,7 +562,7 @@ static int zones_from_conf(canon_zonemgr_t *mgr, zm_zone_t **out, size_t *count)
 	size_t n = 0;
 	for (size_t i = 0; i < mgr->conf->zone_count; i++) {
 		const canon_zone_conf_t *zc = &mgr->conf->zones[i];
-		if (zone_by_origin(zones, n, zc->origin) != NULL) {
+		if (zm_zone_by_origin(zones, n, zc->origin) != NULL) {
 			canon_log(CANON_LOG_ERROR,
 			          "zone %s configured twice, the first one is served", zc->origin);
 			continue;
@@ -638,6 +609,34 @@ static canon_zone_conf_t *reread_zone_list(canon_zonemgr_t *mgr, size_t *old_cou
 	return old;
 }
 
+/* Zones made through the API are not in the config file: a reload keeps them. */
+static size_t keep_dynamic_zones(canon_zonemgr_t *mgr, zm_zone_t **zones, size_t count)
+{
+	for (size_t i = 0; i < mgr->count; i++) {
+		zm_zone_t *z = &mgr->zones[i];
+		if (!z->dynamic) {
+			continue;
+		}
+		if (zm_zone_by_origin(*zones, count, z->origin) != NULL) {
+			canon_log(CANON_LOG_ERROR,
+			          "zone %s is in the config file now; the one made through the API "
+			          "is no longer served (its files stay in the state-dir)",
+			          z->origin);
+			continue;
+		}
+		zm_zone_t *grown = realloc(*zones, (count + 1) * sizeof(**zones));
+		if (grown == NULL) {
+			canon_log(CANON_LOG_ERROR, "reload: out of memory, zone %s dropped",
+			          z->origin);
+			continue;
+		}
+		*zones = grown;
+		grown[count++] = *z;
+		memset(z, 0, sizeof(*z));
+	}
+	return count;
+}
+
 static void run_reload(canon_zonemgr_t *mgr)
 {
 	canon_log(CANON_LOG_INFO, "SIGHUP: reloading zones");
@@ -651,7 +650,7 @@ static void run_reload(canon_zonemgr_t *mgr)
 	}
 	/* Zones that stay keep their state; the others start or stop. */
 	for (size_t i = 0; i < count; i++) {
-		zm_zone_t *prev = zone_by_origin(mgr->zones, mgr->count, zones[i].origin);
+		zm_zone_t *prev = zm_zone_by_origin(mgr->zones, mgr->count, zones[i].origin);
 		if (prev != NULL) {
 			const canon_zone_conf_t *conf = zones[i].conf;
 			free(zones[i].origin);
@@ -665,20 +664,22 @@ static void run_reload(canon_zonemgr_t *mgr)
 			}
 		}
 	}
+	count = keep_dynamic_zones(mgr, &zones, count);
 	for (size_t i = 0; i < mgr->count; i++) {
-		zone_stop(&mgr->zones[i]);
+		zm_zone_stop(&mgr->zones[i]);
 	}
 	free(mgr->zones);
 	mgr->zones = zones;
 	mgr->count = count;
-	batch_begin(mgr);
+	zm_batch_begin(mgr);
 	for (size_t i = 0; i < count; i++) {
 		reload_zone(mgr, &zones[i]);
 	}
+	trim_heap();
 	bool changed = false;
-	batch_commit(mgr, NULL, &changed);
-	publish(mgr); /* Also when only the zone list changed. */
-	batch_announce(mgr);
+	zm_batch_commit(mgr, NULL, &changed);
+	zm_publish(mgr); /* Also when only the zone list changed. */
+	zm_batch_announce(mgr);
 	/* publish() waited for the readers: the old settings are no longer in use. */
 	canon_conf_free_zones(old_conf, old_conf_count);
 	canon_log(CANON_LOG_INFO, "reload done: %zu zones served", (*mgr->table)->count);
@@ -694,7 +695,7 @@ static int write_rrset(FILE *out, const knot_rrset_t *rr, char **buf, size_t *si
 	return fputs(*buf, out) < 0 ? -EIO : 0;
 }
 
-static int write_zone(FILE *out, const canon_zone_t *zone)
+int zm_write_zone(FILE *out, const canon_zone_t *zone)
 {
 	/* libknot grows the buffer (doubling it), but wants one to start from. */
 	size_t size = 4096;
@@ -726,7 +727,7 @@ static int flush_zone(zm_zone_t *z)
 	}
 	fprintf(out, ";; zone %s, serial %u, written by canon serve\n", z->origin,
 	        canon_zone_serial(z->current));
-	int ret = write_zone(out, z->current);
+	int ret = zm_write_zone(out, z->current);
 	if (ret == 0 && (fflush(out) != 0 || fsync(fileno(out)) != 0)) {
 		ret = -errno;
 	}
@@ -741,7 +742,7 @@ static int flush_zone(zm_zone_t *z)
 		return ret;
 	}
 	z->file_serial = canon_zone_serial(z->current);
-	file_stat(z->conf->file, &z->file_mtime);
+	zm_file_stat(z->conf->file, &z->file_mtime);
 	return 0;
 }
 
@@ -767,18 +768,18 @@ static void run_flush(canon_zonemgr_t *mgr)
 
 static void run_batch(canon_zonemgr_t *mgr, job_t *jobs)
 {
-	batch_begin(mgr);
+	zm_batch_begin(mgr);
 	for (job_t *j = jobs; j != NULL; j = j->next) {
 		if (j->kind == JOB_UPDATE) {
 			j->rcode = run_update(mgr, j);
 		}
 	}
 	bool changed = false;
-	batch_commit(mgr, jobs, &changed);
+	zm_batch_commit(mgr, jobs, &changed);
 	if (changed) {
-		publish(mgr);
+		zm_publish(mgr);
 	}
-	batch_announce(mgr);
+	zm_batch_announce(mgr);
 }
 
 static void finish(canon_zonemgr_t *mgr, job_t *jobs)
@@ -834,6 +835,8 @@ static void *zonemgr_thread(void *arg)
 				run_reload(mgr);
 			} else if (jobs->kind == JOB_FLUSH) {
 				run_flush(mgr);
+			} else if (jobs->kind == JOB_CALL) {
+				jobs->result = jobs->call(mgr, jobs->ctx);
 			} else {
 				run_batch(mgr, jobs);
 			}
@@ -844,7 +847,7 @@ static void *zonemgr_thread(void *arg)
 }
 
 /* Queue a job and wait until the manager has done it. */
-static void submit(canon_zonemgr_t *mgr, job_t *job)
+void zm_submit(canon_zonemgr_t *mgr, job_t *job)
 {
 	pthread_mutex_lock(&mgr->lock);
 	if (mgr->tail != NULL) {
@@ -866,20 +869,20 @@ uint8_t canon_zonemgr_update(canon_zonemgr_t *mgr, const uint8_t *wire, size_t l
 	if (!mgr->started) {
 		return KNOT_RCODE_SERVFAIL;
 	}
-	submit(mgr, &job);
+	zm_submit(mgr, &job);
 	return job.rcode;
 }
 
 void canon_zonemgr_reload(canon_zonemgr_t *mgr)
 {
 	job_t job = {.kind = JOB_RELOAD};
-	submit(mgr, &job);
+	zm_submit(mgr, &job);
 }
 
 void canon_zonemgr_flush(canon_zonemgr_t *mgr)
 {
 	job_t job = {.kind = JOB_FLUSH};
-	submit(mgr, &job);
+	zm_submit(mgr, &job);
 }
 
 canon_zonemgr_t *canon_zonemgr_new(canon_serve_conf_t *conf, _Atomic(canon_zonetable_t *) *table,
@@ -901,9 +904,11 @@ canon_zonemgr_t *canon_zonemgr_new(canon_serve_conf_t *conf, _Atomic(canon_zonet
 		return NULL;
 	}
 	for (size_t i = 0; i < mgr->count; i++) {
-		zone_start(mgr, &mgr->zones[i]);
+		zm_zone_start(mgr, &mgr->zones[i]);
 	}
-	publish(mgr);
+	zm_load_dynamic_zones(mgr);
+	trim_heap();
+	zm_publish(mgr);
 	if (atomic_load(mgr->table) == NULL) {
 		canon_zonemgr_free(mgr);
 		return NULL;
@@ -931,7 +936,7 @@ int canon_zonemgr_start(canon_zonemgr_t *mgr)
 	/* The secondaries hear of the versions we start with. */
 	for (size_t i = 0; i < mgr->count; i++) {
 		if (mgr->zones[i].current != NULL) {
-			announce(mgr, &mgr->zones[i]);
+			zm_announce(mgr, &mgr->zones[i]);
 		}
 	}
 	return 0;
@@ -951,7 +956,7 @@ void canon_zonemgr_free(canon_zonemgr_t *mgr)
 	}
 	canon_notifier_free(mgr->notifier);
 	for (size_t i = 0; i < mgr->count; i++) {
-		zone_stop(&mgr->zones[i]);
+		zm_zone_stop(&mgr->zones[i]);
 	}
 	free(mgr->zones);
 	pthread_mutex_destroy(&mgr->lock);
