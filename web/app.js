@@ -335,8 +335,8 @@
 			const i = TYPE_ORDER.indexOf(t);
 			return i < 0 ? TYPE_ORDER.length : i;
 		};
-		/* The apex first, then names in order of their labels read from the right. */
-		const key = (n) => n === zone ? '' : relName(n, zone).split('.').reverse().join('.');
+		/* The apex first, then names as they read, as a dashboard lists them. */
+		const key = (n) => n === zone ? '' : relName(n, zone).toLowerCase();
 		return state.rrsets.slice().sort((a, b) =>
 			key(a.name).localeCompare(key(b.name)) || rank(a.type) - rank(b.type) ||
 			a.type.localeCompare(b.type));
@@ -580,6 +580,7 @@
 			$('preview').hidden = false;
 			setSubmit('Save');
 			$('rec-submit').focus();
+			$('rec-submit').scrollIntoView({block: 'nearest'});
 		} catch (e) {
 			showChangeError(e);
 		} finally {
@@ -613,17 +614,21 @@
 		clear(box);
 		box.append(h('h3', {}, 'The change'));
 		const ul = h('ul', {class: 'plain change-list'});
+		/* What goes and what comes, against the records as the page last read them. */
+		const line = (sign, rr, ttl, content) => h('li', {},
+			h('span', {class: sign === '+' ? 'plus' : 'minus'}, sign === '+' ? '+' : '\u2212'), ' ',
+			relName(rr.name, state.zone.name), ' ', ttl, ' ', rr.type, ' ', displayContent(rr.type, content));
 		for (const rr of body.rrsets) {
-			const rel = relName(rr.name, state.zone.name);
-			if (rr.changetype === 'DELETE') {
-				ul.append(h('li', {}, h('span', {class: 'minus'}, '−'), ' ', rel, ' ', rr.type, ' (all its records)'));
-			} else {
-				for (const r of rr.records) {
-					ul.append(h('li', {}, h('span', {class: 'plus'}, '+'), ' ', rel, ' ', rr.ttl, ' ', rr.type, ' ',
-						displayContent(rr.type, r.content)));
-				}
-			}
+			const old = state.rrsets.find((o) => o.name.toLowerCase() === rr.name.toLowerCase() && o.type === rr.type);
+			const oldRecords = old ? old.records || [] : [];
+			const newRecords = rr.changetype === 'DELETE' ? [] : rr.records;
+			const ttlChanged = old && rr.changetype !== 'DELETE' && old.ttl !== rr.ttl;
+			const kept = new Set(newRecords.map((r) => r.content));
+			const had = new Set(oldRecords.map((r) => r.content));
+			for (const r of oldRecords) if (ttlChanged || !kept.has(r.content)) ul.append(line('-', rr, old.ttl, r.content));
+			for (const r of newRecords) if (ttlChanged || !had.has(r.content)) ul.append(line('+', rr, rr.ttl, r.content));
 		}
+		if (!ul.childNodes.length) ul.append(h('li', {class: 'muted'}, 'No record changes.'));
 		box.append(ul);
 		if (preview === null) {
 			box.append(h('p', {class: 'muted'}, 'This server offers no preview of the checker\'s findings.'));
@@ -882,8 +887,9 @@
 				h('div', {class: 'hop-body'}, ...lines.map((l) => h('div', {class: 'answer-rr'}, l)))));
 		}
 		out.append(ol);
-		const ok = /^(answer|ok|answered)$/i.test(status);
-		out.append(h('p', {class: 'chain-end ' + (ok ? 'ok' : status ? 'bad' : '')},
+		/* Leaving the zone is how a DKIM or tracking CNAME works: not a failure. */
+		const tone = /^(ANSWER|OK)$/i.test(status) ? 'ok' : /^(LEFT|REFERRAL|NODATA)$/i.test(status) ? 'info' : 'bad';
+		out.append(h('p', {class: 'chain-end ' + (status ? tone : '')},
 			h('strong', {}, status || 'ended'),
 			CHAIN_END[status] ? ': ' + CHAIN_END[status] : '',
 			detail ? ' (' + detail + ')' : '',
@@ -902,6 +908,13 @@
 		return isNaN(d) ? String(t) : d.toLocaleString();
 	}
 
+	/* Two SOA records that differ in their serial only. */
+	function soaSame(a, b) {
+		const f = (r) => String(r.content || '').split(/\s+/);
+		const x = f(a), y = f(b);
+		return x.length === 7 && y.length === 7 && x.every((v, i) => i === 2 || v === y[i]);
+	}
+
 	async function loadHistory() {
 		const zone = state.zone;
 		const list = clear($('history-list'));
@@ -918,8 +931,12 @@
 				const lines = h('ul', {class: 'plain change-list'});
 				const removed = first(e, 'removed', 'remove', 'deleted') || [];
 				const added = first(e, 'added', 'add') || [];
-				for (const r of removed) lines.append(h('li', {}, h('span', {class: 'minus'}, '−'), ' ', recordText(r)));
-				for (const r of added) lines.append(h('li', {}, h('span', {class: 'plus'}, '+'), ' ', recordText(r)));
+				/* The SOA's serial bump is in the heading: only the records the change was about. */
+				const serialOnly = (r) => e.serial_to !== undefined && typeof r === 'object' && r.type === 'SOA' &&
+					removed.filter((x) => x.type === 'SOA').length === 1 && added.filter((x) => x.type === 'SOA').length === 1 &&
+					soaSame(removed.find((x) => x.type === 'SOA'), added.find((x) => x.type === 'SOA'));
+				for (const r of removed) if (!serialOnly(r)) lines.append(h('li', {}, h('span', {class: 'minus'}, '−'), ' ', recordText(r)));
+				for (const r of added) if (!serialOnly(r)) lines.append(h('li', {}, h('span', {class: 'plus'}, '+'), ' ', recordText(r)));
 				const what = first(e, 'what', 'summary', 'description');
 				const serials = e.serial_from !== undefined ? 'serial ' + e.serial_from + ' → ' + e.serial_to :
 					e.serial !== undefined ? 'serial ' + e.serial : '';
