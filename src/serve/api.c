@@ -215,16 +215,28 @@ static json_t *zone_summary(const canon_zone_view_t *view)
 	                 view->last_error);
 }
 
+typedef struct {
+	json_t *list;
+	char *text;
+} rrsets_t;
+
+static int rrsets_visit(const canon_node_t *node, void *ctx)
+{
+	rrsets_t *r = ctx;
+	for (uint16_t j = 0; j < node->rrset_count; j++) {
+		json_array_append_new(r->list, api_rrset_json(&node->rrsets[j].rr, r->text));
+	}
+	return 0;
+}
+
+/* The zone's RRsets in canonical order (RFC 4034 §6.1), as GET zone lists them. */
 static json_t *zone_rrsets(const canon_zone_t *zone, char *text)
 {
-	json_t *list = json_array();
-	for (size_t i = 0; zone != NULL && list != NULL && i < zone->node_count; i++) {
-		const canon_node_t *node = zone->nodes[i];
-		for (uint16_t j = 0; j < node->rrset_count; j++) {
-			json_array_append_new(list, api_rrset_json(&node->rrsets[j].rr, text));
-		}
+	rrsets_t r = {json_array(), text};
+	if (zone != NULL && r.list != NULL) {
+		canon_zone_walk(zone, rrsets_visit, &r);
 	}
-	return list;
+	return r.list;
 }
 
 typedef struct {
@@ -297,37 +309,40 @@ static void get_zones(const canon_api_t *api, const canon_api_request_t *req,
 	api_reply_json(reply, 200, list);
 }
 
+typedef struct {
+	FILE *out;
+	char *text;
+} export_t;
+
+/* PowerDNS's export format: "owner<TAB>ttl<TAB>IN<TAB>type<TAB>data". */
+static int export_visit(const canon_node_t *node, void *ctx)
+{
+	export_t *e = ctx;
+	for (uint16_t j = 0; j < node->rrset_count; j++) {
+		const knot_rrset_t *rr = &node->rrsets[j].rr;
+		char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
+		knot_dname_to_str(owner, rr->owner, sizeof(owner));
+		canon_rrtype_name(rr->type, type, sizeof(type));
+		for (uint16_t k = 0; k < rr->rrs.count; k++) {
+			canon_rdata_format(rr->type, knot_rdataset_at(&rr->rrs, k), e->text,
+			                   API_RDATA_TEXT_MAX);
+			fprintf(e->out, "%s\t%u\tIN\t%s\t%s\n", owner, rr->ttl, type, e->text);
+		}
+	}
+	return 0;
+}
+
 static int export_reader(void *ctx, const canon_zone_view_t *view, const canon_zonetable_t *table)
 {
 	(void)table;
-	char **out = ctx;
 	size_t size = 0;
-	FILE *f = open_memstream(out, &size);
-	char *text = malloc(API_RDATA_TEXT_MAX);
-	if (f == NULL || text == NULL) {
-		if (f != NULL) {
-			fclose(f);
-		}
-		free(text);
-		return -ENOMEM;
+	export_t e = {.out = open_memstream((char **)ctx, &size), .text = malloc(API_RDATA_TEXT_MAX)};
+	if (e.out != NULL && e.text != NULL && view->zone != NULL) {
+		canon_zone_walk(view->zone, export_visit, &e);
 	}
-	const canon_zone_t *zone = view->zone;
-	for (size_t i = 0; zone != NULL && i < zone->node_count; i++) {
-		const canon_node_t *node = zone->nodes[i];
-		for (uint16_t j = 0; j < node->rrset_count; j++) {
-			const knot_rrset_t *rr = &node->rrsets[j].rr;
-			char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[32];
-			knot_dname_to_str(owner, rr->owner, sizeof(owner));
-			canon_rrtype_name(rr->type, type, sizeof(type));
-			for (uint16_t k = 0; k < rr->rrs.count; k++) {
-				canon_rdata_format(rr->type, knot_rdataset_at(&rr->rrs, k), text,
-				                   API_RDATA_TEXT_MAX);
-				fprintf(f, "%s\t%u\tIN\t%s\t%s\n", owner, rr->ttl, type, text);
-			}
-		}
-	}
-	free(text);
-	return fclose(f) == 0 ? 0 : -ENOMEM;
+	bool ok = e.text != NULL;
+	free(e.text);
+	return e.out != NULL && fclose(e.out) == 0 && ok ? 0 : -ENOMEM;
 }
 
 static void get_export(const canon_api_t *api, const char *name, canon_api_reply_t *reply)
@@ -358,7 +373,7 @@ void api_reply_change_error(canon_api_reply_t *reply, const char *zone,
 		api_reply_no_zone(reply, zone);
 		return;
 	case -EINVAL: {
-		char text[700];
+		char text[sizeof(result->message) + 100];
 		const char *rule = result->rule != NULL ? result->rule->id : NULL;
 		if (rule != NULL && strstr(result->message, rule) == NULL) {
 			snprintf(text, sizeof(text), "%s [%s]", result->message, rule);
@@ -459,7 +474,7 @@ typedef struct {
 	canon_changeset_t records; /* 'added' holds the new zone's records. */
 	knot_dname_storage_t apex;
 	char origin[KNOT_DNAME_TXT_MAXLEN + 1];
-	char error[1600];
+	char error[2200];
 	uint8_t *rdata;
 } new_zone_t;
 

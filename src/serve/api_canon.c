@@ -226,7 +226,7 @@ static int check_reader(void *ctx, const canon_zone_view_t *view, const canon_zo
 	canon_findings_t findings;
 	canon_findings_init(&findings);
 	if (view->zone != NULL) {
-		canon_check_zone(view->zone, &findings);
+		canon_check_zone(view->zone, NULL, &findings);
 	}
 	/* The shape of `canon check --json` (cli/check_main.c), for one zone. */
 	*doc = json_pack("{s:[{s:s?, s:s, s:b, s:s?}], s:o, s:{s:I, s:I}}", "zones", "file",

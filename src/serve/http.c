@@ -71,8 +71,11 @@ static void add_headers(struct MHD_Response *response, const char *type)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, canon_api_reply_t *reply)
 {
-	struct MHD_Response *response = MHD_create_response_from_buffer(
-	        reply->len, reply->body != NULL ? reply->body : (void *)"", MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *response =
+	        reply->body != NULL
+	                ? MHD_create_response_from_buffer(reply->len, reply->body,
+	                                                  MHD_RESPMEM_MUST_FREE)
+	                : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (response == NULL) {
 		free(reply->body);
 		return MHD_NO;
@@ -86,7 +89,6 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, canon_api_reply_t
 	return ret;
 }
 
-/* Replies from MHD_RESPMEM_MUST_FREE: a NULL body would be freed, so give an empty one. */
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
                                   const char *message)
 {
