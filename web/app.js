@@ -316,6 +316,10 @@
 			$('zone-meta').textContent = (serial !== undefined ? 'serial ' + serial + ' · ' : '') +
 				countLabel(state.rrsets.reduce((n, r) => n + (r.records || []).length, 0), 'record');
 			renderRecords();
+			/* canon's own fields: why the zone did not load, whether changes can be kept. */
+			const own = data.canon || {};
+			if (own.error) $('zones-error').textContent = zone.name + ' did not load: ' + own.error;
+			else if (own.journal === false) $('zones-error').textContent = zone.name + ': its journal does not work, so changes are refused.';
 		} catch (e) {
 			if (e.status !== 401) $('zones-error').textContent = zone.name + ': ' + e.message;
 		}
