@@ -140,6 +140,14 @@
 		return data;
 	}
 
+	/*
+	 * A server without canon's additions (a plain PowerDNS) answers them 404
+	 * "Not Found"; an unknown zone is 404 "Could not find domain ...".
+	 */
+	function routeMissing(e) {
+		return (e.status === 404 || e.status === 405 || e.status === 501) && /^not found$|^method not allowed$/i.test(e.message.trim());
+	}
+
 	function zonePath(zone, tail) {
 		return API + '/zones/' + encodeURIComponent(zone.id || zone.name) + (tail || '');
 	}
@@ -601,7 +609,7 @@
 			return res || {};
 		} catch (e) {
 			if ((e.status === 404 || e.status === 405 || e.status === 501) && !state.has.preview &&
-				!/zone/i.test(e.message)) {
+				routeMissing(e)) {
 				state.has.preview = false;
 				return null;
 			}
@@ -770,7 +778,7 @@
 				out.append(findingsList(findings));
 			}
 		} catch (e) {
-			if (e.status === 404 && !/zone/i.test(e.message)) {
+			if (routeMissing(e)) {
 				state.has.check = false;
 				clear(out).append(h('p', {class: 'muted'}, 'This server does not offer the checker\'s findings.'));
 			} else if (e.status !== 401) {
@@ -810,7 +818,7 @@
 				'&type=' + encodeURIComponent(type)));
 			renderChain(out, data || {}, name, type);
 		} catch (e) {
-			if (e.status === 404 && !/zone|name/i.test(e.message)) {
+			if (routeMissing(e)) {
 				err.textContent = 'This server does not offer the chain view.';
 			} else if (e.status !== 401) {
 				err.textContent = e.message;
@@ -954,7 +962,7 @@
 					lines.childNodes.length ? lines : null));
 			}
 		} catch (e) {
-			if (e.status === 404 && !/zone/i.test(e.message)) {
+			if (routeMissing(e)) {
 				list.append(h('li', {class: 'muted'}, 'This server does not keep a change history.'));
 			} else if (e.status !== 401) {
 				$('history-error').textContent = e.message;
