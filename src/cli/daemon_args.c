@@ -69,18 +69,23 @@ int canon_daemon_args(const canon_daemon_cli_t *cli, canon_serve_conf_t *conf, i
 	return 0;
 }
 
-const char *canon_daemon_data_file(const char *name, char *buf, size_t size)
+const char *canon_daemon_installed_file(const char *name, char *buf, size_t size)
 {
 	char exe[PATH_MAX];
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash = len > 0 ? memrchr(exe, '/', (size_t)len) : NULL;
-	if (slash != NULL) {
-		*slash = '\0'; /* PREFIX/bin */
-		snprintf(buf, size, "%s/../share/canon/%s", exe, name);
-		if (access(buf, R_OK) == 0) {
-			return buf;
-		}
+	if (slash == NULL) {
+		return NULL;
 	}
-	snprintf(buf, size, "%s/%s", CANON_EXAMPLES_DIR, name);
+	*slash = '\0'; /* PREFIX/bin */
+	snprintf(buf, size, "%s/../share/canon/%s", exe, name);
+	return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+const char *canon_daemon_data_file(const char *name, char *buf, size_t size)
+{
+	if (canon_daemon_installed_file(name, buf, size) == NULL) {
+		snprintf(buf, size, "%s/%s", CANON_EXAMPLES_DIR, name);
+	}
 	return buf;
 }

@@ -36,3 +36,6 @@ int canon_daemon_args(const canon_daemon_cli_t *cli, canon_serve_conf_t *conf, i
  * tree's examples/NAME. Returns 'buf'.
  */
 const char *canon_daemon_data_file(const char *name, char *buf, size_t size);
+
+/* PREFIX/share/canon/NAME next to an installed binary when it is there, else NULL. */
+const char *canon_daemon_installed_file(const char *name, char *buf, size_t size);

@@ -269,6 +269,11 @@ int canon_serve_main(int argc, char **argv)
 	if (ret == 0 && canon_conf_validate(&conf) != 0) {
 		ret = -1;
 	}
+	char web[PATH_MAX];
+	if (ret == 0 && conf.web_root == NULL &&
+	    canon_daemon_installed_file("web", web, sizeof(web)) != NULL) {
+		conf.web_root = strdup(web); /* An installed canon serves its installed page. */
+	}
 	if (ret == 0 && (conf.zone_count > 0 || use_example(&conf) == 0)) {
 		status = canon_server_run(&conf);
 	}

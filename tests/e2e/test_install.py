@@ -69,7 +69,9 @@ def test_install_puts_every_file_in_place(destdir):
         assert os.path.isfile(installed(destdir, "usr/share/man", page)), page
     for path in (UNIT, "usr/lib/sysusers.d/canon.conf", "etc/canon/canon.conf",
                  "etc/canon/example.test.zone", "usr/share/doc/canon/examples/canon.conf",
-                 "usr/share/canon/example.test.zone", "usr/share/canon/root.hints"):
+                 "usr/share/canon/example.test.zone", "usr/share/canon/root.hints",
+                 "usr/share/canon/web/index.html", "usr/share/canon/web/app.js",
+                 "usr/share/canon/web/style.css"):
         assert os.path.isfile(installed(destdir, path)), path
 
 
