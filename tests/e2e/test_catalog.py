@@ -91,3 +91,34 @@ def test_catalog_lists_the_zones_and_knotd_follows_it(tmp_path, track):
         time.sleep(0.1)
     assert soa_serial(knot, ZONE_B) == 1, knot.logtext()
     assert knot.query(f"www.{ZONE_B}", "A").answer[0][0].to_text() == "192.0.2.2"
+
+
+def test_zone_made_through_the_api_reaches_a_knotd_secondary(tmp_path, track):
+    """POST a zone to the API: the catalog lists it, knotd (following the catalog)
+    transfers it with the catalog's key and answers for it; DELETE: knotd drops it."""
+    from test_api import rrset, start_api_canon
+
+    write(tmp_path / "a.zone", zone_text(ZONE_A, "192.0.2.1"))
+    knot_port = conftest.free_port()
+    api = track(start_api_canon(
+        tmp_path, {ZONE_A: tmp_path / "a.zone"},
+        extra=["--key", ":".join(KEY),
+               "--catalog", f"{CATALOG},transfer={KEY[0]},notify=127.0.0.1:{knot_port}"]))
+    knot = track(start_knotd_secondary(tmp_path, [], (api.addr, api.port), key=KEY,
+                                       port=knot_port, catalog=CATALOG, wait=False))
+    status, doc, _ = api.api.call("POST", "/api/v1/servers/localhost/zones", {
+        "name": "made.cat.test.", "kind": "Native", "nameservers": ["ns1.made.cat.test."],
+        "rrsets": [rrset("ns1.made.cat.test.", "A", 300, ["192.0.2.60"]),
+                   rrset("www.made.cat.test.", "A", 300, ["192.0.2.61"])]})
+    assert status == 201, doc
+    deadline = time.monotonic() + 15
+    while soa_serial(knot, "made.cat.test.") is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert soa_serial(knot, "made.cat.test.") is not None, knot.logtext()
+    assert knot.query("www.made.cat.test.", "A").answer[0][0].to_text() == "192.0.2.61"
+
+    assert api.api.call("DELETE", api.api.zone_path("made.cat.test."))[0] == 204
+    deadline = time.monotonic() + 15
+    while soa_serial(knot, "made.cat.test.") is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert soa_serial(knot, "made.cat.test.") is None, knot.logtext()
