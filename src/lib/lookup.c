@@ -425,6 +425,19 @@ static int answer_alias(lookup_t *lk, const canon_zone_t *zone, const canon_node
 }
 
 /*
+ * Whether ANY lists an RRset of 'type': RRSIGs come with the RRsets they cover
+ * and only with DO; NSEC and NSEC3 too (RFC 4035 §3.1: DNSSEC records only
+ * for a client that set DO, unless asked for by type).
+ */
+static bool any_includes(const lookup_t *lk, uint16_t type)
+{
+	if (type == KNOT_RRTYPE_RRSIG) {
+		return false;
+	}
+	return lk->dnssec || (type != KNOT_RRTYPE_NSEC && type != KNOT_RRTYPE_NSEC3);
+}
+
+/*
  * RFC 1034 §4.3.2 step 3a (and 3c for a wildcard source): data at the name.
  * Sets *target when a CNAME sends the chase on.
  */
@@ -450,8 +463,7 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		uint16_t type = answered_type(node, rrset);
-		if (qtype != KNOT_RRTYPE_ANY ? type != qtype : type == KNOT_RRTYPE_RRSIG) {
-			/* ANY: the RRSIGs come with the RRsets they cover, with DO only. */
+		if (qtype != KNOT_RRTYPE_ANY ? type != qtype : !any_includes(lk, type)) {
 			continue;
 		}
 		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
