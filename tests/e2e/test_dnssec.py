@@ -40,6 +40,8 @@ x.tgt A 192.0.2.20
 *.wild A 192.0.2.30
 a.ent A 192.0.2.60
 mx MX 10 www
+dangling CNAME nope
+*.wc CNAME www
 secure NS ns.secure
 secure DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
 ns.secure A 192.0.2.40
@@ -59,6 +61,8 @@ CASES = [
     ("dname", "x.dn", "A", True),
     ("wildcard", "a.wild", "A", True),
     ("wildcard-nodata", "a.wild", "TXT", True),
+    ("wildcard-cname", "a.wc", "A", True),
+    ("chain-to-nxdomain", "dangling", "A", True),
     ("nxdomain", "nx", "A", True),
     ("nxdomain-deep", "a.b.nx", "A", True),
     ("nodata", "www", "TXT", True),
@@ -226,8 +230,26 @@ def test_check_finds_nothing_false(servers, tmp_path):
     negative TTL (RFC 4035 §2.3) and say nothing about the data's TTL."""
     flavour, started, anchor = servers
     zone = os.path.join(os.path.dirname(anchor), "signed.zone")
-    p = subprocess.run([conftest.CANON_BIN, "check", "-o", ORIGIN, "--json", zone],
-                       capture_output=True, text=True, timeout=30)
-    doc = json.loads(p.stdout)
-    rules = sorted(f["rule"] for f in doc["findings"])
-    assert rules == ["cname-chain"], f"{flavour}: {p.stdout}"
+    def rules(path):
+        p = subprocess.run([conftest.CANON_BIN, "check", "-o", ORIGIN, "--json", path],
+                           capture_output=True, text=True, timeout=30)
+        return sorted((f["rule"], f["owner"], f["type"]) for f in json.loads(p.stdout)["findings"])
+
+    unsigned = rules(os.path.join(os.path.dirname(anchor), "zone"))
+    assert unsigned and rules(zone) == unsigned, flavour
+
+
+def test_signed_answer_too_big_for_udp_is_truncated(servers):
+    """An NXDOMAIN with its proofs that does not fit 512 octets: TC and the
+    question only over UDP (RFC 2181 §9); the whole answer over TCP."""
+    flavour, started, _ = servers
+    canon = started["canon"]
+    msg = dns.message.make_query(fqdn("a.b.nx"), "A", want_dnssec=True, use_edns=0, payload=512)
+    msg.flags &= ~dns.flags.RD
+    tcp = dns.query.tcp(msg, canon.addr, port=canon.port, timeout=TIMEOUT)
+    assert not tcp.flags & dns.flags.TC and len(tcp.authority) >= 4, tcp.to_text()
+    udp = dns.query.udp(msg, canon.addr, port=canon.port, timeout=TIMEOUT)
+    if len(tcp.to_wire()) > 512:
+        assert udp.flags & dns.flags.TC and not udp.answer and not udp.authority, udp.to_text()
+    else:
+        assert not udp.flags & dns.flags.TC and sections(udp) == sections(tcp), udp.to_text()
