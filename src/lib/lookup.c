@@ -34,7 +34,8 @@ static uint16_t owner_hint(const lookup_t *lk)
 	return lk->answer->hops == 0 ? KNOT_COMPR_HINT_QNAME : KNOT_COMPR_HINT_NONE;
 }
 
-static void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr, uint16_t hint)
+static inline void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
+                               uint16_t hint)
 {
 	canon_answer_section_t *section = &lk->answer->section[id];
 	for (uint16_t i = 0; i < section->count; i++) {
@@ -53,16 +54,11 @@ static void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
 static const knot_rrset_t *synthesize_owner(lookup_t *lk, const knot_rrset_t *rr,
                                             const knot_dname_t *owner);
 
-/*
- * Add 'rr' and, when the client set DO, the RRSIGs 'sigs' that cover it
- * (RFC 4035 §3.1.1), under the owner of 'rr' (a wildcard expansion keeps the
- * signatures of the wildcard, whose Labels field tells, RFC 4035 §3.1.3.3).
- */
-static int add_signed(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
-                      const knot_rrset_t *sigs, uint16_t hint)
+/* add_signed()'s DNSSEC half, out of line: unsigned answers never come here. */
+static int add_sigs(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
+                    const knot_rrset_t *sigs, uint16_t hint)
 {
-	section_add(lk, id, rr, hint);
-	if (!lk->dnssec || sigs == NULL || sigs->rrs.count == 0) {
+	if (sigs->rrs.count == 0) {
 		return 0;
 	}
 	if (sigs->owner != rr->owner) {
@@ -73,6 +69,18 @@ static int add_signed(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
 	}
 	section_add(lk, id, sigs, hint);
 	return 0;
+}
+
+/*
+ * Add 'rr' and, when the client set DO, the RRSIGs 'sigs' that cover it
+ * (RFC 4035 §3.1.1), under the owner of 'rr' (a wildcard expansion keeps the
+ * signatures of the wildcard, whose Labels field tells, RFC 4035 §3.1.3.3).
+ */
+static inline int add_signed(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
+                             const knot_rrset_t *sigs, uint16_t hint)
+{
+	section_add(lk, id, rr, hint);
+	return lk->dnssec && sigs != NULL ? add_sigs(lk, id, rr, sigs, hint) : 0;
 }
 
 /* A proof of denial, signed, in the authority section (RFC 4035 §3.1.3). */
