@@ -412,9 +412,14 @@ static int set_denial(canon_zone_t *zone)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < zone->node_count; i++) {
-		const canon_node_t *node = zone->nodes[zone->canonical[i]];
-		if (canon_node_rrset(node, type) != NULL) {
-			zone->denial_nodes[zone->denial_count++] = node;
+		canon_node_t *node = zone->nodes[zone->canonical[i]];
+		if (canon_node_rrset(node, type) == NULL) {
+			continue;
+		}
+		zone->denial_nodes[zone->denial_count++] = node;
+		if (type == KNOT_RRTYPE_NSEC3 &&
+		    node->rrset_count == 1 + (canon_node_rrset(node, KNOT_RRTYPE_RRSIG) != NULL)) {
+			node->flags |= CANON_NODE_NSEC3;
 		}
 	}
 	return 0;
@@ -463,6 +468,9 @@ canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
                              const canon_node_t **node_out)
 {
 	const canon_node_t *node = canon_zone_get(zone, name->wire, name->size, name->hash[0]);
+	if (node != NULL && (node->flags & CANON_NODE_NSEC3)) {
+		node = NULL; /* An NSEC3 owner is no name of the zone (RFC 5155 §7.2.8). */
+	}
 	bool exact = node != NULL;
 	/* Not found: strip labels until a name exists, the closest encloser (RFC 4592 §3.3.1). */
 	for (unsigned i = 1; node == NULL; i++) {

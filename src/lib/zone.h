@@ -49,6 +49,12 @@ enum canon_node_flags {
 	 * CNAME's target. CANON_NODE_CNAME is then clear, CANON_NODE_ALIAS set.
 	 */
 	CANON_NODE_FLATTENED = 1 << 6,
+	/*
+	 * Holds only an NSEC3 and its RRSIGs (in a zone whose apex has an
+	 * NSEC3PARAM): not a name of the zone's tree, a query for it gets NXDOMAIN
+	 * (RFC 5155 §7.2.8), canon_zone_find() does not find it.
+	 */
+	CANON_NODE_NSEC3 = 1 << 7,
 };
 
 /* CNAME flattening modes (Cloudflare's): which CNAMEs are answered as ALIAS. */

@@ -253,3 +253,20 @@ def test_signed_answer_too_big_for_udp_is_truncated(servers):
         assert udp.flags & dns.flags.TC and not udp.answer and not udp.authority, udp.to_text()
     else:
         assert not udp.flags & dns.flags.TC and sections(udp) == sections(tcp), udp.to_text()
+
+
+@pytest.mark.parametrize("qtype", ["A", "NSEC3"])
+@pytest.mark.parametrize("do", [True, False], ids=["do", "no-do"])
+def test_nsec3_owner_name_does_not_exist(servers, qtype, do):
+    """RFC 5155 §7.2.8: a query for an NSEC3 owner name is answered NXDOMAIN
+    (with proofs under DO), as knotd and nsd do."""
+    flavour, started, anchor = servers
+    if flavour == "nsec":
+        pytest.skip("NSEC3 only")
+    with open(os.path.join(os.path.dirname(anchor), "signed.zone")) as f:
+        owner = next(line.split()[0] for line in f if " NSEC3 " in line and "RRSIG" not in line)
+    got = {name: ask(s, owner, qtype, do) for name, s in started.items()}
+    norm = {name: sections(r) for name, r in got.items()}
+    detail = "\n".join(describe(n, r) for n, r in got.items())
+    assert norm["canon"][0] == "NXDOMAIN", detail
+    assert norm["knotd"] == norm["nsd"] == norm["canon"], detail
