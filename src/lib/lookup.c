@@ -446,6 +446,27 @@ static bool any_includes(const lookup_t *lk, uint16_t type)
 }
 
 /*
+ * QTYPE RRSIG: every signature at the name, each with the TTL of the RRset it
+ * covers (RFC 4034 §3), which the node's one RRSIG RRset cannot carry.
+ */
+static int answer_rrsigs(lookup_t *lk, const canon_node_t *node, const knot_dname_t *name,
+                         bool wildcard, bool *any_data)
+{
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const knot_rrset_t *sigs = node->rrsets[i].sigs;
+		if (sigs == NULL) {
+			continue;
+		}
+		if (wildcard && (sigs = synthesize_owner(lk, sigs, name)) == NULL) {
+			return -ENOMEM;
+		}
+		section_add(lk, KNOT_ANSWER, sigs, owner_hint(lk));
+		*any_data = true;
+	}
+	return 0;
+}
+
+/*
  * RFC 1034 §4.3.2 step 3a (and 3c for a wildcard source): data at the name.
  * Sets *target when a CNAME sends the chase on.
  */
@@ -468,7 +489,13 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 		return answer_alias(lk, zone, node, name);
 	}
 	bool any_data = false;
-	for (uint16_t i = 0; i < node->rrset_count; i++) {
+	if (qtype == KNOT_RRTYPE_RRSIG) {
+		int ret = answer_rrsigs(lk, node, name, wildcard, &any_data);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	for (uint16_t i = 0; qtype != KNOT_RRTYPE_RRSIG && i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		uint16_t type = answered_type(node, rrset);
 		if (qtype != KNOT_RRTYPE_ANY ? type != qtype : !any_includes(lk, type)) {
