@@ -660,11 +660,20 @@ static void check_chain(check_t *c, const canon_node_t *node, const canon_rrset_
 	canon_findings_set_fix(c->findings, final);
 }
 
-/* The smallest TTL of the data at 'node', or 0 when it holds none. */
+/*
+ * The smallest TTL of the data at 'node', or 0 when it holds none. The DNSSEC
+ * records of a signed zone are not that data: an NSEC or NSEC3 takes the
+ * negative TTL (RFC 4035 §2.3), an RRSIG the TTL of what it covers (RFC 4034 §3).
+ */
 static uint32_t node_min_ttl(const canon_node_t *node)
 {
 	uint32_t ttl = 0;
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		uint16_t type = node->rrsets[i].rr.type;
+		if (type == KNOT_RRTYPE_RRSIG || type == KNOT_RRTYPE_NSEC ||
+		    type == KNOT_RRTYPE_NSEC3) {
+			continue;
+		}
 		uint32_t t = node->rrsets[i].rr.ttl;
 		if (ttl == 0 || t < ttl) {
 			ttl = t;

@@ -11,6 +11,7 @@
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/rdname.h>
 
+#include "lib/denial.h"
 #include "lib/lookup.h"
 #include "lib/name.h"
 #include "lib/rdata.h"
@@ -19,6 +20,8 @@ typedef struct {
 	const canon_zonetable_t *table;
 	const canon_alias_source_t *aliases;
 	bool nested; /* Inside alias_from_zones: an ALIAS here is not followed again. */
+	bool dnssec; /* DO was set: RRSIGs and proofs go in (RFC 4035 §3.1). */
+	bool nodata; /* The last answer_node() found no data of the type. */
 	uint16_t qtype;
 	canon_answer_t *answer;
 	knot_mm_t *mm;
@@ -31,7 +34,8 @@ static uint16_t owner_hint(const lookup_t *lk)
 	return lk->answer->hops == 0 ? KNOT_COMPR_HINT_QNAME : KNOT_COMPR_HINT_NONE;
 }
 
-static void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr, uint16_t hint)
+static inline void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
+                               uint16_t hint)
 {
 	canon_answer_section_t *section = &lk->answer->section[id];
 	for (uint16_t i = 0; i < section->count; i++) {
@@ -45,6 +49,169 @@ static void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
 		section->rrs[section->count].compr_hint = hint;
 		section->count++;
 	}
+}
+
+static const knot_rrset_t *synthesize_owner(lookup_t *lk, const knot_rrset_t *rr,
+                                            const knot_dname_t *owner);
+
+/* add_signed()'s DNSSEC half, out of line: unsigned answers never come here. */
+static int add_sigs(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
+                    const knot_rrset_t *sigs, uint16_t hint)
+{
+	if (sigs->rrs.count == 0) {
+		return 0;
+	}
+	if (sigs->owner != rr->owner) {
+		sigs = synthesize_owner(lk, sigs, rr->owner);
+		if (sigs == NULL) {
+			return -ENOMEM;
+		}
+	}
+	section_add(lk, id, sigs, hint);
+	return 0;
+}
+
+/*
+ * Add 'rr' and, when the client set DO, the RRSIGs 'sigs' that cover it
+ * (RFC 4035 §3.1.1), under the owner of 'rr' (a wildcard expansion keeps the
+ * signatures of the wildcard, whose Labels field tells, RFC 4035 §3.1.3.3).
+ */
+static inline int add_signed(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
+                             const knot_rrset_t *sigs, uint16_t hint)
+{
+	section_add(lk, id, rr, hint);
+	return lk->dnssec && sigs != NULL ? add_sigs(lk, id, rr, sigs, hint) : 0;
+}
+
+/* A proof of denial, signed, in the authority section (RFC 4035 §3.1.3). */
+static int add_proof(lookup_t *lk, const canon_rrset_t *rrset)
+{
+	if (rrset == NULL) {
+		return 0;
+	}
+	return add_signed(lk, KNOT_AUTHORITY, &rrset->rr, rrset->sigs, KNOT_COMPR_HINT_NONE);
+}
+
+/* The NSEC3 that covers (or matches) the hash of 'name'. */
+static int add_nsec3(lookup_t *lk, const canon_zone_t *zone, const knot_dname_t *name)
+{
+	bool match;
+	return add_proof(lk, canon_denial_nsec3(zone, name, &match));
+}
+
+/*
+ * RFC 5155 §7.2.1: the closest provable encloser of 'name', tried from
+ * 'strip' labels up: the NSEC3 matching it and the one covering the next
+ * closer name. Returns how many labels of 'name' the encloser strips, or -1
+ * on -ENOMEM.
+ */
+static int nsec3_closest_encloser(lookup_t *lk, const canon_zone_t *zone, const canon_name_t *name,
+                                  unsigned strip)
+{
+	unsigned apex = name->labels - (unsigned)knot_dname_labels(zone->apex_name, NULL);
+	for (unsigned i = strip; i <= apex; i++) {
+		bool match = false;
+		const canon_rrset_t *nsec3 =
+		        canon_denial_nsec3(zone, canon_name_suffix(name, i), &match);
+		if (!match && i < apex) {
+			continue;
+		}
+		if (add_proof(lk, match ? nsec3 : NULL) != 0 ||
+		    (i > 0 && add_nsec3(lk, zone, canon_name_suffix(name, i - 1)) != 0)) {
+			return -1;
+		}
+		return (int)i;
+	}
+	return (int)apex;
+}
+
+/* '*.' before 'encloser' (RFC 4592 §2.1.1), in 'buf'; NULL when too long. */
+static const knot_dname_t *wildcard_of(const knot_dname_t *encloser, uint8_t *buf)
+{
+	size_t size = knot_dname_size(encloser);
+	if (size + 2 > KNOT_DNAME_MAXLEN) {
+		return NULL;
+	}
+	buf[0] = 1;
+	buf[1] = '*';
+	memcpy(buf + 2, encloser, size);
+	return buf;
+}
+
+/*
+ * NXDOMAIN (RFC 4035 §3.1.3.2, RFC 5155 §7.2.2): no name 'name' and no
+ * wildcard at its closest encloser 'ce'.
+ */
+static int prove_nxdomain(lookup_t *lk, const canon_zone_t *zone, const canon_name_t *name,
+                          const canon_node_t *ce)
+{
+	uint8_t buf[KNOT_DNAME_MAXLEN];
+	bool match;
+	if (zone->denial == CANON_DENIAL_NSEC) {
+		const knot_dname_t *star = wildcard_of(ce->owner, buf);
+		int ret = add_proof(lk, canon_denial_nsec(zone, name->wire, &match));
+		if (ret == 0 && star != NULL) {
+			ret = add_proof(lk, canon_denial_nsec(zone, star, &match));
+		}
+		return ret;
+	}
+	if (zone->denial != CANON_DENIAL_NSEC3) {
+		return 0;
+	}
+	unsigned strip = name->labels - (unsigned)knot_dname_labels(ce->owner, NULL);
+	int found = nsec3_closest_encloser(lk, zone, name, strip);
+	if (found < 0) {
+		return -ENOMEM;
+	}
+	const knot_dname_t *star = wildcard_of(canon_name_suffix(name, (unsigned)found), buf);
+	return star != NULL ? add_nsec3(lk, zone, star) : 0;
+}
+
+/*
+ * NODATA at the existing name 'owner' (RFC 4035 §3.1.3.1, RFC 5155 §7.2.3),
+ * also the DS absent at a delegation (§3.1.4, §7.2.7): the NSEC or NSEC3 of
+ * the name. An empty non-terminal has no NSEC: the one covering it proves it.
+ * No NSEC3 at the name (opt-out, §7.2.4): the closest provable encloser.
+ */
+static int prove_nodata(lookup_t *lk, const canon_zone_t *zone, const knot_dname_t *owner)
+{
+	bool match = false;
+	if (zone->denial == CANON_DENIAL_NSEC) {
+		return add_proof(lk, canon_denial_nsec(zone, owner, &match));
+	}
+	if (zone->denial != CANON_DENIAL_NSEC3) {
+		return 0;
+	}
+	const canon_rrset_t *nsec3 = canon_denial_nsec3(zone, owner, &match);
+	if (match) {
+		return add_proof(lk, nsec3);
+	}
+	canon_name_t name;
+	canon_name_prepare(&name, owner);
+	return nsec3_closest_encloser(lk, zone, &name, 1) < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * A wildcard expansion (RFC 4035 §3.1.3.3, RFC 5155 §7.2.5 and §7.2.6): no
+ * closer match for 'name' below the closest encloser 'ce'. A NODATA answer
+ * from the wildcard also proves the type absent there (answer_node did).
+ */
+static int prove_wildcard(lookup_t *lk, const canon_zone_t *zone, const canon_name_t *name,
+                          const canon_node_t *ce)
+{
+	bool match;
+	if (zone->denial == CANON_DENIAL_NSEC) {
+		return add_proof(lk, canon_denial_nsec(zone, name->wire, &match));
+	}
+	if (zone->denial != CANON_DENIAL_NSEC3) {
+		return 0;
+	}
+	unsigned strip = name->labels - (unsigned)knot_dname_labels(ce->owner, NULL);
+	int ret = add_nsec3(lk, zone, canon_name_suffix(name, strip - 1));
+	if (ret == 0 && lk->nodata) {
+		ret = add_proof(lk, canon_denial_nsec3(zone, ce->owner, &match));
+	}
+	return ret;
 }
 
 /* A copy of 'rr' owned by 'owner', for wildcard synthesis (RFC 4592 §4.1). */
@@ -87,8 +254,9 @@ static int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, uint16_t typ
 		copy->type = type;
 		rr = copy;
 	}
-	section_add(lk, KNOT_ANSWER, rr, owner_hint(lk));
-	return 0;
+	/* A flattened CNAME answered as ALIAS has no signature of that type. */
+	const knot_rrset_t *sigs = type == rrset->rr.type ? rrset->sigs : NULL;
+	return add_signed(lk, KNOT_ANSWER, rr, sigs, owner_hint(lk));
 }
 
 /*
@@ -104,11 +272,12 @@ static uint16_t answered_type(const canon_node_t *node, const canon_rrset_t *rrs
 	return rrset->rr.type;
 }
 
-static void add_negative(lookup_t *lk, const canon_zone_t *zone, uint8_t rcode)
+static int add_negative(lookup_t *lk, const canon_zone_t *zone, uint8_t rcode)
 {
 	/* RFC 2308 §3 and RFC 6604 §3: the SOA and rcode are those of the last name. */
 	lk->answer->rcode = rcode;
-	section_add(lk, KNOT_AUTHORITY, &zone->negative_soa, KNOT_COMPR_HINT_NONE);
+	return add_signed(lk, KNOT_AUTHORITY, &zone->negative_soa, &zone->negative_soa_sigs,
+	                  KNOT_COMPR_HINT_NONE);
 }
 
 /* The node holding the data of 'name' in 'zone', wildcards included (RFC 4592 §3.3.1). */
@@ -159,7 +328,10 @@ static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrs
 			if (rr_addr == NULL) {
 				return -ENOMEM;
 			}
-			section_add(lk, KNOT_ADDITIONAL, rr_addr, KNOT_COMPR_HINT_NONE);
+			if (add_signed(lk, KNOT_ADDITIONAL, rr_addr, addr->sigs,
+			               KNOT_COMPR_HINT_NONE) != 0) {
+				return -ENOMEM;
+			}
 		}
 	}
 	return 0;
@@ -173,6 +345,14 @@ static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_n
 		lk->answer->aa = false;
 	}
 	section_add(lk, KNOT_AUTHORITY, &ns->rr, KNOT_COMPR_HINT_NONE);
+	if (lk->dnssec) {
+		/* RFC 4035 §3.1.4: the DS and its RRSIGs, or the proof there is none. */
+		const canon_rrset_t *ds = canon_node_rrset(cut, KNOT_RRTYPE_DS);
+		int ret = ds != NULL ? add_proof(lk, ds) : prove_nodata(lk, zone, cut->owner);
+		if (ret != 0) {
+			return ret;
+		}
+	}
 	return add_additional(lk, zone, &ns->rr);
 }
 
@@ -187,14 +367,16 @@ static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_n
  * answers then.
  */
 static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm);
+                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
+                  knot_mm_t *mm);
 
 static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *target,
                                              const knot_dname_t *owner, uint32_t ttl,
                                              const knot_rrset_t **rr)
 {
 	canon_answer_t nested;
-	if (lk->nested || lookup(lk->table, NULL, true, target, lk->qtype, &nested, lk->mm) != 0 ||
+	if (lk->nested ||
+	    lookup(lk->table, NULL, true, target, lk->qtype, 0, &nested, lk->mm) != 0 ||
 	    nested.rcode == KNOT_RCODE_REFUSED || nested.chain_end != CANON_CHAIN_COMPLETE ||
 	    !nested.aa) {
 		return CANON_ALIAS_FAILED;
@@ -240,14 +422,47 @@ static int answer_alias(lookup_t *lk, const canon_zone_t *zone, const canon_node
 		section_add(lk, KNOT_ANSWER, rr, owner_hint(lk));
 		return 0;
 	case CANON_ALIAS_NODATA:
-		add_negative(lk, zone, KNOT_RCODE_NOERROR);
-		return 0;
+		return add_negative(lk, zone, KNOT_RCODE_NOERROR);
 	case CANON_ALIAS_FAILED:
 		break;
 	}
 	lk->answer->rcode = KNOT_RCODE_SERVFAIL;
 	lk->answer->ede = KNOT_EDNS_EDE_NREACH_AUTH;
 	lk->answer->ede_text = "ALIAS target could not be resolved";
+	return 0;
+}
+
+/*
+ * Whether ANY lists an RRset of 'type': RRSIGs come with the RRsets they cover
+ * and only with DO; NSEC and NSEC3 too (RFC 4035 §3.1: DNSSEC records only
+ * for a client that set DO, unless asked for by type).
+ */
+static bool any_includes(const lookup_t *lk, uint16_t type)
+{
+	if (type == KNOT_RRTYPE_RRSIG) {
+		return false;
+	}
+	return lk->dnssec || (type != KNOT_RRTYPE_NSEC && type != KNOT_RRTYPE_NSEC3);
+}
+
+/*
+ * QTYPE RRSIG: every signature at the name, each with the TTL of the RRset it
+ * covers (RFC 4034 §3), which the node's one RRSIG RRset cannot carry.
+ */
+static int answer_rrsigs(lookup_t *lk, const canon_node_t *node, const knot_dname_t *name,
+                         bool wildcard, bool *any_data)
+{
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const knot_rrset_t *sigs = node->rrsets[i].sigs;
+		if (sigs == NULL) {
+			continue;
+		}
+		if (wildcard && (sigs = synthesize_owner(lk, sigs, name)) == NULL) {
+			return -ENOMEM;
+		}
+		section_add(lk, KNOT_ANSWER, sigs, owner_hint(lk));
+		*any_data = true;
+	}
 	return 0;
 }
 
@@ -274,10 +489,16 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 		return answer_alias(lk, zone, node, name);
 	}
 	bool any_data = false;
-	for (uint16_t i = 0; i < node->rrset_count; i++) {
+	if (qtype == KNOT_RRTYPE_RRSIG) {
+		int ret = answer_rrsigs(lk, node, name, wildcard, &any_data);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	for (uint16_t i = 0; qtype != KNOT_RRTYPE_RRSIG && i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		uint16_t type = answered_type(node, rrset);
-		if (qtype != KNOT_RRTYPE_ANY && type != qtype) {
+		if (qtype != KNOT_RRTYPE_ANY ? type != qtype : !any_includes(lk, type)) {
 			continue;
 		}
 		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
@@ -291,7 +512,12 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 	}
 	if (!any_data) {
 		/* NODATA (RFC 2308 §2.2), also at an empty non-terminal (RFC 4592 §2.2.2). */
-		add_negative(lk, zone, KNOT_RCODE_NOERROR);
+		lk->nodata = true;
+		int ret = add_negative(lk, zone, KNOT_RCODE_NOERROR);
+		if (ret == 0 && lk->dnssec) {
+			ret = prove_nodata(lk, zone, node->owner);
+		}
+		return ret;
 	}
 	return 0;
 }
@@ -306,11 +532,15 @@ static int answer_dname(lookup_t *lk, const canon_node_t *node, const knot_dname
 	if (chain_full(lk)) {
 		return 0;
 	}
-	const knot_rrset_t *dname = &canon_node_rrset(node, KNOT_RRTYPE_DNAME)->rr;
-	section_add(lk, KNOT_ANSWER, dname, KNOT_COMPR_HINT_NONE);
-
+	const canon_rrset_t *rrset = canon_node_rrset(node, KNOT_RRTYPE_DNAME);
+	const knot_rrset_t *dname = &rrset->rr;
+	/* RFC 6672 §5.3: the DNAME signed, the CNAME synthesized from it not. */
+	int ret = add_signed(lk, KNOT_ANSWER, dname, rrset->sigs, KNOT_COMPR_HINT_NONE);
+	if (ret != 0) {
+		return ret;
+	}
 	knot_rrset_t *cname = NULL;
-	int ret = canon_dname_synthesize(dname, name, lk->mm, &cname);
+	ret = canon_dname_synthesize(dname, name, lk->mm, &cname);
 	if (ret == -EMSGSIZE) {
 		lk->answer->rcode = KNOT_RCODE_YXDOMAIN;
 		return 0;
@@ -392,28 +622,40 @@ static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dna
 	case CANON_FIND_NXNAME:
 		/* RFC 4592 §3.3.1: the wildcard child of the closest encloser, if any. */
 		if (node->wildcard != NULL) {
-			return answer_node(lk, zone, node->wildcard, name, true, target);
+			lk->nodata = false;
+			int ret = answer_node(lk, zone, node->wildcard, name, true, target);
+			if (ret == 0 && lk->dnssec) {
+				ret = prove_wildcard(lk, zone, prepared, node);
+			}
+			return ret;
 		}
-		add_negative(lk, zone, KNOT_RCODE_NXDOMAIN);
-		return 0;
+		int ret = add_negative(lk, zone, KNOT_RCODE_NXDOMAIN);
+		if (ret == 0 && lk->dnssec) {
+			ret = prove_nxdomain(lk, zone, prepared, node);
+		}
+		return ret;
 	}
 	return 0;
 }
 
 int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases,
-                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm)
+                 const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
+                 knot_mm_t *mm)
 {
-	return lookup(table, aliases, false, qname, qtype, answer, mm);
+	return lookup(table, aliases, false, qname, qtype, flags, answer, mm);
 }
 
 static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm)
+                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
+                  knot_mm_t *mm)
 {
 	/* Field by field: the chain's arrays need no zeroing (canon_chain_init_prepared). */
 	lookup_t lk;
 	lk.table = table;
 	lk.aliases = aliases;
 	lk.nested = nested;
+	lk.dnssec = (flags & CANON_LOOKUP_DNSSEC) != 0;
+	lk.nodata = false;
 	lk.qtype = qtype;
 	lk.answer = answer;
 	lk.mm = mm;

@@ -62,12 +62,23 @@ typedef struct canon_answer {
 	canon_answer_section_t section[3]; /* KNOT_ANSWER, KNOT_AUTHORITY, KNOT_ADDITIONAL */
 } canon_answer_t;
 
+/* canon_lookup() flags. */
+enum {
+	/*
+	 * The query had the DO bit (RFC 3225): answers from signed zones carry the
+	 * RRSIGs of their RRsets and the NSEC/NSEC3 proofs of denial (RFC 4035
+	 * §3.1, RFC 5155 §7.2). Without it no DNSSEC record is added unasked.
+	 */
+	CANON_LOOKUP_DNSSEC = 1 << 0,
+};
+
 /*
  * Answer QNAME/QTYPE (class IN) from 'table', with A/AAAA at ALIAS names from
  * 'aliases' (NULL: such queries fail). 'qname' is in the case the client
- * sent; synthesized records use it. Allocations (synthesized RRsets, name
+ * sent; synthesized records use it. 'flags': CANON_LOOKUP_*. Allocations (synthesized RRsets, name
  * copies) come from 'mm', which the caller resets per query. Returns 0 or
  * -ENOMEM when 'mm' ran out (answer SERVFAIL).
  */
 int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases,
-                 const knot_dname_t *qname, uint16_t qtype, canon_answer_t *answer, knot_mm_t *mm);
+                 const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
+                 knot_mm_t *mm);

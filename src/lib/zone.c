@@ -173,7 +173,8 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 		if (rrset == NULL) {
 			return -ENOMEM;
 		}
-	} else if (rrset->rr.ttl != ttl) {
+	} else if (rrset->rr.ttl != ttl && type != KNOT_RRTYPE_RRSIG) {
+		/* RRSIGs take the TTL of the RRset each covers (RFC 4034 §3): they may differ. */
 		*ttl_mismatch = true;
 	}
 	uint16_t before = rrset->rr.rrs.count;
@@ -340,6 +341,90 @@ int canon_zone_walk(const canon_zone_t *zone, canon_zone_walk_fn fn, void *ctx)
 	return 0;
 }
 
+/* RRSIG RDATA starts with the Type Covered (RFC 4034 §3.1). */
+static uint16_t sig_covered(const knot_rdata_t *rdata)
+{
+	return rdata->len >= 2 ? (uint16_t)(rdata->data[0] << 8 | rdata->data[1]) : 0;
+}
+
+/*
+ * The RRSIGs of 'rrset' out of the node's RRSIG RRset 'rrsig'. libknot keeps
+ * an rdataset sorted by RDATA, so the signatures of one covered type are
+ * contiguous: the view points at the first and counts them.
+ */
+static int make_sig_view(canon_rrset_t *rrset, const knot_rrset_t *rrsig)
+{
+	uint16_t type = rrset->rr.type;
+	knot_rdata_t *rdata = rrsig->rrs.rdata, *first = NULL;
+	uint16_t count = 0;
+	uint32_t size = 0;
+	for (uint16_t i = 0; i < rrsig->rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
+		if (sig_covered(rdata) == type) {
+			first = first ? first : rdata;
+			count++;
+			size += knot_rdata_size(rdata->len);
+		} else if (first != NULL) {
+			break;
+		}
+	}
+	if (count == 0) {
+		return 0;
+	}
+	rrset->sigs = malloc(sizeof(*rrset->sigs));
+	if (rrset->sigs == NULL) {
+		return -ENOMEM;
+	}
+	knot_rrset_init(rrset->sigs, rrsig->owner, KNOT_RRTYPE_RRSIG, KNOT_CLASS_IN, rrset->rr.ttl);
+	rrset->sigs->rrs.count = count;
+	rrset->sigs->rrs.size = size;
+	rrset->sigs->rrs.rdata = first;
+	return 0;
+}
+
+static int set_sigs(canon_node_t *node)
+{
+	const canon_rrset_t *rrsig = canon_node_rrset(node, KNOT_RRTYPE_RRSIG);
+	for (uint16_t i = 0; rrsig != NULL && i < node->rrset_count; i++) {
+		canon_rrset_t *rrset = &node->rrsets[i];
+		if (rrset->rr.type != KNOT_RRTYPE_RRSIG && make_sig_view(rrset, &rrsig->rr) != 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The NSEC or NSEC3 index (canon_zone_t.denial_nodes) of a signed zone. */
+static int set_denial(canon_zone_t *zone)
+{
+	const canon_rrset_t *param = canon_node_rrset(zone->apex, KNOT_RRTYPE_NSEC3PARAM);
+	uint16_t type = KNOT_RRTYPE_NSEC;
+	if (param != NULL && param->rr.rrs.count > 0 && param->rr.rrs.rdata->len >= 5) {
+		zone->denial = CANON_DENIAL_NSEC3;
+		zone->nsec3param = param->rr.rrs.rdata->data;
+		type = KNOT_RRTYPE_NSEC3;
+	} else if (canon_node_rrset(zone->apex, KNOT_RRTYPE_NSEC) != NULL) {
+		zone->denial = CANON_DENIAL_NSEC;
+	} else {
+		return 0;
+	}
+	zone->denial_nodes = malloc(zone->node_count * sizeof(*zone->denial_nodes));
+	if (zone->denial_nodes == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < zone->node_count; i++) {
+		canon_node_t *node = zone->nodes[zone->canonical[i]];
+		if (canon_node_rrset(node, type) == NULL) {
+			continue;
+		}
+		zone->denial_nodes[zone->denial_count++] = node;
+		if (type == KNOT_RRTYPE_NSEC3 &&
+		    node->rrset_count == 1 + (canon_node_rrset(node, KNOT_RRTYPE_RRSIG) != NULL)) {
+			node->flags |= CANON_NODE_NSEC3;
+		}
+	}
+	return 0;
+}
+
 int canon_zone_seal(canon_zone_t *zone)
 {
 	if (zone->apex == NULL) {
@@ -367,13 +452,25 @@ int canon_zone_seal(canon_zone_t *zone)
 		return -ENOENT;
 	}
 	set_negative_soa(zone);
-	return 0;
+	for (size_t i = 0; i < zone->node_count; i++) {
+		if (set_sigs(zone->nodes[i]) != 0) {
+			return -ENOMEM;
+		}
+	}
+	if (zone->soa->sigs != NULL) {
+		zone->negative_soa_sigs = *zone->soa->sigs;
+		zone->negative_soa_sigs.ttl = zone->negative_soa.ttl;
+	}
+	return set_denial(zone);
 }
 
 canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
                              const canon_node_t **node_out)
 {
 	const canon_node_t *node = canon_zone_get(zone, name->wire, name->size, name->hash[0]);
+	if (node != NULL && (node->flags & CANON_NODE_NSEC3)) {
+		node = NULL; /* An NSEC3 owner is no name of the zone (RFC 5155 §7.2.8). */
+	}
 	bool exact = node != NULL;
 	/* Not found: strip labels until a name exists, the closest encloser (RFC 4592 §3.3.1). */
 	for (unsigned i = 1; node == NULL; i++) {
@@ -413,12 +510,14 @@ void canon_zone_free(canon_zone_t *zone)
 		canon_node_t *node = zone->nodes[i];
 		for (uint16_t j = 0; j < node->rrset_count; j++) {
 			knot_rdataset_clear(&node->rrsets[j].rr.rrs, NULL);
+			free(node->rrsets[j].sigs);
 		}
 		free(node->rrsets);
 		free(node);
 	}
 	free(zone->nodes);
 	free(zone->canonical);
+	free(zone->denial_nodes);
 	free(zone->slots);
 	free(zone->apex_name);
 	free(zone);

@@ -28,6 +28,12 @@
 
 typedef struct canon_rrset {
 	knot_rrset_t rr;
+	/*
+	 * Sealed: the RRSIGs covering this RRset, a view into the node's RRSIG
+	 * RRset (no copy of the signatures) with this RRset's TTL (RFC 4034 §3);
+	 * NULL when it has none.
+	 */
+	knot_rrset_t *sigs;
 } canon_rrset_t;
 
 enum canon_node_flags {
@@ -43,6 +49,12 @@ enum canon_node_flags {
 	 * CNAME's target. CANON_NODE_CNAME is then clear, CANON_NODE_ALIAS set.
 	 */
 	CANON_NODE_FLATTENED = 1 << 6,
+	/*
+	 * Holds only an NSEC3 and its RRSIGs (in a zone whose apex has an
+	 * NSEC3PARAM): not a name of the zone's tree, a query for it gets NXDOMAIN
+	 * (RFC 5155 §7.2.8), canon_zone_find() does not find it.
+	 */
+	CANON_NODE_NSEC3 = 1 << 7,
 };
 
 /* CNAME flattening modes (Cloudflare's): which CNAMEs are answered as ALIAS. */
@@ -75,6 +87,13 @@ typedef struct {
 	canon_node_t *node; /* NULL: empty slot. */
 } canon_slot_t;
 
+/* How a sealed zone proves that names and types do not exist (RFC 4035 §3.1.3, RFC 5155). */
+typedef enum {
+	CANON_DENIAL_NONE = 0, /* Unsigned, or signed without NSEC/NSEC3 at the apex. */
+	CANON_DENIAL_NSEC,     /* NSEC at the apex. */
+	CANON_DENIAL_NSEC3,    /* NSEC3PARAM at the apex. */
+} canon_denial_t;
+
 typedef struct canon_zone {
 	knot_dname_t *apex_name; /* Lower-case wire format. */
 	canon_node_t *apex;
@@ -87,7 +106,17 @@ typedef struct canon_zone {
 	size_t record_count;
 	canon_flatten_t flatten; /* Set before canon_zone_seal(); the zone keeps its CNAMEs. */
 	const canon_rrset_t *soa;
-	knot_rrset_t negative_soa; /* SOA with TTL min(TTL, MINIMUM) (RFC 2308 §3). */
+	knot_rrset_t negative_soa;      /* SOA with TTL min(TTL, MINIMUM) (RFC 2308 §3). */
+	knot_rrset_t negative_soa_sigs; /* Its RRSIGs with that TTL (count 0: none). */
+	canon_denial_t denial;
+	/*
+	 * Sealed, signed zones: the nodes owning an NSEC (CANON_DENIAL_NSEC) or an
+	 * NSEC3 (CANON_DENIAL_NSEC3) in canonical order, for finding the record
+	 * that matches or covers a name (lib/denial.h).
+	 */
+	const canon_node_t **denial_nodes;
+	size_t denial_count;
+	const uint8_t *nsec3param; /* CANON_DENIAL_NSEC3: the apex NSEC3PARAM's RDATA. */
 	int refs;                  /* Zone tables holding this zone. */
 	const void *settings;      /* The server's settings for the zone; lib never reads it. */
 } canon_zone_t;
@@ -116,7 +145,8 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
  * Finish building: create empty non-terminals, link parents and wildcards,
  * note the canonical order of the nodes (canon_zone_walk), set
  * node flags (CANON_NODE_FLATTENED at the CNAMEs zone->flatten covers, except
- * beside an ALIAS, where the checker reports the pair) and the negative-answer SOA. Returns 0,
+ * beside an ALIAS, where the checker reports the pair), the negative-answer SOA
+ * and, in a signed zone, each RRset's RRSIGs and the NSEC/NSEC3 index. Returns 0,
  * -ENOENT when the apex has no SOA, -ENOMEM.
  */
 int canon_zone_seal(canon_zone_t *zone);

@@ -285,8 +285,10 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 	}
 	if (rcode == KNOT_RCODE_NOERROR) {
 		canon_answer_t ans;
+		unsigned flags =
+		        a->edns && knot_edns_do(a->query->opt_rr) ? CANON_LOOKUP_DNSSEC : 0;
 		int ret = canon_lookup(ctx->table, ctx->aliases, knot_pkt_wire_qname(a->query),
-		                       knot_pkt_qtype(a->query), &ans, mm);
+		                       knot_pkt_qtype(a->query), flags, &ans, mm);
 		if (ret == 0) {
 			put_answer(a, &ans);
 			if (a->edns && ans.ede != KNOT_EDNS_EDE_NONE) {

@@ -64,7 +64,7 @@ static const canon_answer_t *ask(fixture_t *f, const char *qname, uint16_t qtype
 	knot_dname_storage_t name;
 	assert_non_null(knot_dname_from_str(name, qname, sizeof(name)));
 	canon_arena_reset(&f->arena);
-	assert_int_equal(canon_lookup(f->table, NULL, name, qtype, &f->answer, &f->arena.mm), 0);
+	assert_int_equal(canon_lookup(f->table, NULL, name, qtype, 0, &f->answer, &f->arena.mm), 0);
 	return &f->answer;
 }
 

@@ -1,7 +1,8 @@
 /*
  * Unit tests of a zone version apart from its file (lib/zone.c, lib/positions.c):
- * the canonical walk, flattening as a node flag, and checks with and without
- * the loader's positions.
+ * the canonical walk, flattening as a node flag, checks with and without
+ * the loader's positions, and the DNSSEC views made at seal (signatures per
+ * covered type, the NSEC index).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include <libknot/descriptor.h>
 
+#include "lib/denial.h"
 #include "lib/zone_load.h"
 
 /* Add one record given in presentation form ("192.0.2.1" for A, a name for NS/CNAME). */
@@ -219,6 +221,108 @@ static void test_check_with_and_without_positions(void **state)
 	canon_zone_free(zone);
 }
 
+static void add_raw(canon_zone_t *zone, const char *owner, uint16_t type, uint32_t ttl,
+                    const uint8_t *rdata, uint16_t len)
+{
+	knot_dname_storage_t name;
+	assert_non_null(knot_dname_from_str(name, owner, sizeof(name)));
+	bool ttl_mismatch = true;
+	assert_int_equal(canon_zone_add(zone, name, type, ttl, rdata, len, &ttl_mismatch), 0);
+	assert_false(ttl_mismatch); /* RRSIGs of one name may differ in TTL (RFC 4034 §3). */
+}
+
+/* An RRSIG covering 'covered' with a one-octet signature 'tag' (enough for the views). */
+static void add_sig(canon_zone_t *zone, const char *owner, uint16_t covered, uint32_t ttl,
+                    uint8_t tag)
+{
+	uint8_t rdata[64] = {(uint8_t)(covered >> 8), (uint8_t)covered, 13, 2};
+	size_t len = 18;
+	assert_non_null(knot_dname_from_str(rdata + len, "sig.test.", sizeof(rdata) - len));
+	len += knot_dname_size(rdata + len);
+	rdata[len++] = tag;
+	add_raw(zone, owner, KNOT_RRTYPE_RRSIG, ttl, rdata, (uint16_t)len);
+}
+
+/* An NSEC to 'next' (an empty type bitmap is enough here). */
+static void add_nsec(canon_zone_t *zone, const char *owner, const char *next)
+{
+	uint8_t rdata[KNOT_DNAME_MAXLEN];
+	assert_non_null(knot_dname_from_str(rdata, next, sizeof(rdata)));
+	add_raw(zone, owner, KNOT_RRTYPE_NSEC, 60, rdata, (uint16_t)knot_dname_size(rdata));
+}
+
+static uint16_t first_covered(const knot_rrset_t *sigs)
+{
+	return (uint16_t)(sigs->rrs.rdata->data[0] << 8 | sigs->rrs.rdata->data[1]);
+}
+
+static void test_signature_views(void **state)
+{
+	(void)state;
+	canon_zone_t *zone = new_zone("sig.test.");
+	add(zone, "www.sig.test.", KNOT_RRTYPE_A, "192.0.2.1");
+	add(zone, "www.sig.test.", KNOT_RRTYPE_NS, "ns.sig.test.");
+	add_nsec(zone, "www.sig.test.", "sig.test.");
+	/* Added out of order: two for A, one for NSEC, none for NS. */
+	add_sig(zone, "www.sig.test.", KNOT_RRTYPE_NSEC, 60, 3);
+	add_sig(zone, "www.sig.test.", KNOT_RRTYPE_A, 300, 2);
+	add_sig(zone, "www.sig.test.", KNOT_RRTYPE_A, 300, 1);
+	assert_int_equal(canon_zone_seal(zone), 0);
+	knot_dname_storage_t www;
+	knot_dname_from_str(www, "www.sig.test.", sizeof(www));
+	const canon_node_t *node = canon_zone_get_name(zone, www);
+	const canon_rrset_t *a = canon_node_rrset(node, KNOT_RRTYPE_A);
+	const canon_rrset_t *nsec = canon_node_rrset(node, KNOT_RRTYPE_NSEC);
+	assert_non_null(a->sigs);
+	assert_int_equal(a->sigs->rrs.count, 2);
+	assert_int_equal(first_covered(a->sigs), KNOT_RRTYPE_A);
+	assert_int_equal(a->sigs->ttl, 300);
+	assert_non_null(nsec->sigs);
+	assert_int_equal(nsec->sigs->rrs.count, 1);
+	assert_int_equal(first_covered(nsec->sigs), KNOT_RRTYPE_NSEC);
+	assert_int_equal(nsec->sigs->ttl, 60);
+	assert_null(canon_node_rrset(node, KNOT_RRTYPE_NS)->sigs);
+	assert_null(zone->soa->sigs); /* Unsigned SOA: no view, no negative SOA RRSIG. */
+	assert_int_equal(zone->negative_soa_sigs.rrs.count, 0);
+	canon_zone_free(zone);
+}
+
+/* The NSEC that matches or covers a name: its canonical predecessor (RFC 4034 §6.1). */
+static void test_nsec_index(void **state)
+{
+	(void)state;
+	canon_zone_t *zone = new_zone("n.test.");
+	add_nsec(zone, "n.test.", "a.n.test.");
+	add_nsec(zone, "a.n.test.", "z.a.n.test.");
+	add_nsec(zone, "z.a.n.test.", "c.n.test.");
+	add_nsec(zone, "c.n.test.", "n.test.");
+	add(zone, "x.y.c.n.test.", KNOT_RRTYPE_A, "192.0.2.1"); /* Unsigned here: no NSEC. */
+	assert_int_equal(canon_zone_seal(zone), 0);
+	assert_int_equal(zone->denial, CANON_DENIAL_NSEC);
+	assert_int_equal(zone->denial_count, 4);
+	static const struct {
+		const char *name, *owner;
+		bool match;
+	} cases[] = {
+	        {"n.test.", "n.test.", true},           {"0.n.test.", "n.test.", false},
+	        {"a.n.test.", "a.n.test.", true},       {"b.a.n.test.", "a.n.test.", false},
+	        {"zz.a.n.test.", "z.a.n.test.", false}, {"b.n.test.", "z.a.n.test.", false},
+	        {"y.c.n.test.", "c.n.test.", false},    {"zzz.n.test.", "c.n.test.", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		knot_dname_storage_t name, owner;
+		knot_dname_from_str(name, cases[i].name, sizeof(name));
+		knot_dname_from_str(owner, cases[i].owner, sizeof(owner));
+		bool match = !cases[i].match;
+		const canon_rrset_t *nsec = canon_denial_nsec(zone, name, &match);
+		assert_non_null(nsec);
+		if (!knot_dname_is_equal(nsec->rr.owner, owner) || match != cases[i].match) {
+			fail_msg("%s: wrong NSEC", cases[i].name);
+		}
+	}
+	canon_zone_free(zone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +330,8 @@ int main(void)
 	        cmocka_unit_test(test_walk_empty_non_terminals),
 	        cmocka_unit_test(test_flatten_flags),
 	        cmocka_unit_test(test_check_with_and_without_positions),
+	        cmocka_unit_test(test_signature_views),
+	        cmocka_unit_test(test_nsec_index),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
