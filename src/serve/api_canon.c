@@ -329,7 +329,7 @@ static int chain_reader(void *ctx, const canon_zone_view_t *view, const canon_zo
 	}
 	canon_answer_t answer;
 	memset(&answer, 0, sizeof(answer));
-	int ret = canon_lookup(table, c->api->aliases, c->qname, c->qtype, &answer, &arena.mm);
+	int ret = canon_lookup(table, c->api->aliases, c->qname, c->qtype, 0, &answer, &arena.mm);
 	if (ret == 0) {
 		chain_fill(c, &answer);
 		ret = c->doc != NULL ? 0 : -ENOMEM;
