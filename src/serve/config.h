@@ -13,6 +13,8 @@
  *   key: k1. hmac-sha256 BASE64  # TSIG key (repeatable)
  *   zone: example.org. example.org.zone update=k1 transfer=k1,127.0.0.0/8 notify=127.0.0.1:5301
  *   journal-max-depth: 1000      # changesets kept per zone before a snapshot replaces them
+ *   zone-max-size: 1073741824    # bytes of zone text one zone may read (files, $INCLUDEs,
+ * $GENERATE)
  *
  * and for canon resolve:
  *
@@ -69,6 +71,7 @@ typedef struct {
 	canon_tsig_keyring_t keys; /* key: NAME ALGORITHM SECRET */
 	bool keys_frozen;          /* A reload re-reads key: lines but may not change them. */
 	size_t journal_max_depth;  /* journal-max-depth: changesets kept per zone */
+	uint64_t zone_max_size;    /* zone-max-size: bytes (lib/zone_load.h) */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */

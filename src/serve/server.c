@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/zone_load.h"
 #include "resolve/flatten.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
@@ -166,6 +167,43 @@ static void stop_workers(canon_server_t *server)
 	}
 }
 
+/*
+ * The main thread loads the zones at start, and waits while the manager
+ * reloads them on SIGHUP; a hostile zone could hold SIGTERM that long. This
+ * thread takes SIGTERM and SIGINT first: it stops every zone load and passes
+ * the signal on to the main thread, which stops as soon as it is free.
+ */
+static void *stop_watcher(void *arg)
+{
+	pthread_t main_thread = *(const pthread_t *)arg;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	int sig = 0;
+	while (sigwait(&stop, &sig) != 0) {
+	}
+	canon_zone_load_interrupt(true);
+	pthread_kill(main_thread, sig);
+	return NULL;
+}
+
+static void stop_watcher_end(bool watching, pthread_t watcher)
+{
+	if (watching) {
+		pthread_cancel(watcher); /* sigwait is a cancellation point. */
+		pthread_join(watcher, NULL);
+	}
+}
+
+/* Whether SIGTERM or SIGINT came while the main thread was busy. */
+static bool stop_pending(void)
+{
+	sigset_t pending;
+	return sigpending(&pending) == 0 &&
+	       (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
+}
+
 static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 {
 	for (;;) {
@@ -182,6 +220,7 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 			continue;
 		}
 		canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
+		canon_zone_load_interrupt(true); /* A reload in progress ends now. */
 		return;
 	}
 }
@@ -202,8 +241,22 @@ int canon_server_run(canon_serve_conf_t *conf)
 	sigaddset(&signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	pthread_t main_thread = pthread_self(), watcher;
+	bool watching = pthread_create(&watcher, NULL, stop_watcher, &main_thread) == 0;
 
+	canon_zone_limits_t limits;
+	canon_zone_load_get_limits(&limits);
+	limits.max_size = conf->zone_max_size;
+	canon_zone_load_set_limits(&limits);
 	server.zonemgr = canon_zonemgr_new(conf, &server.table, synchronize, &server);
+	if (stop_pending()) {
+		/* Stopped while the zones loaded: nothing else was started. */
+		canon_log(CANON_LOG_INFO, "signal: stopping before the start was complete");
+		canon_zonemgr_free(server.zonemgr);
+		canon_zonetable_free(atomic_load(&server.table));
+		stop_watcher_end(watching, watcher);
+		return 0;
+	}
 	server.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	server.workers = calloc(server.worker_count, sizeof(*server.workers));
 	if (server.zonemgr == NULL || server.wake_fd < 0 || server.workers == NULL) {
@@ -238,5 +291,6 @@ int canon_server_run(canon_serve_conf_t *conf)
 	close(server.wake_fd);
 	free(server.workers);
 	canon_zonetable_free(atomic_load(&server.table));
+	stop_watcher_end(watching, watcher);
 	return status;
 }
