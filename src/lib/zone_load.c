@@ -280,14 +280,16 @@ static void on_comment(zs_scanner_t *s)
 	}
 	/* For $INCLUDE the directive stays: libzscanner parses the line (see include_file). */
 	size_t skip = generate ? sizeof(GENERATE) - 1 : sizeof(INCLUDE_MARK) - 1;
-	char args[sizeof(s->buffer) + 1];
-	memcpy(args, s->buffer + skip, s->buffer_length - skip);
-	args[s->buffer_length - skip] = '\0';
-	if (generate) {
+	char *args = strndup((const char *)s->buffer + skip, s->buffer_length - skip);
+	if (args == NULL) {
+		stop_load(fc->ld, -ENOMEM, file, line, "reading stopped here: %s",
+		          strerror(ENOMEM));
+	} else if (generate) {
 		expand_generate(fc, s, args);
 	} else {
 		include_file(fc, s, args);
 	}
+	free(args);
 	if (fc->ld->stopped) {
 		s->state = ZS_STATE_STOP;
 	}
@@ -659,30 +661,36 @@ static void parse_text(file_ctx_t *fc, const char *origin, uint32_t ttl, const c
 		stop_load(ld, ret, fc->name, 0, "cannot read the zone file: %s", strerror(-ret));
 		return;
 	}
-	zs_scanner_t s;
-	if (zs_init(&s, origin, KNOT_CLASS_IN, ttl) != 0) {
-		zs_deinit(&s);
-		stop_load(ld, -EINVAL, fc->name, 0, "invalid zone origin '%s'", origin);
+	/* On the heap: a scanner is 200 KiB, and includes nest. */
+	zs_scanner_t *s = malloc(sizeof(*s));
+	if (s == NULL || zs_init(s, origin, KNOT_CLASS_IN, ttl) != 0) {
+		if (s != NULL) {
+			zs_deinit(s);
+		}
+		stop_load(ld, s ? -EINVAL : -ENOMEM, fc->name, 0, "cannot start reading: %s",
+		          s ? "invalid zone origin" : strerror(ENOMEM));
+		free(s);
 		free(rewritten);
 		return;
 	}
 	const char *input = rewritten ? rewritten : text;
 	size_t input_len = rewritten ? rewritten_len : len;
 	/* A zone file's text is its own: libzscanner gets it as a string, never the file. */
-	zs_set_input_string(&s, input_len ? input : "", input_len);
-	free(s.path);
-	s.path = dir_of(path);
-	zs_set_processing(&s, on_record, on_error, fc);
-	zs_set_processing_comment(&s, on_comment);
-	if (s.path == NULL) {
+	zs_set_input_string(s, input_len ? input : "", input_len);
+	free(s->path);
+	s->path = dir_of(path);
+	zs_set_processing(s, on_record, on_error, fc);
+	zs_set_processing_comment(s, on_comment);
+	if (s->path == NULL) {
 		stop_load(ld, -ENOMEM, fc->name, 0, "cannot read the zone file: %s",
 		          strerror(ENOMEM));
-	} else if (zs_parse_all(&s) != 0 && s.error.fatal && s.error.counter == 0) {
+	} else if (zs_parse_all(s) != 0 && s->error.fatal && s->error.counter == 0) {
 		canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, fc->name,
-		                   (uint32_t)s.line_counter, NULL, 0, NULL, "%s",
-		                   zs_strerror(s.error.code));
+		                   (uint32_t)s->line_counter, NULL, 0, NULL, "%s",
+		                   zs_strerror(s->error.code));
 	}
-	zs_deinit(&s);
+	zs_deinit(s);
+	free(s);
 	free(rewritten);
 }
 
@@ -692,31 +700,36 @@ static int include_args(const zs_scanner_t *s, const char *args, char **name, ch
 {
 	char current[KNOT_DNAME_TXT_MAXLEN + 1];
 	knot_dname_to_str(current, s->zone_origin, sizeof(current));
-	zs_scanner_t sub;
-	int ret = zs_init(&sub, current, KNOT_CLASS_IN, s->default_ttl);
+	zs_scanner_t *sub = malloc(sizeof(*sub));
+	if (sub == NULL) {
+		*error = ZS_ENOMEM;
+		return -1;
+	}
+	int ret = zs_init(sub, current, KNOT_CLASS_IN, s->default_ttl);
 	char *line = NULL;
 	if (ret == 0 && asprintf(&line, "%s\n", args) < 0) {
 		line = NULL;
 	}
-	ret = ret == 0 && line != NULL ? zs_set_input_string(&sub, line, strlen(line)) : -1;
+	ret = ret == 0 && line != NULL ? zs_set_input_string(sub, line, strlen(line)) : -1;
 	if (ret == 0) {
 		/* Relative names are relative to the including file (libzscanner prefixes path). */
-		free(sub.path);
-		sub.path = strdup(s->path);
+		free(sub->path);
+		sub->path = strdup(s->path);
 		/* Not automatic: libzscanner stops at the directive and leaves the file to us. */
-		ret = sub.path != NULL ? zs_parse_record(&sub) : -1;
+		ret = sub->path != NULL ? zs_parse_record(sub) : -1;
 	}
-	if (ret == 0 && sub.state == ZS_STATE_INCLUDE) {
-		*name = strdup(sub.include_filename);
-		size_t len = strnlen((const char *)sub.buffer, origin_size - 1);
-		memcpy(origin, sub.buffer, len);
+	if (ret == 0 && sub->state == ZS_STATE_INCLUDE) {
+		*name = strdup(sub->include_filename);
+		size_t len = strnlen((const char *)sub->buffer, origin_size - 1);
+		memcpy(origin, sub->buffer, len);
 		origin[len] = '\0';
 		ret = *name != NULL ? 0 : -1;
 	} else {
 		ret = -1;
 	}
-	*error = sub.error.code;
-	zs_deinit(&sub);
+	*error = sub->error.code != ZS_OK ? sub->error.code : ZS_BAD_INCLUDE_FILENAME;
+	zs_deinit(sub);
+	free(sub);
 	free(line);
 	return ret;
 }
