@@ -221,6 +221,15 @@ static int parse_generated(const char *record, void *arg)
 	    !take_budget(ld, len, ld->generate_file, ld->generate_line)) {
 		return ld->error ? ld->error : -EINTR;
 	}
+	if (record[0] == '$') {
+		/* "\$INCLUDE" as the owner would make a directive that libzscanner follows itself.
+		 */
+		canon_findings_add(ld->findings, &CANON_RULE_SYNTAX, ld->generate_file,
+		                   ld->generate_line, NULL, 0, NULL,
+		                   "$GENERATE makes a directive, not a record: %.*s",
+		                   (int)strcspn(record, "\n"), record);
+		return -EPERM; /* Stops the expansion; -EINVAL would report it twice. */
+	}
 	if (zs_set_input_string(g->sub, record, len) != 0 || zs_parse_all(g->sub) != 0) {
 		/* Errors were reported by the callback; go on with the next record. */
 		return ld->stopped ? ld->error : 0;

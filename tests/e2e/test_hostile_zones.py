@@ -105,6 +105,15 @@ def test_generate_offset_cannot_overflow(tmp_path):
     assert [(f[1], f[2]) for f in findings(out)] == [(BASE_LINES + 1, "syntax")], out
 
 
+def test_generate_cannot_make_an_include(tmp_path):
+    """A generated line that is a directive would be followed by libzscanner itself."""
+    zone = write(tmp_path / "gen.zone", BASE + "$GENERATE 1-1 \\$INCLUDE /dev/zero example.com.\n")
+    status, out, seconds, rss = check(zone, timeout=10)
+    assert status == 1 and seconds < 5 and rss < RSS_LIMIT_KB, out
+    (f,) = findings(out)
+    assert f[1:3] == (BASE_LINES + 1, "syntax") and "not a record" in f[3], out
+
+
 # ---------------------------------------------------------------- $INCLUDE
 
 
@@ -237,6 +246,7 @@ def stop_within(server, seconds):
         pytest.fail("canon serve ignored SIGTERM:\n" + server.logtext())
     took = time.monotonic() - start
     assert took < seconds, f"stopped after {took:.2f} s:\n" + server.logtext()
+    assert server.proc.returncode == 0, server.logtext()  # a clean stop (no sanitizer report)
 
 
 def test_sigterm_stops_serve_while_a_hostile_zone_loads_at_start(tmp_path, track):
