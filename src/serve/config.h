@@ -14,6 +14,7 @@
  *   zone: example.org. example.org.zone update=k1 transfer=k1,127.0.0.0/8 notify=127.0.0.1:5301
  *   journal-max-depth: 1000      # changesets kept per zone before a snapshot replaces them
  *   user: canon                  # run as this user once the ports are bound (serve, resolve)
+ *   zone-max-size: 1073741824    # bytes of zone text one zone may read ($INCLUDEs too)
  *
  * and for canon resolve:
  *
@@ -72,6 +73,7 @@ typedef struct {
 	size_t journal_max_depth;   /* journal-max-depth: changesets kept per zone */
 	canon_zone_conf_t *catalog; /* catalog: NAME [transfer=...] [notify=...] (RFC 9432) */
 	char *user;                 /* user: who to run as once the sockets are open */
+	uint64_t zone_max_size;     /* zone-max-size: bytes (lib/zone_load.h) */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */

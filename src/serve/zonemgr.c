@@ -160,6 +160,15 @@ int zm_file_stat(const char *path, struct timespec *mtime)
 static canon_zone_t *load_file(zm_zone_t *z)
 {
 	canon_zone_t *zone = NULL;
+	/*
+	 * SIGTERM came (serve/server.c): the load in progress stopped, and the
+	 * zones after it are not read at all, at start as in a reload.
+	 */
+	if (canon_zone_load_interrupted()) {
+		canon_log(CANON_LOG_INFO, "zone %s: %s not read: the process is stopping",
+		          z->origin, z->conf->file);
+		return NULL;
+	}
 	if (canon_zone_load_for_serving(z->conf->origin, z->conf->file, z->conf->flatten, &zone) !=
 	    0) {
 		return NULL;
