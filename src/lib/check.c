@@ -42,6 +42,7 @@ const canon_rule_t CANON_RULE_PTR_TO_CNAME = {"ptr-to-cname", W, false};
 const canon_rule_t CANON_RULE_CNAME_TTL = {"cname-ttl", W, false};
 const canon_rule_t CANON_RULE_ALIAS_AND_ADDRESS = {"alias-and-address", E, true};
 const canon_rule_t CANON_RULE_MULTIPLE_ALIASES = {"multiple-aliases", E, true};
+const canon_rule_t CANON_RULE_RRSET_TOO_LARGE = {"rrset-too-large", E, true};
 
 #undef E
 #undef W

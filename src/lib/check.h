@@ -51,6 +51,7 @@ extern const canon_rule_t CANON_RULE_PTR_TO_CNAME;
 extern const canon_rule_t CANON_RULE_CNAME_TTL;
 extern const canon_rule_t CANON_RULE_ALIAS_AND_ADDRESS;
 extern const canon_rule_t CANON_RULE_MULTIPLE_ALIASES;
+extern const canon_rule_t CANON_RULE_RRSET_TOO_LARGE;
 
 typedef struct {
 	const canon_rule_t *rule;

@@ -10,6 +10,8 @@
 
 #define GENERATE_LINE_MAX   4096
 #define GENERATE_TOKENS_MAX 16
+/* BIND reads start, stop, step and offsets as C ints: 0..2^31-1 (lib/dns/master.c). */
+#define GENERATE_VALUE_MAX 2147483647L
 
 typedef struct {
 	long start, stop, step;
@@ -17,27 +19,37 @@ typedef struct {
 	int token_count;
 } generate_t;
 
-static int parse_range(generate_t *g, const char *text)
+/* A decimal number 0..GENERATE_VALUE_MAX at 'text'; *end after it. */
+static int parse_value(const char *text, const char **end, long *value)
 {
-	char *end;
-	g->start = strtol(text, &end, 10);
-	if (end == text || *end != '-') {
-		return -EINVAL;
-	}
-	const char *stop = end + 1;
-	g->stop = strtol(stop, &end, 10);
-	if (end == stop) {
-		return -EINVAL;
-	}
-	g->step = 1;
-	if (*end == '/') {
-		const char *step = end + 1;
-		g->step = strtol(step, &end, 10);
-		if (end == step) {
-			return -EINVAL;
+	long v = 0;
+	const char *p = text;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > GENERATE_VALUE_MAX) {
+			return -ERANGE; /* Stop before it can overflow. */
 		}
 	}
-	if (*end != '\0' || g->start < 0 || g->stop < g->start || g->step < 1) {
+	*end = p;
+	*value = v;
+	return p == text ? -EINVAL : 0;
+}
+
+static int parse_range(generate_t *g, const char *text)
+{
+	const char *end;
+	int ret = parse_value(text, &end, &g->start);
+	if (ret != 0 || *end != '-') {
+		return ret ? ret : -EINVAL;
+	}
+	if ((ret = parse_value(end + 1, &end, &g->stop)) != 0) {
+		return ret;
+	}
+	g->step = 1;
+	if (*end == '/' && (ret = parse_value(end + 1, &end, &g->step)) != 0) {
+		return ret;
+	}
+	if (*end != '\0' || g->stop < g->start || g->step < 1) {
 		return -EINVAL;
 	}
 	return 0;
@@ -50,8 +62,8 @@ static int format_modifier(const char **p, long value, char *out, size_t size)
 	char base = 'd';
 	int used = 0;
 	int n = sscanf(*p, "%ld%n", &offset, &used);
-	if (n != 1) {
-		return -EINVAL;
+	if (n != 1 || offset > GENERATE_VALUE_MAX || offset < -GENERATE_VALUE_MAX) {
+		return -EINVAL; /* Bounded, so value + offset cannot overflow. */
 	}
 	const char *q = *p + used;
 	if (*q == ',') {
@@ -156,8 +168,18 @@ int canon_generate_expand(const char *args, canon_generate_emit_t emit, void *ct
 		snprintf(error, error_size, "$GENERATE needs 'range lhs [ttl] [class] type rhs'");
 		return -EINVAL;
 	}
-	if (parse_range(&g, g.tokens[0]) != 0) {
-		snprintf(error, error_size, "$GENERATE range '%s' is not start-stop[/step]",
+	int ret = parse_range(&g, g.tokens[0]);
+	if (ret == -ERANGE) {
+		snprintf(error, error_size,
+		         "$GENERATE range '%s' is out of bounds: start, stop and step are "
+		         "0..%ld",
+		         g.tokens[0], GENERATE_VALUE_MAX);
+		return -EINVAL;
+	}
+	if (ret != 0) {
+		snprintf(error, error_size,
+		         "$GENERATE range '%s' is not start-stop[/step] with start <= stop, step "
+		         ">= 1",
 		         g.tokens[0]);
 		return -EINVAL;
 	}
@@ -172,7 +194,7 @@ int canon_generate_expand(const char *args, canon_generate_emit_t emit, void *ct
 			snprintf(error, error_size, "$GENERATE template is malformed or too long");
 			return -EINVAL;
 		}
-		int ret = emit(line, ctx);
+		ret = emit(line, ctx);
 		if (ret != 0) {
 			return ret;
 		}

@@ -7,7 +7,8 @@
  *
  * In lhs and rhs, '$' is the iterator, '${offset[,width[,base]]}' adds an
  * offset and formats it (base d, o, x or X; width pads with zeros), '\$' is a
- * literal '$'.
+ * literal '$'. As in BIND, start, stop, step and offsets are 0..2^31-1
+ * (offsets also negative), so the iterator cannot overflow.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once

@@ -52,7 +52,7 @@ int canon_positions_add_file(canon_zone_positions_t *positions, const char *file
 		}
 	}
 	if (positions->file_count >= UINT16_MAX) {
-		return -ENOMEM;
+		return -E2BIG; /* canon_rrset_pos_t.file is 16 bits. */
 	}
 	char **files = realloc(positions->files, (positions->file_count + 1) * sizeof(*files));
 	if (files == NULL) {
@@ -132,28 +132,33 @@ static canon_rrset_pos_t *entry_add(canon_zone_positions_t *positions, uint32_t 
 	return pos;
 }
 
-/* Note the line of a record just added to a set, at its place in rdata order. */
-static int record_line(canon_rrset_pos_t *pos, const canon_rrset_t *rrset, const uint8_t *rdata,
-                       uint16_t rdlen, uint32_t line)
+/* Allocated size of a lines array holding 'count' lines: it doubles. */
+static size_t lines_room(size_t count)
 {
-	uint16_t count = rrset->rr.rrs.count;
-	uint32_t *lines = realloc(pos->lines, count * sizeof(*lines));
-	if (lines == NULL) {
-		return -ENOMEM;
+	size_t room = 4;
+	while (room < count) {
+		room *= 2;
 	}
-	if (pos->lines == NULL) {
-		lines[0] = pos->line; /* The set had one record until now. */
-	}
-	pos->lines = lines;
-	uint16_t at = 0;
-	knot_rdata_t *rd = rrset->rr.rrs.rdata;
-	for (; at < count; at++, rd = knot_rdataset_next(rd)) {
-		if (rd->len == rdlen && memcmp(rd->data, rdata, rdlen) == 0) {
-			break;
+	return room;
+}
+
+/*
+ * Note the line of a record just appended to a set: lines are kept in the
+ * order read, as the zone keeps the records until canon_positions_order().
+ */
+static int record_line(canon_rrset_pos_t *pos, uint16_t count, uint32_t line)
+{
+	if (pos->lines == NULL || count > lines_room(count - 1u)) {
+		uint32_t *lines = realloc(pos->lines, lines_room(count) * sizeof(*lines));
+		if (lines == NULL) {
+			return -ENOMEM;
 		}
+		if (pos->lines == NULL) {
+			lines[0] = pos->line; /* The set had one record until now. */
+		}
+		pos->lines = lines;
 	}
-	memmove(lines + at + 1, lines + at, (size_t)(count - 1 - at) * sizeof(*lines));
-	lines[at] = line;
+	pos->lines[count - 1] = line;
 	pos->count = count;
 	return 0;
 }
@@ -176,7 +181,9 @@ int canon_positions_record(canon_zone_positions_t *positions, const canon_node_t
 	if (rrset->rr.rrs.count == pos->count) {
 		return 0; /* A duplicate record: merged, its first line stays. */
 	}
-	return record_line(pos, rrset, rdata, rdlen, line);
+	(void)rdata;
+	(void)rdlen;
+	return record_line(pos, rrset->rr.rrs.count, line);
 }
 
 uint32_t canon_rrset_pos_last_line(const canon_rrset_pos_t *pos)
@@ -188,4 +195,63 @@ uint32_t canon_rrset_pos_last_line(const canon_rrset_pos_t *pos)
 		}
 	}
 	return last;
+}
+
+typedef struct {
+	const knot_rdata_t *rd;
+	uint32_t line;
+} line_item_t;
+
+static int line_item_cmp(const void *a, const void *b)
+{
+	return knot_rdata_cmp(((const line_item_t *)a)->rd, ((const line_item_t *)b)->rd);
+}
+
+/* Put the lines of one RRset in the order canon_zone_seal() will sort its records into. */
+static int order_lines(canon_rrset_pos_t *pos, const knot_rdataset_t *rrs)
+{
+	const knot_rdata_t *rd = rrs->rdata;
+	bool sorted = true;
+	for (uint16_t i = 1; sorted && i < rrs->count; i++) {
+		const knot_rdata_t *next = knot_rdataset_next((knot_rdata_t *)rd);
+		sorted = knot_rdata_cmp(rd, next) < 0;
+		rd = next;
+	}
+	if (sorted) {
+		return 0;
+	}
+	line_item_t *items = malloc(rrs->count * sizeof(*items));
+	if (items == NULL) {
+		return -ENOMEM;
+	}
+	rd = rrs->rdata;
+	for (uint16_t i = 0; i < rrs->count; i++, rd = knot_rdataset_next((knot_rdata_t *)rd)) {
+		items[i] = (line_item_t){.rd = rd, .line = pos->lines[i]};
+	}
+	/* An RRset holds no two equal records, so the order is the seal's. */
+	qsort(items, rrs->count, sizeof(*items), line_item_cmp);
+	for (uint16_t i = 0; i < rrs->count; i++) {
+		pos->lines[i] = items[i].line;
+	}
+	free(items);
+	return 0;
+}
+
+int canon_positions_order(canon_zone_positions_t *positions, const canon_zone_t *zone)
+{
+	for (size_t i = 0; positions != NULL && i < zone->node_count; i++) {
+		const canon_node_t *node = zone->nodes[i];
+		for (uint16_t j = 0; j < node->rrset_count; j++) {
+			const canon_rrset_t *rrset = &node->rrsets[j];
+			canon_rrset_pos_t *pos = entry_find(positions, node->id, rrset->rr.type);
+			if (pos == NULL || pos->lines == NULL ||
+			    pos->count != rrset->rr.rrs.count) {
+				continue;
+			}
+			if (order_lines(pos, &rrset->rr.rrs) != 0) {
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
 }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <libknot/descriptor.h>
 
@@ -153,6 +155,193 @@ static canon_rrset_t *node_add_rrset(canon_node_t *node, uint16_t type, uint32_t
 	return rrset;
 }
 
+/*
+ * While a zone is built, an RRset of INDEX_FROM records or more finds its
+ * duplicates through a hash index of the zone's big RRsets, and records are
+ * appended in file order; canon_zone_seal() sorts each RRset once. So an RRset
+ * of n records costs O(n log n) to build, where libknot's sorted insert
+ * (knot_rrset_add_rdata) costs O(n^2).
+ */
+#define INDEX_FROM 16
+
+typedef struct {
+	canon_node_t *node; /* NULL: an empty slot. */
+	uint32_t offset;    /* Of the record's rdata in its RRset's buffer. */
+	uint32_t hash;
+	uint16_t type;
+} record_slot_t;
+
+struct canon_zone_build {
+	record_slot_t *slots;
+	uint32_t mask; /* Slots less one; 0 before the first big RRset. */
+	size_t count;
+	uint64_t seed; /* Random: a zone file cannot aim records at one slot. */
+};
+
+/* Allocated size of a buffer holding 'used' bytes while the zone is built: it doubles. */
+static size_t build_room(size_t used)
+{
+	size_t room = 8;
+	while (room < used) {
+		room *= 2;
+	}
+	return room;
+}
+
+static uint32_t record_hash(uint64_t seed, const canon_node_t *node, uint16_t type,
+                            const uint8_t *data, uint16_t len)
+{
+	uint64_t h = seed ^ (uint64_t)(uintptr_t)node ^ ((uint64_t)type << 48) ^ len;
+	for (uint16_t i = 0; i < len; i++) {
+		h = (h ^ data[i]) * 0x100000001b3ULL; /* FNV-1a step */
+	}
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 29;
+	return (uint32_t)h;
+}
+
+static struct canon_zone_build *zone_build(canon_zone_t *zone)
+{
+	if (zone->build == NULL) {
+		zone->build = calloc(1, sizeof(*zone->build));
+		if (zone->build != NULL && getrandom(&zone->build->seed, sizeof(uint64_t), 0) < 0) {
+			zone->build->seed = (uint64_t)(uintptr_t)zone->build ^ (uint64_t)time(NULL);
+		}
+	}
+	return zone->build;
+}
+
+static void index_insert(record_slot_t *slots, uint32_t mask, const record_slot_t *entry)
+{
+	uint32_t i = entry->hash & mask;
+	while (slots[i].node != NULL) {
+		i = (i + 1) & mask;
+	}
+	slots[i] = *entry;
+}
+
+/* Room for one more entry, the table at most half full. */
+static int index_reserve(struct canon_zone_build *b)
+{
+	if (b->mask != 0 && (b->count + 1) * 2 <= (size_t)b->mask + 1) {
+		return 0;
+	}
+	uint32_t mask = b->mask ? b->mask * 2 + 1 : 1023;
+	if (mask < b->mask) {
+		return -ENOMEM;
+	}
+	record_slot_t *slots = calloc((size_t)mask + 1, sizeof(*slots));
+	if (slots == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; b->mask != 0 && i <= b->mask; i++) {
+		if (b->slots[i].node != NULL) {
+			index_insert(slots, mask, &b->slots[i]);
+		}
+	}
+	free(b->slots);
+	b->slots = slots;
+	b->mask = mask;
+	return 0;
+}
+
+static int index_add(struct canon_zone_build *b, canon_node_t *node, uint16_t type,
+                     const knot_rdataset_t *rrs, const knot_rdata_t *rd)
+{
+	if (index_reserve(b) != 0) {
+		return -ENOMEM;
+	}
+	record_slot_t entry = {
+	        .node = node,
+	        .offset = (uint32_t)((const uint8_t *)rd - (const uint8_t *)rrs->rdata),
+	        .hash = record_hash(b->seed, node, type, rd->data, rd->len),
+	        .type = type,
+	};
+	index_insert(b->slots, b->mask, &entry);
+	b->count++;
+	return 0;
+}
+
+/* Whether the RRset already holds this rdata. */
+static bool rrset_has(const canon_zone_t *zone, const canon_node_t *node,
+                      const canon_rrset_t *rrset, const uint8_t *rdata, uint16_t rdlen)
+{
+	const knot_rdataset_t *rrs = &rrset->rr.rrs;
+	if (rrs->count < INDEX_FROM) {
+		const knot_rdata_t *rd = rrs->rdata;
+		for (uint16_t i = 0; i < rrs->count;
+		     i++, rd = knot_rdataset_next((knot_rdata_t *)rd)) {
+			if (rd->len == rdlen && memcmp(rd->data, rdata, rdlen) == 0) {
+				return true;
+			}
+		}
+		return false;
+	}
+	const struct canon_zone_build *b = zone->build;
+	uint32_t hash = record_hash(b->seed, node, rrset->rr.type, rdata, rdlen);
+	for (uint32_t i = hash & b->mask; b->slots[i].node != NULL; i = (i + 1) & b->mask) {
+		const record_slot_t *slot = &b->slots[i];
+		if (slot->hash != hash || slot->node != node || slot->type != rrset->rr.type) {
+			continue;
+		}
+		const knot_rdata_t *rd =
+		        (const knot_rdata_t *)((const uint8_t *)rrs->rdata + slot->offset);
+		if (rd->len == rdlen && memcmp(rd->data, rdata, rdlen) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Index the RRset's records once it is big enough to need it (see INDEX_FROM). */
+static int rrset_index(canon_zone_t *zone, canon_node_t *node, canon_rrset_t *rrset,
+                       knot_rdata_t *added)
+{
+	const knot_rdataset_t *rrs = &rrset->rr.rrs;
+	if (rrs->count < INDEX_FROM) {
+		return 0;
+	}
+	struct canon_zone_build *b = zone_build(zone);
+	if (b == NULL) {
+		return -ENOMEM;
+	}
+	if (rrs->count > INDEX_FROM) {
+		return index_add(b, node, rrset->rr.type, rrs, added);
+	}
+	knot_rdata_t *rd = rrs->rdata;
+	for (uint16_t i = 0; i < rrs->count; i++, rd = knot_rdataset_next(rd)) {
+		if (index_add(b, node, rrset->rr.type, rrs, rd) != 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Append a record to the RRset (canon_zone_seal sorts); the new rdata in *added. */
+static int rdata_append(knot_rdataset_t *rrs, const uint8_t *rdata, uint16_t rdlen,
+                        knot_rdata_t **added)
+{
+	size_t size = knot_rdata_size(rdlen);
+	/* RFC 1035 §4.1.1: a message counts records in 16 bits, so no RRset can hold more. */
+	if (rrs->count == UINT16_MAX || rrs->size + size > UINT32_MAX) {
+		return -E2BIG;
+	}
+	size_t need = rrs->size + size;
+	if (rrs->rdata == NULL || need > build_room(rrs->size)) {
+		knot_rdata_t *grown = realloc(rrs->rdata, build_room(need));
+		if (grown == NULL) {
+			return -ENOMEM;
+		}
+		rrs->rdata = grown;
+	}
+	*added = (knot_rdata_t *)((uint8_t *)rrs->rdata + rrs->size);
+	knot_rdata_init(*added, rdlen, rdata);
+	rrs->count++;
+	rrs->size = (uint32_t)need;
+	return 0;
+}
+
 int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
                    const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch)
 {
@@ -177,14 +366,85 @@ int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type,
 		/* RRSIGs take the TTL of the RRset each covers (RFC 4034 §3): they may differ. */
 		*ttl_mismatch = true;
 	}
-	uint16_t before = rrset->rr.rrs.count;
-	if (knot_rrset_add_rdata(&rrset->rr, rdata, rdlen, NULL) != 0) {
-		return -ENOMEM;
-	}
-	if (rrset->rr.rrs.count == before) {
+	if (rrset_has(zone, node, rrset, rdata, rdlen)) {
 		return 0; /* A duplicate record: merged. */
 	}
-	zone->record_count++;
+	knot_rdata_t *added = NULL;
+	int ret = rdata_append(&rrset->rr.rrs, rdata, rdlen, &added);
+	if (ret == 0) {
+		ret = rrset_index(zone, node, rrset, added);
+	}
+	if (ret == 0) {
+		zone->record_count++;
+	}
+	return ret;
+}
+
+static int rdata_ptr_cmp(const void *a, const void *b)
+{
+	return knot_rdata_cmp(*(const knot_rdata_t *const *)a, *(const knot_rdata_t *const *)b);
+}
+
+static bool rrset_sorted(const knot_rdataset_t *rrs)
+{
+	const knot_rdata_t *rd = rrs->rdata;
+	for (uint16_t i = 1; i < rrs->count; i++) {
+		const knot_rdata_t *next = knot_rdataset_next((knot_rdata_t *)rd);
+		if (knot_rdata_cmp(rd, next) > 0) {
+			return false;
+		}
+		rd = next;
+	}
+	return true;
+}
+
+/* Put the RRset's records in the order libknot keeps them (knot_rdata_cmp). */
+static int rrset_sort(canon_rrset_t *rrset)
+{
+	knot_rdataset_t *rrs = &rrset->rr.rrs;
+	if (rrs->count < 2 || rrset_sorted(rrs)) {
+		return 0;
+	}
+	const knot_rdata_t **items = malloc(rrs->count * sizeof(*items));
+	uint8_t *data = malloc(rrs->size);
+	if (items == NULL || data == NULL) {
+		free(items);
+		free(data);
+		return -ENOMEM;
+	}
+	knot_rdata_t *rd = rrs->rdata;
+	for (uint16_t i = 0; i < rrs->count; i++, rd = knot_rdataset_next(rd)) {
+		items[i] = rd;
+	}
+	qsort(items, rrs->count, sizeof(*items), rdata_ptr_cmp);
+	size_t used = 0;
+	for (uint16_t i = 0; i < rrs->count; i++) {
+		size_t size = knot_rdata_size(items[i]->len);
+		memcpy(data + used, items[i], size);
+		used += size;
+	}
+	free(items);
+	free(rrs->rdata);
+	rrs->rdata = (knot_rdata_t *)data;
+	return 0;
+}
+
+/* End of building: sort every RRset, drop the duplicate index. */
+static int finish_rrsets(canon_zone_t *zone)
+{
+	for (size_t i = 0; i < zone->node_count; i++) {
+		canon_node_t *node = zone->nodes[i];
+		for (uint16_t j = 0; j < node->rrset_count; j++) {
+			if (rrset_sort(&node->rrsets[j]) != 0) {
+				return -ENOMEM;
+			}
+		}
+	}
+	if (zone->build != NULL) {
+		free(zone->build->slots);
+		free(zone->build);
+		zone->build = NULL;
+	}
 	return 0;
 }
 
@@ -427,6 +687,9 @@ static int set_denial(canon_zone_t *zone)
 
 int canon_zone_seal(canon_zone_t *zone)
 {
+	if (finish_rrsets(zone) != 0) {
+		return -ENOMEM;
+	}
 	if (zone->apex == NULL) {
 		/* Make sure the apex node exists even for a zone with no apex records. */
 		if (node_get_or_add(zone, zone->apex_name) == NULL) {
@@ -518,6 +781,10 @@ void canon_zone_free(canon_zone_t *zone)
 	free(zone->nodes);
 	free(zone->canonical);
 	free(zone->denial_nodes);
+	if (zone->build != NULL) {
+		free(zone->build->slots);
+		free(zone->build);
+	}
 	free(zone->slots);
 	free(zone->apex_name);
 	free(zone);

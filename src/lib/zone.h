@@ -119,6 +119,7 @@ typedef struct canon_zone {
 	const uint8_t *nsec3param; /* CANON_DENIAL_NSEC3: the apex NSEC3PARAM's RDATA. */
 	int refs;                  /* Zone tables holding this zone. */
 	const void *settings;      /* The server's settings for the zone; lib never reads it. */
+	struct canon_zone_build *build; /* While built: the duplicate index (zone.c). */
 } canon_zone_t;
 
 /* Results of canon_zone_find(). */
@@ -134,15 +135,18 @@ canon_zone_t *canon_zone_new(const knot_dname_t *apex);
 
 /*
  * Add one record. The owner may be in any case. Identical records merge.
- * Returns 0, -EDOM when the owner is outside the zone, -ENOMEM; sets
- * *ttl_mismatch when the RRset already had another TTL (RFC 2181 §5.2: the
- * first TTL is kept).
+ * Returns 0, -EDOM when the owner is outside the zone, -E2BIG when the RRset
+ * already holds 65,535 records (a message counts them in 16 bits, RFC 1035
+ * §4.1.1), -ENOMEM; sets *ttl_mismatch when the RRset already had another TTL
+ * (RFC 2181 §5.2: the first TTL is kept). Records are kept in the order added
+ * until canon_zone_seal() sorts them, so adding costs O(1) even to big RRsets.
  */
 int canon_zone_add(canon_zone_t *zone, const knot_dname_t *owner, uint16_t type, uint32_t ttl,
                    const uint8_t *rdata, uint16_t rdlen, bool *ttl_mismatch);
 
 /*
- * Finish building: create empty non-terminals, link parents and wildcards,
+ * Finish building: sort each RRset's records (knot_rdata_cmp order, as
+ * libknot keeps them), create empty non-terminals, link parents and wildcards,
  * note the canonical order of the nodes (canon_zone_walk), set
  * node flags (CANON_NODE_FLATTENED at the CNAMEs zone->flatten covers, except
  * beside an ALIAS, where the checker reports the pair), the negative-answer SOA

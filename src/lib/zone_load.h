@@ -5,17 +5,52 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "lib/check.h"
 #include "lib/positions.h"
 #include "lib/zone.h"
+
+/*
+ * What one zone load may read (docs/answers.md, "Limits on zone files"):
+ * the text of the zone file, its $INCLUDEd files and the records $GENERATE
+ * makes count against max_size together; each $INCLUDE counts at least
+ * CANON_INCLUDE_COST bytes. A FIFO, a device or a directory is never read.
+ */
+typedef struct {
+	uint64_t max_size;      /* zone-max-size: bytes */
+	unsigned include_depth; /* $INCLUDEs inside $INCLUDEs, at most */
+} canon_zone_limits_t;
+
+/* 1 GiB: ten times the largest zone files canon is tested with, far below RAM. */
+#define CANON_ZONE_MAX_SIZE_DEFAULT (1ull << 30)
+/* NSD's default (simdzone include_limit); BIND and Knot have none. */
+#define CANON_INCLUDE_DEPTH_DEFAULT 10
+#define CANON_INCLUDE_COST          4096
+
+/* The limits of every later load (process-wide; set before loading starts). */
+void canon_zone_load_set_limits(const canon_zone_limits_t *limits);
+void canon_zone_load_get_limits(canon_zone_limits_t *limits);
+
+/*
+ * With 'stop', every load in progress or started later stops at its next
+ * record and fails with a finding ("the process is stopping"); async-signal
+ * safe, and safe from any thread.
+ */
+void canon_zone_load_interrupt(bool stop);
+
+/* Whether canon_zone_load_interrupt(true) was called: a load started now would stop at once. */
+bool canon_zone_load_interrupted(void);
 
 /*
  * Parse 'path' as the zone 'origin' (presentation format, e.g. "example.test.")
  * and check it. Every syntax error and rule finding is appended to 'findings'
  * with its file and line; parsing goes on after a syntax error so one run
  * reports them all. Returns 0 with a sealed zone in *zone (which may still have
- * findings; see canon_findings_block_load), -EINVAL for a bad origin, or
- * -ENOENT when the file cannot be read (a finding says why).
+ * findings; see canon_findings_block_load), -EINVAL for a bad origin, -ENOENT
+ * when the file cannot be read, -EFBIG past zone-max-size, -EINTR after
+ * canon_zone_load_interrupt(), -ENOMEM; a finding with file:line says why.
  */
 int canon_zone_load(const char *origin, const char *path, canon_findings_t *findings,
                     canon_zone_t **zone);

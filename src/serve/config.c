@@ -24,6 +24,7 @@ void canon_conf_init(canon_serve_conf_t *conf)
 	conf->query_port = 53;
 	conf->cache_size = 64u << 20;
 	conf->journal_max_depth = 1000;
+	conf->zone_max_size = CANON_ZONE_MAX_SIZE_DEFAULT;
 }
 
 static void zone_conf_free(canon_zone_conf_t *zone)
@@ -561,6 +562,13 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 			return "journal-max-depth must be 1..1000000";
 		}
 		conf->journal_max_depth = number;
+		return NULL;
+	}
+	if (strcmp(key, "zone-max-size") == 0) {
+		if (parse_unsigned(value, 4096, 1ul << 40, &number) != 0) {
+			return "zone-max-size must be 4096..1099511627776 bytes";
+		}
+		conf->zone_max_size = number;
 		return NULL;
 	}
 	if (strcmp(key, "workers") == 0) {

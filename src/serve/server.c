@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/privs.h"
 #include "lib/sdnotify.h"
+#include "lib/zone_load.h"
 #include "resolve/flatten.h"
 #include "serve/http.h"
 #include "serve/server.h"
@@ -182,6 +183,63 @@ static void stop_workers(canon_server_t *server)
 	}
 }
 
+/* The thread that stops zone loads on SIGTERM or SIGINT (see stop_watcher). */
+typedef struct {
+	pthread_t main_thread;
+	pthread_t thread;
+	bool running;
+} stop_watch_t;
+
+/*
+ * The main thread waits while the zone manager loads the zones at start
+ * (canon_zonemgr_new) and while its thread reloads them on SIGHUP
+ * (canon_zonemgr_reload); a hostile zone could hold SIGTERM that long. This
+ * thread takes SIGTERM and SIGINT first: it stops every zone load in the
+ * process (canon_zone_load_interrupt) and passes the signal on to the main
+ * thread, which stops as soon as it is free.
+ */
+static void *stop_watcher(void *arg)
+{
+	pthread_t main_thread = ((const stop_watch_t *)arg)->main_thread;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	int sig = 0;
+	while (sigwait(&stop, &sig) != 0) {
+	}
+	canon_zone_load_interrupt(true);
+	pthread_kill(main_thread, sig);
+	return NULL;
+}
+
+static void stop_watcher_start(stop_watch_t *watch)
+{
+	watch->main_thread = pthread_self();
+	watch->running = pthread_create(&watch->thread, NULL, stop_watcher, watch) == 0;
+	if (!watch->running) {
+		canon_log(CANON_LOG_WARNING, "cannot start the signal thread: SIGTERM waits "
+		                             "for zone loads to end");
+	}
+}
+
+static void stop_watcher_end(stop_watch_t *watch)
+{
+	if (watch->running) {
+		pthread_cancel(watch->thread); /* sigwait is a cancellation point. */
+		pthread_join(watch->thread, NULL);
+		watch->running = false;
+	}
+}
+
+/* Whether SIGTERM or SIGINT came while the main thread was busy. */
+static bool stop_pending(void)
+{
+	sigset_t pending;
+	return sigpending(&pending) == 0 &&
+	       (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
+}
+
 static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 {
 	for (;;) {
@@ -200,6 +258,7 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
 			continue;
 		}
 		canon_log(CANON_LOG_INFO, "signal %d: stopping", sig);
+		canon_zone_load_interrupt(true); /* A reload in progress ends now. */
 		return;
 	}
 }
@@ -221,7 +280,7 @@ static int close_failed(int http_fd)
  * Start everything and serve until a signal stops it; *http is left for the
  * caller to stop before the zone manager (its requests wait on the manager).
  */
-static int serve(canon_server_t *server, aliases_t *al, canon_http_t **http,
+static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, canon_http_t **http,
                  const sigset_t *signals)
 {
 	canon_serve_conf_t *conf = server->conf;
@@ -231,7 +290,20 @@ static int serve(canon_server_t *server, aliases_t *al, canon_http_t **http,
 	    canon_privs_drop(conf->user, conf->state_dir) != 0) {
 		return close_failed(http_fd);
 	}
+	/* From here SIGTERM stops the zone loads, at start and in every reload. */
+	stop_watcher_start(watch);
+	canon_zone_limits_t limits;
+	canon_zone_load_get_limits(&limits);
+	limits.max_size = conf->zone_max_size;
+	canon_zone_load_set_limits(&limits);
 	server->zonemgr = canon_zonemgr_new(conf, &server->table, synchronize, server);
+	if (stop_pending()) {
+		/* Stopped while the zones loaded: nothing else was started. */
+		canon_log(CANON_LOG_INFO, "signal: stopping before the start was complete");
+		canon_sdnotify_stopping();
+		close_failed(http_fd);
+		return 0;
+	}
 	if (server->zonemgr == NULL) {
 		canon_log(CANON_LOG_ERROR, "cannot start: out of memory");
 		return close_failed(http_fd);
@@ -285,8 +357,9 @@ int canon_server_run(canon_serve_conf_t *conf)
 		return 1;
 	}
 	aliases_t al = {0};
+	stop_watch_t watch = {0};
 	canon_http_t *http = NULL;
-	int status = serve(&server, &al, &http, &signals);
+	int status = serve(&server, &al, &watch, &http, &signals);
 	/* First: its requests wait on the zone manager, which must still run. */
 	canon_http_stop(http);
 	stop_workers(&server);
@@ -296,5 +369,6 @@ int canon_server_run(canon_serve_conf_t *conf)
 	close(server.wake_fd);
 	free(server.workers);
 	canon_zonetable_free(atomic_load(&server.table));
+	stop_watcher_end(&watch);
 	return status;
 }

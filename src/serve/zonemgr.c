@@ -160,12 +160,27 @@ int zm_file_stat(const char *path, struct timespec *mtime)
 static canon_zone_t *load_file(zm_zone_t *z)
 {
 	canon_zone_t *zone = NULL;
+	/*
+	 * SIGTERM came (serve/server.c): the load in progress stopped, and the
+	 * zones after it are not read at all, at start as in a reload.
+	 */
+	if (canon_zone_load_interrupted()) {
+		canon_log(CANON_LOG_INFO, "zone %s: %s not read: the process is stopping",
+		          z->origin, z->conf->file);
+		return NULL;
+	}
+	/*
+	 * The time before the read: a file replaced while it is read looks changed
+	 * at the next reload (after the read, that edit would be missed for good).
+	 */
+	struct timespec mtime = {0};
+	zm_file_stat(z->conf->file, &mtime);
 	if (canon_zone_load_for_serving(z->conf->origin, z->conf->file, z->conf->flatten, &zone) !=
 	    0) {
 		return NULL;
 	}
 	zone->settings = z->conf;
-	zm_file_stat(z->conf->file, &z->file_mtime);
+	z->file_mtime = mtime;
 	z->file_serial = canon_zone_serial(zone);
 	return zone;
 }

@@ -387,11 +387,9 @@ def test_word_alias_in_data_is_not_the_type(aw):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation (docs/alias.md): libzscanner opens "
-                   "$INCLUDEd files itself, so canon cannot rewrite ALIAS (nor $GENERATE) in them; "
-                   "the zone is refused with 'unsupported record type' at the included line")
 def test_alias_in_an_included_file(aw):
-    """An ALIAS record read through $INCLUDE is an ALIAS like any other."""
+    """An ALIAS record read through $INCLUDE is an ALIAS like any other (canon reads
+    included files itself, with the same rewriting as the zone file)."""
     r = ask(aw.com, "inc.include.example.", "A")
     check(r, answer=[("inc.include.example.", "A", {"192.0.2.10"})])
     p = run_check(os.path.join(ALIAS_ZONES, "include.zone"))
