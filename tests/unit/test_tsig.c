@@ -444,12 +444,9 @@ static void test_key_parse_arg(void **state)
 	assert_int_equal(key.key.algorithm, DNSSEC_TSIG_HMAC_SHA512);
 	canon_tsig_key_free(&key);
 
-	const char *bad[] = {"a:b",
-	                     "a",
-	                     "",
-	                     "a:hmac-sha256:",
-	                     "hmac-sha256:a:" SECRET,
-	                     "a:hmac-sha256:c2Vj:cmV0"};
+	/* The algorithm first (libknot's order) is not ours: NAME:ALGORITHM:SECRET. */
+	const char *swapped = "hmac-sha256:a:" SECRET;
+	const char *bad[] = {"a:b", "a", "", "a:hmac-sha256:", swapped, "a:hmac-sha256:c2Vj:cmV0"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		error = NULL;
 		assert_int_equal(canon_tsig_key_parse_arg(bad[i], &key, &error), -EINVAL);
