@@ -71,16 +71,25 @@ static char *copy_text(const char *text)
 	return text ? strdup(text) : NULL;
 }
 
-void canon_findings_append_copy(canon_findings_t *findings, const canon_finding_t *finding)
+/* Room for one more finding; false when out of memory (the finding is dropped). */
+static bool findings_grow(canon_findings_t *findings)
 {
 	if (findings->count == findings->cap) {
 		size_t cap = findings->cap ? findings->cap * 2 : 16;
 		canon_finding_t *items = realloc(findings->items, cap * sizeof(*items));
 		if (items == NULL) {
-			return;
+			return false;
 		}
 		findings->items = items;
 		findings->cap = cap;
+	}
+	return true;
+}
+
+void canon_findings_append_copy(canon_findings_t *findings, const canon_finding_t *finding)
+{
+	if (!findings_grow(findings)) {
+		return;
 	}
 	canon_finding_t *f = &findings->items[findings->count++];
 	*f = *finding;
@@ -100,14 +109,8 @@ void canon_findings_add(canon_findings_t *findings, const canon_rule_t *rule, co
                         uint32_t line, const knot_dname_t *owner, uint16_t type, const char *hint,
                         const char *fmt, ...)
 {
-	if (findings->count == findings->cap) {
-		size_t cap = findings->cap ? findings->cap * 2 : 16;
-		canon_finding_t *items = realloc(findings->items, cap * sizeof(*items));
-		if (items == NULL) {
-			return;
-		}
-		findings->items = items;
-		findings->cap = cap;
+	if (!findings_grow(findings)) {
+		return;
 	}
 	char message[1024];
 	va_list ap;
