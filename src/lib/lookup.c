@@ -419,6 +419,7 @@ static int answer_alias(lookup_t *lk, const canon_zone_t *zone, const canon_node
 		lk->answer->ede_text = "ALIAS target could not be refreshed";
 		/* fall through */
 	case CANON_ALIAS_FOUND:
+		lk->answer->flattened = true;
 		section_add(lk, KNOT_ANSWER, rr, owner_hint(lk));
 		return 0;
 	case CANON_ALIAS_NODATA:
@@ -664,6 +665,7 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 	answer->ede_text = NULL;
 	answer->aa = false;
 	answer->hops = 0;
+	answer->flattened = false;
 	answer->chain_end = CANON_CHAIN_COMPLETE;
 	for (int i = 0; i < 3; i++) {
 		answer->section[i].count = 0;

@@ -58,6 +58,7 @@ typedef struct canon_answer {
 	int ede;                           /* RFC 8914 Extended DNS Error to add, or -1. */
 	const char *ede_text;              /* Its EXTRA-TEXT, or NULL. */
 	uint8_t hops;                      /* CNAME/DNAME links followed. */
+	bool flattened;                    /* A/AAAA from an ALIAS target's addresses. */
 	canon_chain_end_t chain_end;       /* Why the chase stopped. */
 	canon_answer_section_t section[3]; /* KNOT_ANSWER, KNOT_AUTHORITY, KNOT_ADDITIONAL */
 } canon_answer_t;

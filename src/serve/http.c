@@ -23,6 +23,7 @@
 #include "lib/net.h"
 #include "serve/api.h"
 #include "serve/http.h"
+#include "serve/metrics.h"
 #include "serve/static.h"
 
 #define HTTP_THREADS         4
@@ -36,6 +37,8 @@ struct canon_http {
 	const char *key; /* The API key, or NULL. */
 	size_t key_len;
 	const char *web_root;
+	const struct canon_worker *workers; /* Summed for /metrics. */
+	unsigned worker_count;
 };
 
 /* One request in progress: its body so far. */
@@ -154,6 +157,25 @@ static enum MHD_Result answer_api(struct canon_http *http, struct MHD_Connection
 	return send_reply(conn, &reply);
 }
 
+/*
+ * GET /metrics: the Prometheus text format, without the API key (counters and
+ * serials say nothing that DNS does not; Prometheus scrapes without headers).
+ */
+static enum MHD_Result send_metrics(const struct canon_http *http, struct MHD_Connection *conn,
+                                    const char *method)
+{
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		return send_error(conn, 405, "Method Not Allowed");
+	}
+	canon_api_reply_t reply = {.status = MHD_HTTP_OK,
+	                           .type = "text/plain; version=0.0.4; charset=utf-8"};
+	if (canon_metrics_render(http->workers, http->worker_count, http->api.mgr, &reply.body,
+	                         &reply.len) != 0) {
+		return send_error(conn, 500, "out of memory");
+	}
+	return send_reply(conn, &reply);
+}
+
 static bool is_api(const char *url)
 {
 	return strncmp(url, "/api", 4) == 0 && (url[4] == '\0' || url[4] == '/');
@@ -208,6 +230,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
 	(void)version;
 	struct canon_http *http = cls;
+	if (strcmp(url, "/metrics") == 0) {
+		return send_metrics(http, conn, method);
+	}
 	if (!is_api(url)) {
 		return send_file(http, conn, method, url);
 	}
@@ -276,7 +301,8 @@ int canon_http_listen(const canon_serve_conf_t *conf)
 }
 
 canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct canon_zonemgr *mgr,
-                               const canon_alias_source_t *aliases)
+                               const canon_alias_source_t *aliases,
+                               const struct canon_worker *workers, unsigned worker_count)
 {
 	canon_http_t *http = calloc(1, sizeof(*http));
 	if (http == NULL) {
@@ -287,6 +313,8 @@ canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct ca
 	http->key = conf->api_key;
 	http->key_len = conf->api_key != NULL ? strlen(conf->api_key) : 0;
 	http->web_root = conf->web_root != NULL ? conf->web_root : CANON_WEB_DIR;
+	http->workers = workers;
+	http->worker_count = worker_count;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	http->daemon = MHD_start_daemon(
 	        flags, 0, NULL, NULL, handle, http, MHD_OPTION_LISTEN_SOCKET, fd,
@@ -302,7 +330,7 @@ canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct ca
 		free(http);
 		return NULL;
 	}
-	canon_log(CANON_LOG_INFO, "http: API and web page on %s%s", addr,
+	canon_log(CANON_LOG_INFO, "http: API, web page and /metrics on %s%s", addr,
 	          http->key ? "" : " (no api-key: loopback only)");
 	return http;
 }

@@ -1,8 +1,9 @@
 /*
- * The HTTP server of canon serve: the API (serve/api.c) under /api and the
- * web page's files (serve/static.c) everywhere else, served by libmicrohttpd
- * from threads of its own, so that no DNS query ever waits for HTTP. API
- * calls wait on the zone manager, never on the workers.
+ * The HTTP server of canon serve: the API (serve/api.c) under /api, the
+ * Prometheus metrics (serve/metrics.c) at /metrics and the web page's files
+ * (serve/static.c) everywhere else, served by libmicrohttpd from threads of
+ * its own, so that no DNS query ever waits for HTTP. API calls and /metrics
+ * wait on the zone manager, never on the workers.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
@@ -10,6 +11,7 @@
 #include "lib/lookup.h"
 #include "serve/config.h"
 
+struct canon_worker;
 struct canon_zonemgr;
 typedef struct canon_http canon_http_t;
 
@@ -25,11 +27,13 @@ int canon_http_listen(const canon_serve_conf_t *conf);
 /*
  * Serve HTTP on 'fd' (from canon_http_listen(), owned from now on) with the API key conf->api_key
  * (NULL: none, the address is loopback) and the files of conf->web_root (NULL: the compiled-in
- * CANON_WEB_DIR). 'aliases' (or NULL) answers ALIAS names in the chain route. Returns NULL after
- * logging why it could not start.
+ * CANON_WEB_DIR). 'aliases' (or NULL) answers ALIAS names in the chain route. GET /metrics, without
+ * the key, sums the counters of the 'worker_count' 'workers', which must outlive the server.
+ * Returns NULL after logging why it could not start.
  */
 canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct canon_zonemgr *mgr,
-                               const canon_alias_source_t *aliases);
+                               const canon_alias_source_t *aliases,
+                               const struct canon_worker *workers, unsigned worker_count);
 
 /* Stop serving: waits for the requests in progress. NULL is fine. */
 void canon_http_stop(canon_http_t *http);

@@ -24,6 +24,7 @@ typedef struct {
 	knot_pkt_t *resp;
 	knot_rrset_t opt; /* Our OPT record when the query had EDNS0. */
 	bool edns;
+	bool *badvers; /* Set when the answer is BADVERS (in the OPT, not the header), or NULL. */
 } answer_t;
 
 /* A header-only answer for a message we could not parse (RFC 1035 §4.1.1). */
@@ -279,6 +280,9 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 			/* RFC 6891 §6.1.3: BADVERS (16) is 1 in the OPT's extended rcode. */
 			knot_edns_set_ext_rcode(&a->opt, KNOT_RCODE_BADVERS >> 4);
 			rcode = KNOT_RCODE_NOERROR;
+			if (a->badvers != NULL) {
+				*a->badvers = true;
+			}
 			put_opt(a);
 			return a->resp->size;
 		}
@@ -290,6 +294,9 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 		int ret = canon_lookup(ctx->table, ctx->aliases, knot_pkt_wire_qname(a->query),
 		                       knot_pkt_qtype(a->query), flags, &ans, mm);
 		if (ret == 0) {
+			if (ctx->metrics != NULL) {
+				canon_metrics_answer(ctx->metrics, &ans);
+			}
 			put_answer(a, &ans);
 			if (a->edns && ans.ede != KNOT_EDNS_EDE_NONE) {
 				add_ede(a, ans.ede, ans.ede_text);
@@ -347,9 +354,9 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 	return answer_query(a, resp, resp_size, 0);
 }
 
-size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
-                          uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
-                          canon_stream_t *stream)
+static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
+                             uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
+                             canon_stream_t *stream, bool *badvers)
 {
 	/* Too short for a header, or a response: nothing to say (RFC 1035 §4.1.1). */
 	if (query_len < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(query)) {
@@ -360,7 +367,7 @@ size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_st
 	if (opcode == KNOT_OPCODE_UPDATE && ctx->worker != NULL) {
 		return answer_update(ctx, peer, query, query_len, resp, resp_size);
 	}
-	answer_t a = {.ctx = ctx, .peer = peer, .stream = stream};
+	answer_t a = {.ctx = ctx, .peer = peer, .stream = stream, .badvers = badvers};
 	a.query = knot_pkt_new(query, (uint16_t)query_len, &ctx->arena->mm);
 	if (a.query == NULL) {
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
@@ -373,4 +380,46 @@ size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_st
 	}
 	a.edns = a.query->opt_rr != NULL;
 	return answer_parsed(&a, resp, resp_size);
+}
+
+/* The question's type from the wire (the query may not have parsed): 0 when it has none. */
+static uint16_t wire_qtype(const uint8_t *query, size_t query_len)
+{
+	if (knot_wire_get_qdcount(query) == 0) {
+		return 0;
+	}
+	const uint8_t *name = query + KNOT_WIRE_HEADER_SIZE, *end = query + query_len;
+	int size = knot_dname_wire_check(name, end, NULL);
+	if (size <= 0 || end - name < size + 2) {
+		return 0;
+	}
+	return knot_wire_read_u16(name + size);
+}
+
+/* One response sent (or a transfer's stream): counted in the worker's own block. */
+static void count_response(const canon_query_ctx_t *ctx, const uint8_t *query, size_t query_len,
+                           const uint8_t *resp, size_t len, const canon_stream_t *stream,
+                           bool badvers)
+{
+	uint16_t rcode;
+	if (len >= KNOT_WIRE_HEADER_SIZE) {
+		rcode = badvers ? KNOT_RCODE_BADVERS : knot_wire_get_rcode(resp);
+	} else if (stream != NULL && stream->data != NULL) {
+		rcode = KNOT_RCODE_NOERROR; /* A transfer's messages. */
+	} else {
+		return; /* Nothing sent. */
+	}
+	canon_metrics_response(ctx->metrics, rcode, wire_qtype(query, query_len), ctx->tcp);
+}
+
+size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
+                          uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
+                          canon_stream_t *stream)
+{
+	bool badvers = false;
+	size_t len = answer_message(ctx, peer, query, query_len, resp, resp_size, stream, &badvers);
+	if (ctx->metrics != NULL) {
+		count_response(ctx, query, query_len, resp, len, stream, badvers);
+	}
+	return len;
 }

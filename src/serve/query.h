@@ -14,6 +14,7 @@
 #include "lib/lookup.h"
 #include "lib/zonetable.h"
 #include "lib/tsig.h"
+#include "serve/metrics.h"
 #include "serve/xfr_out.h"
 
 struct canon_worker;
@@ -29,6 +30,7 @@ typedef struct {
 	bool tcp;
 	struct canon_worker *worker;      /* UPDATE and transfers go through it; NULL: NOTIMP. */
 	const canon_tsig_keyring_t *keys; /* TSIG keys for signed queries (NULL: none). */
+	canon_metrics_t *metrics;         /* The worker's counters (NULL: not counted). */
 } canon_query_ctx_t;
 
 /*

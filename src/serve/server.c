@@ -320,7 +320,8 @@ static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, can
 		return close_failed(http_fd);
 	}
 	if (http_fd >= 0 &&
-	    (*http = canon_http_start(conf, http_fd, server->zonemgr, server->aliases)) == NULL) {
+	    (*http = canon_http_start(conf, http_fd, server->zonemgr, server->aliases,
+	                              server->workers, server->worker_count)) == NULL) {
 		return 1; /* canon_http_start() closed the socket. */
 	}
 	for (size_t i = 0; i < conf->listen_count; i++) {

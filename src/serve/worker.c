@@ -85,6 +85,7 @@ void *canon_worker_run(void *arg)
 	                         .udp_max_payload = server->conf->udp_max_payload};
 	udp.worker = w;
 	udp.keys = &server->conf->keys;
+	udp.metrics = &w->metrics;
 	canon_query_ctx_t tcp = udp;
 	tcp.tcp = true;
 	w->contexts[0] = &udp;

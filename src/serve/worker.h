@@ -12,6 +12,7 @@
 #include "lib/arena.h"
 #include "lib/zonetable.h"
 #include "serve/config.h"
+#include "serve/metrics.h"
 #include "serve/query.h"
 
 typedef struct canon_worker canon_worker_t;
@@ -62,6 +63,7 @@ struct canon_worker {
 	canon_tcp_conn_t *conns; /* Open TCP connections, a doubly linked list. */
 	unsigned conn_count;
 	canon_query_ctx_t *contexts[2]; /* The UDP and TCP contexts, to refresh their table. */
+	canon_metrics_t metrics;        /* Written by this worker only (serve/metrics.h). */
 };
 
 /* Allocate the worker's buffers; sockets are opened by the caller. 0 or -1. */

@@ -66,6 +66,7 @@ static int run_read(canon_zonemgr_t *mgr, void *arg)
 		        .journal_ok = z->journal != NULL,
 		        .last_error =
 		                z->current ? NULL : "the zone could not be loaded (see the log)",
+		        .published = z->current == z->published ? z->published_at : 0,
 		};
 	}
 	int ret = rc->read(rc->ctx, views, mgr->count, atomic_load(mgr->table));

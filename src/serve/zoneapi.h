@@ -29,6 +29,7 @@ typedef struct {
 	bool dynamic;                  /* Created through the API (and deletable there). */
 	bool journal_ok;               /* Changes can be made durable. */
 	const char *last_error;        /* Why it did not load, or NULL. */
+	int64_t published;             /* Unix time the served version was published, or 0. */
 } canon_zone_view_t;
 
 /* A reader: every zone, and the table the workers answer from (for lookups). */

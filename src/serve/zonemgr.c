@@ -331,6 +331,19 @@ void zm_zone_stop(zm_zone_t *z)
 
 /* ---- publishing ---- */
 
+/* Note the time of each version that this publication made the served one. */
+static void stamp_published(canon_zonemgr_t *mgr)
+{
+	int64_t now = (int64_t)time(NULL);
+	for (size_t i = 0; i < mgr->count; i++) {
+		zm_zone_t *z = &mgr->zones[i];
+		if (z->current != z->published) {
+			z->published = z->current;
+			z->published_at = z->current != NULL ? now : 0;
+		}
+	}
+}
+
 void zm_publish(canon_zonemgr_t *mgr)
 {
 	canon_zone_t **zones = calloc(mgr->count + 1, sizeof(*zones));
@@ -357,6 +370,7 @@ void zm_publish(canon_zonemgr_t *mgr)
 		mgr->publish(mgr->publish_ctx, fresh);
 	}
 	canon_zonetable_t *old = atomic_exchange(mgr->table, fresh);
+	stamp_published(mgr);
 	if (old != NULL) {
 		mgr->sync(mgr->sync_ctx);
 		canon_zonetable_free(old);

@@ -34,6 +34,13 @@ typedef struct {
 	/* Within one batch of jobs. */
 	canon_zone_t *before; /* The version before the batch. */
 	bool in_transaction;
+	/*
+	 * The version last published and when (for zone-status and metrics). A
+	 * published version stays allocated while it is 'published', so a new
+	 * version cannot have its address: comparing pointers tells a new one.
+	 */
+	const canon_zone_t *published;
+	int64_t published_at;
 } zm_zone_t;
 
 typedef enum { JOB_UPDATE, JOB_RELOAD, JOB_FLUSH, JOB_CALL } job_kind_t;

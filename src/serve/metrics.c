@@ -1,0 +1,199 @@
+/*
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libknot/descriptor.h>
+#include <libknot/rrtype/opt.h>
+
+#include "lib/zone.h"
+#include "serve/metrics.h"
+#include "serve/worker.h"
+#include "serve/zoneapi.h"
+
+/* Indexed by canon_metrics_rcode_index(). */
+static const char *const RCODE_NAMES[CANON_METRICS_RCODES] = {
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED", "YXDOMAIN",
+        "YXRRSET", "NXRRSET", "NOTAUTH",  "NOTZONE",  "BADVERS", "other",
+};
+
+static const uint16_t QTYPES[CANON_METRICS_QTYPES - 1] = {
+        KNOT_RRTYPE_A,   KNOT_RRTYPE_AAAA, KNOT_RRTYPE_CNAME,  KNOT_RRTYPE_MX,
+        KNOT_RRTYPE_TXT, KNOT_RRTYPE_NS,   KNOT_RRTYPE_SOA,    KNOT_RRTYPE_SRV,
+        KNOT_RRTYPE_PTR, KNOT_RRTYPE_DS,   KNOT_RRTYPE_DNSKEY, KNOT_RRTYPE_HTTPS,
+        KNOT_RRTYPE_ANY, KNOT_RRTYPE_AXFR, KNOT_RRTYPE_IXFR,
+};
+
+static const char *const QTYPE_NAMES[CANON_METRICS_QTYPES] = {
+        "A",   "AAAA", "CNAME",  "MX",    "TXT", "NS",   "SOA",  "SRV",
+        "PTR", "DS",   "DNSKEY", "HTTPS", "ANY", "AXFR", "IXFR", "other",
+};
+
+unsigned canon_metrics_rcode_index(uint16_t rcode)
+{
+	if (rcode <= KNOT_RCODE_NOTZONE) {
+		return rcode;
+	}
+	return rcode == KNOT_RCODE_BADVERS ? CANON_METRICS_RCODES - 2 : CANON_METRICS_RCODES - 1;
+}
+
+unsigned canon_metrics_qtype_index(uint16_t qtype)
+{
+	for (unsigned i = 0; i < CANON_METRICS_QTYPES - 1; i++) {
+		if (QTYPES[i] == qtype) {
+			return i;
+		}
+	}
+	return CANON_METRICS_QTYPES - 1;
+}
+
+void canon_metrics_answer(canon_metrics_t *m, const canon_answer_t *ans)
+{
+	if (ans->hops > 0) {
+		unsigned hops = ans->hops < CANON_METRICS_HOPS ? ans->hops : CANON_METRICS_HOPS;
+		canon_metrics_bump(&m->chained[hops - 1]);
+	}
+	if (ans->flattened) {
+		canon_metrics_bump(&m->flattened);
+	}
+	if (ans->ede == KNOT_EDNS_EDE_STALE) {
+		canon_metrics_bump(&m->stale);
+	}
+}
+
+static uint64_t load(const uint64_t *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/* Every worker's counters added up. */
+static void sum(const canon_worker_t *workers, unsigned count, canon_metrics_t *total)
+{
+	memset(total, 0, sizeof(*total));
+	for (unsigned w = 0; w < count; w++) {
+		const canon_metrics_t *m = &workers[w].metrics;
+		for (unsigned r = 0; r < CANON_METRICS_RCODES; r++) {
+			for (unsigned q = 0; q < CANON_METRICS_QTYPES; q++) {
+				for (unsigned t = 0; t < 2; t++) {
+					total->responses[r][q][t] += load(&m->responses[r][q][t]);
+				}
+			}
+		}
+		for (unsigned h = 0; h < CANON_METRICS_HOPS; h++) {
+			total->chained[h] += load(&m->chained[h]);
+		}
+		total->flattened += load(&m->flattened);
+		total->stale += load(&m->stale);
+	}
+}
+
+static void header(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Only the series that counted something: a scrape stays short on a quiet server. */
+static void render_counters(FILE *out, const canon_metrics_t *t)
+{
+	static const char *const TRANSPORTS[2] = {"udp", "tcp"};
+	header(out, "canon_responses_total", "counter",
+	       "DNS responses sent, by rcode, qtype, transport.");
+	for (unsigned r = 0; r < CANON_METRICS_RCODES; r++) {
+		for (unsigned q = 0; q < CANON_METRICS_QTYPES; q++) {
+			for (unsigned tr = 0; tr < 2; tr++) {
+				if (t->responses[r][q][tr] != 0) {
+					fprintf(out,
+					        "canon_responses_total{rcode=\"%s\",qtype=\"%s\","
+					        "transport=\"%s\"} %" PRIu64 "\n",
+					        RCODE_NAMES[r], QTYPE_NAMES[q], TRANSPORTS[tr],
+					        t->responses[r][q][tr]);
+				}
+			}
+		}
+	}
+	header(out, "canon_alias_chain_answers_total", "counter",
+	       "Answers that followed CNAME/DNAME links, by number of links.");
+	for (unsigned h = 0; h < CANON_METRICS_HOPS; h++) {
+		if (t->chained[h] != 0) {
+			fprintf(out, "canon_alias_chain_answers_total{hops=\"%u\"} %" PRIu64 "\n",
+			        h + 1, t->chained[h]);
+		}
+	}
+	header(out, "canon_flattened_answers_total", "counter",
+	       "A/AAAA answers at ALIAS (or flattened CNAME) names, from the target's addresses.");
+	fprintf(out, "canon_flattened_answers_total %" PRIu64 "\n", t->flattened);
+	header(out, "canon_stale_answers_total", "counter",
+	       "Flattened answers from addresses past their TTL (RFC 8767, EDE 3).");
+	fprintf(out, "canon_stale_answers_total %" PRIu64 "\n", t->stale);
+}
+
+/* A zone name as a label value: origins are presentation-format names, '\' and '"' escaped. */
+static void put_label(FILE *out, const char *value)
+{
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"') {
+			fputc('\\', out);
+		}
+		fputc(*p == '\n' ? ' ' : *p, out);
+	}
+}
+
+static int render_zones(void *ctx, const canon_zone_view_t *zones, size_t count,
+                        const canon_zonetable_t *table)
+{
+	(void)table;
+	FILE *out = ctx;
+	header(out, "canon_zone_loaded", "gauge",
+	       "1 when the zone is served, 0 when it failed to load.");
+	for (size_t i = 0; i < count; i++) {
+		fputs("canon_zone_loaded{zone=\"", out);
+		put_label(out, zones[i].origin);
+		fprintf(out, "\"} %d\n", zones[i].zone != NULL);
+	}
+	header(out, "canon_zone_serial", "gauge", "SOA serial of the version served.");
+	for (size_t i = 0; i < count; i++) {
+		if (zones[i].zone != NULL) {
+			fputs("canon_zone_serial{zone=\"", out);
+			put_label(out, zones[i].origin);
+			fprintf(out, "\"} %u\n", canon_zone_serial(zones[i].zone));
+		}
+	}
+	header(out, "canon_zone_loaded_timestamp_seconds", "gauge",
+	       "Unix time the version served was published (load, reload or change).");
+	for (size_t i = 0; i < count; i++) {
+		if (zones[i].zone != NULL && zones[i].published > 0) {
+			fputs("canon_zone_loaded_timestamp_seconds{zone=\"", out);
+			put_label(out, zones[i].origin);
+			fprintf(out, "\"} %" PRId64 "\n", zones[i].published);
+		}
+	}
+	return 0;
+}
+
+int canon_metrics_render(const canon_worker_t *workers, unsigned count, struct canon_zonemgr *mgr,
+                         char **text, size_t *len)
+{
+	canon_metrics_t *total = malloc(sizeof(*total));
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *out = total != NULL ? open_memstream(&buf, &size) : NULL;
+	if (out == NULL) {
+		free(total);
+		return -ENOMEM;
+	}
+	sum(workers, count, total);
+	render_counters(out, total);
+	free(total);
+	int ret = mgr != NULL ? canon_zonemgr_read(mgr, render_zones, out) : 0;
+	if (fclose(out) != 0 || ret != 0) {
+		free(buf);
+		return ret != 0 ? ret : -ENOMEM;
+	}
+	*text = buf;
+	*len = size;
+	return 0;
+}

@@ -1,0 +1,68 @@
+/*
+ * Counters of canon serve for Prometheus (docs/metrics.md). Each worker owns
+ * one canon_metrics_t and is its only writer; the HTTP thread that renders
+ * /metrics sums every worker's block when asked, so the query path writes
+ * nothing another thread writes, takes no lock and no atomic read-modify-write.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/lookup.h"
+
+struct canon_worker;
+struct canon_zonemgr;
+
+/* Label values kept bounded: every other rcode or qtype counts as "other". */
+#define CANON_METRICS_RCODES 13 /* NOERROR .. NOTZONE, BADVERS, other */
+#define CANON_METRICS_QTYPES 16 /* A AAAA ... AXFR IXFR, other */
+#define CANON_METRICS_HOPS   CANON_CHAIN_MAX
+
+/*
+ * One worker's counters. The owner adds with canon_metrics_bump(): a relaxed
+ * atomic load and store of a naturally aligned uint64_t, which on x86-64 and
+ * aarch64 are the plain load/add/store of a '++' (no lock prefix, no fence).
+ * Readers use relaxed atomic loads too, so a reader never sees a torn value
+ * and the C11 memory model has no data race (ThreadSanitizer stays quiet),
+ * at the cost of nothing on the query path. Counts read while workers run
+ * may lag by the queries in flight; they never go backwards.
+ */
+typedef struct {
+	uint64_t responses[CANON_METRICS_RCODES][CANON_METRICS_QTYPES][2]; /* [.][.][tcp] */
+	uint64_t chained[CANON_METRICS_HOPS];                              /* [hops - 1] */
+	uint64_t flattened;
+	uint64_t stale;
+} canon_metrics_t;
+
+/* Add one to a counter of the calling worker's own block. */
+static inline void canon_metrics_bump(uint64_t *counter)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Index of an rcode (header rcode, or 16 for BADVERS) and of a qtype. */
+unsigned canon_metrics_rcode_index(uint16_t rcode);
+unsigned canon_metrics_qtype_index(uint16_t qtype);
+
+/* Count one response: its rcode, the question's type, the transport. */
+static inline void canon_metrics_response(canon_metrics_t *m, uint16_t rcode, uint16_t qtype,
+                                          bool tcp)
+{
+	canon_metrics_bump(&m->responses[canon_metrics_rcode_index(rcode)]
+	                                [canon_metrics_qtype_index(qtype)][tcp ? 1 : 0]);
+}
+
+/* Count what a lookup's answer did: alias hops, ALIAS flattening, stale data. */
+void canon_metrics_answer(canon_metrics_t *m, const canon_answer_t *ans);
+
+/*
+ * The Prometheus text exposition (format 0.0.4) of the sum of 'count'
+ * workers' counters and of each zone's serial and load time (read through
+ * the zone manager, whose thread this waits for). Returns 0 with *text
+ * malloc()ed (the caller frees it) and *len set, or -ENOMEM.
+ */
+int canon_metrics_render(const struct canon_worker *workers, unsigned count,
+                         struct canon_zonemgr *mgr, char **text, size_t *len);
