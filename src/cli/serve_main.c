@@ -51,6 +51,8 @@ static void usage(FILE *out)
 	        "      --api-key KEY         the X-API-Key the API asks for; without one, --http\n"
 	        "                            must be a loopback address\n"
 	        "      --web-root DIR        the web page's files (default " CANON_WEB_DIR ")\n"
+	        "      --metrics ADDR:PORT   serve Prometheus /metrics there too (it is also on\n"
+	        "                            --http; see docs/metrics.md)\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
 	        "      --user NAME           run as NAME once the ports are bound (start as root)\n"
@@ -199,6 +201,12 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 			return -1;
 		}
 		return 0;
+	case 'M':
+		if (canon_conf_set_metrics(conf, arg) != 0) {
+			fprintf(stderr, "canon serve: --metrics '%s': expected ADDR:PORT\n", arg);
+			return -1;
+		}
+		return 0;
 	case 'A':
 		free(conf->api_key);
 		conf->api_key = strdup(arg);
@@ -248,6 +256,7 @@ int canon_serve_main(int argc, char **argv)
 	        {"key", required_argument, NULL, 'K'},
 	        {"http", required_argument, NULL, 'H'},
 	        {"api-key", required_argument, NULL, 'A'},
+	        {"metrics", required_argument, NULL, 'M'},
 	        {"web-root", required_argument, NULL, 'W'},
 	        {"catalog", required_argument, NULL, 'C'},
 	        {"user", required_argument, NULL, 'U'},

@@ -392,17 +392,27 @@ bool canon_conf_update_allowed(const canon_zone_conf_t *zone, const canon_tsig_k
 	return false;
 }
 
+/* "ADDR:PORT" with a port other than 0: true when 'text' is one. */
+static bool parse_listener(const char *text, struct sockaddr_storage *addr, socklen_t *len)
+{
+	if (strchr(text, ':') == NULL || canon_net_addr_parse(text, 0, addr, len) != 0) {
+		return false;
+	}
+	const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+	return (addr->ss_family == AF_INET ? in->sin_port : in6->sin6_port) != 0;
+}
+
 int canon_conf_set_http(canon_serve_conf_t *conf, const char *text)
 {
-	if (strchr(text, ':') == NULL ||
-	    canon_net_addr_parse(text, 0, &conf->http_addr, &conf->http_len) != 0) {
-		return -EINVAL;
-	}
-	const struct sockaddr_in *in = (const struct sockaddr_in *)&conf->http_addr;
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&conf->http_addr;
-	uint16_t port = conf->http_addr.ss_family == AF_INET ? in->sin_port : in6->sin6_port;
-	conf->http = port != 0;
+	conf->http = parse_listener(text, &conf->http_addr, &conf->http_len);
 	return conf->http ? 0 : -EINVAL;
+}
+
+int canon_conf_set_metrics(canon_serve_conf_t *conf, const char *text)
+{
+	conf->metrics = parse_listener(text, &conf->metrics_addr, &conf->metrics_len);
+	return conf->metrics ? 0 : -EINVAL;
 }
 
 /* Whether an address is 127.0.0.0/8 or ::1. */
@@ -541,6 +551,9 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 	}
 	if (strcmp(key, "http") == 0) {
 		return canon_conf_set_http(conf, value) ? "http needs ADDR:PORT" : NULL;
+	}
+	if (strcmp(key, "metrics") == 0) {
+		return canon_conf_set_metrics(conf, value) ? "metrics needs ADDR:PORT" : NULL;
 	}
 	if (strcmp(key, "api-key") == 0) {
 		free(conf->api_key);

@@ -78,6 +78,9 @@ typedef struct {
 	bool http;                  /* http: serve the API and the web page */
 	struct sockaddr_storage http_addr;
 	socklen_t http_len;
+	bool metrics; /* metrics: a listener of its own for /metrics only */
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len;
 	char *api_key;          /* api-key: the X-API-Key the API asks for, or NULL */
 	char *web_root;         /* web-root: the web page's directory, or NULL for the default */
 	char *user;             /* user: who to run as once the sockets are open */
@@ -138,6 +141,9 @@ bool canon_conf_update_allowed(const canon_zone_conf_t *zone, const canon_tsig_k
 
 /* "ADDR:PORT" of the HTTP server (port required). 0 or -EINVAL. */
 int canon_conf_set_http(canon_serve_conf_t *conf, const char *text);
+
+/* "ADDR:PORT" of a listener that serves /metrics only (port required). 0 or -EINVAL. */
+int canon_conf_set_metrics(canon_serve_conf_t *conf, const char *text);
 
 /* Settings that need one another (update= needs state-dir); 0 or -EINVAL after a message. */
 int canon_conf_validate(const canon_serve_conf_t *conf);

@@ -39,6 +39,7 @@ struct canon_http {
 	const char *web_root;
 	const struct canon_worker *workers; /* Summed for /metrics. */
 	unsigned worker_count;
+	bool metrics_only; /* The metrics: listener: everything but /metrics is 404. */
 };
 
 /* One request in progress: its body so far. */
@@ -233,6 +234,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (strcmp(url, "/metrics") == 0) {
 		return send_metrics(http, conn, method);
 	}
+	if (http->metrics_only) {
+		return send_error(conn, 404, "Not Found");
+	}
 	if (!is_api(url)) {
 		return send_file(http, conn, method, url);
 	}
@@ -280,24 +284,42 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	canon_log(CANON_LOG_DEBUG, "http: %s", text);
 }
 
-int canon_http_listen(const canon_serve_conf_t *conf)
+int canon_http_listen(const struct sockaddr_storage *where, socklen_t len, const char *what)
 {
 	char addr[128];
-	canon_net_addr_str(&conf->http_addr, addr, sizeof(addr));
-	int fd = socket(conf->http_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	canon_net_addr_str(where, addr, sizeof(addr));
+	int fd = socket(where->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int on = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-	    (conf->http_addr.ss_family == AF_INET6 &&
+	    (where->ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
-	    bind(fd, (const struct sockaddr *)&conf->http_addr, conf->http_len) != 0 ||
-	    listen(fd, HTTP_BACKLOG) != 0) {
-		canon_log(CANON_LOG_ERROR, "http: cannot serve on %s: %s", addr, strerror(errno));
+	    bind(fd, (const struct sockaddr *)where, len) != 0 || listen(fd, HTTP_BACKLOG) != 0) {
+		canon_log(CANON_LOG_ERROR, "%s: cannot serve on %s: %s", what, addr,
+		          strerror(errno));
 		if (fd >= 0) {
 			close(fd);
 		}
 		return -1;
 	}
 	return fd;
+}
+
+/* Run the daemon on 'fd' (owned from now on); false after logging why it could not. */
+static bool start_daemon(struct canon_http *http, int fd, const char *addr)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	http->daemon = MHD_start_daemon(
+	        flags, 0, NULL, NULL, handle, http, MHD_OPTION_LISTEN_SOCKET, fd,
+	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	if (http->daemon == NULL) {
+		canon_log(CANON_LOG_ERROR, "http: cannot start the HTTP server on %s", addr);
+		close(fd);
+		return false;
+	}
+	return true;
 }
 
 canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct canon_zonemgr *mgr,
@@ -315,23 +337,37 @@ canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct ca
 	http->web_root = conf->web_root != NULL ? conf->web_root : CANON_WEB_DIR;
 	http->workers = workers;
 	http->worker_count = worker_count;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	http->daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, handle, http, MHD_OPTION_LISTEN_SOCKET, fd,
-	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-	        (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-	        (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	char addr[128];
 	canon_net_addr_str(&conf->http_addr, addr, sizeof(addr));
-	if (http->daemon == NULL) {
-		canon_log(CANON_LOG_ERROR, "http: cannot start the HTTP server on %s", addr);
-		close(fd);
+	if (!start_daemon(http, fd, addr)) {
 		free(http);
 		return NULL;
 	}
 	canon_log(CANON_LOG_INFO, "http: API, web page and /metrics on %s%s", addr,
 	          http->key ? "" : " (no api-key: loopback only)");
+	return http;
+}
+
+canon_http_t *canon_http_start_metrics(const canon_serve_conf_t *conf, int fd,
+                                       struct canon_zonemgr *mgr,
+                                       const struct canon_worker *workers, unsigned worker_count)
+{
+	canon_http_t *http = calloc(1, sizeof(*http));
+	if (http == NULL) {
+		close(fd);
+		return NULL;
+	}
+	http->api = (canon_api_t){.mgr = mgr};
+	http->workers = workers;
+	http->worker_count = worker_count;
+	http->metrics_only = true;
+	char addr[128];
+	canon_net_addr_str(&conf->metrics_addr, addr, sizeof(addr));
+	if (!start_daemon(http, fd, addr)) {
+		free(http);
+		return NULL;
+	}
+	canon_log(CANON_LOG_INFO, "metrics: /metrics on %s", addr);
 	return http;
 }
 

@@ -19,10 +19,11 @@ typedef struct canon_http canon_http_t;
 #define CANON_HTTP_BODY_MAX (1u << 20)
 
 /*
- * Open the listening socket of conf->http_addr (before privileges are
- * dropped: the port may be privileged). The socket, or -1 after logging why.
+ * Open a listening TCP socket on 'addr' (conf->http_addr or conf->metrics_addr;
+ * before privileges are dropped: the port may be privileged). The socket, or
+ * -1 after logging why, under the name of the setting 'what'.
  */
-int canon_http_listen(const canon_serve_conf_t *conf);
+int canon_http_listen(const struct sockaddr_storage *addr, socklen_t len, const char *what);
 
 /*
  * Serve HTTP on 'fd' (from canon_http_listen(), owned from now on) with the API key conf->api_key
@@ -34,6 +35,14 @@ int canon_http_listen(const canon_serve_conf_t *conf);
 canon_http_t *canon_http_start(const canon_serve_conf_t *conf, int fd, struct canon_zonemgr *mgr,
                                const canon_alias_source_t *aliases,
                                const struct canon_worker *workers, unsigned worker_count);
+
+/*
+ * Serve GET /metrics only (as canon_http_start() does, no key) on 'fd', the
+ * socket of conf->metrics_addr; every other path is 404. NULL after logging why.
+ */
+canon_http_t *canon_http_start_metrics(const canon_serve_conf_t *conf, int fd,
+                                       struct canon_zonemgr *mgr,
+                                       const struct canon_worker *workers, unsigned worker_count);
 
 /* Stop serving: waits for the requests in progress. NULL is fine. */
 void canon_http_stop(canon_http_t *http);

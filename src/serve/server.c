@@ -267,26 +267,66 @@ static void wait_for_signals(canon_server_t *server, const sigset_t *signals)
  * Sockets first, as root for port 53; then, as the user of user:, the zones,
  * journals and threads. Returns the exit status.
  */
-/* A start that failed: the HTTP socket, when open, is closed. Returns 1. */
-static int close_failed(int http_fd)
+/* A start that failed: the HTTP sockets (http:, metrics:) still open are closed. Returns 1. */
+static int close_failed(const int http_fds[2])
 {
-	if (http_fd >= 0) {
-		close(http_fd);
+	for (int i = 0; i < 2; i++) {
+		if (http_fds[i] >= 0) {
+			close(http_fds[i]);
+		}
 	}
 	return 1;
 }
 
+/* The sockets of http: and metrics:, bound with the DNS sockets. 0 or -1. */
+static int open_http(const canon_serve_conf_t *conf, int http_fds[2])
+{
+	if (conf->http &&
+	    (http_fds[0] = canon_http_listen(&conf->http_addr, conf->http_len, "http")) < 0) {
+		return -1;
+	}
+	if (conf->metrics && (http_fds[1] = canon_http_listen(&conf->metrics_addr,
+	                                                      conf->metrics_len, "metrics")) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Serve http: and metrics: on their sockets; 0, or -1 (the sockets are closed). */
+static int start_http(canon_server_t *server, int http_fds[2], canon_http_t *http[2])
+{
+	const canon_serve_conf_t *conf = server->conf;
+	if (http_fds[0] >= 0) {
+		http[0] = canon_http_start(conf, http_fds[0], server->zonemgr, server->aliases,
+		                           server->workers, server->worker_count);
+		http_fds[0] = -1; /* canon_http_start() owns it now. */
+		if (http[0] == NULL) {
+			close_failed(http_fds); /* The metrics: socket, when there is one. */
+			return -1;
+		}
+	}
+	if (http_fds[1] >= 0) {
+		http[1] = canon_http_start_metrics(conf, http_fds[1], server->zonemgr,
+		                                   server->workers, server->worker_count);
+		http_fds[1] = -1;
+		if (http[1] == NULL) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
- * Start everything and serve until a signal stops it; *http is left for the
+ * Start everything and serve until a signal stops it; http[] is left for the
  * caller to stop before the zone manager (its requests wait on the manager).
  */
-static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, canon_http_t **http,
+static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, canon_http_t *http[2],
                  const sigset_t *signals)
 {
 	canon_serve_conf_t *conf = server->conf;
-	/* The HTTP port is bound with the DNS sockets: before privileges are dropped. */
-	int http_fd = -1;
-	if (open_sockets(server) != 0 || (conf->http && (http_fd = canon_http_listen(conf)) < 0) ||
+	/* The HTTP ports are bound with the DNS sockets: before privileges are dropped. */
+	int http_fd[2] = {-1, -1};
+	if (open_sockets(server) != 0 || open_http(conf, http_fd) != 0 ||
 	    canon_privs_drop(conf->user, conf->state_dir) != 0) {
 		return close_failed(http_fd);
 	}
@@ -319,10 +359,8 @@ static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, can
 	if (canon_zonemgr_start(server->zonemgr) != 0 || start_workers(server) != 0) {
 		return close_failed(http_fd);
 	}
-	if (http_fd >= 0 &&
-	    (*http = canon_http_start(conf, http_fd, server->zonemgr, server->aliases,
-	                              server->workers, server->worker_count)) == NULL) {
-		return 1; /* canon_http_start() closed the socket. */
+	if (start_http(server, http_fd, http) != 0) {
+		return 1;
 	}
 	for (size_t i = 0; i < conf->listen_count; i++) {
 		canon_log(CANON_LOG_INFO, "listening on %s (UDP and TCP), %u workers",
@@ -359,10 +397,11 @@ int canon_server_run(canon_serve_conf_t *conf)
 	}
 	aliases_t al = {0};
 	stop_watch_t watch = {0};
-	canon_http_t *http = NULL;
-	int status = serve(&server, &al, &watch, &http, &signals);
-	/* First: its requests wait on the zone manager, which must still run. */
-	canon_http_stop(http);
+	canon_http_t *http[2] = {NULL, NULL};
+	int status = serve(&server, &al, &watch, http, &signals);
+	/* First: their requests wait on the zone manager, which must still run. */
+	canon_http_stop(http[0]);
+	canon_http_stop(http[1]);
 	stop_workers(&server);
 	/* After the workers: none of them waits on the manager any more. */
 	canon_zonemgr_free(server.zonemgr);

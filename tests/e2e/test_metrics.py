@@ -11,6 +11,7 @@ import dns.query
 import dns.rcode
 import pytest
 
+from conftest import free_port, wait_for_tcp
 from test_api import KEY, start_api_canon
 
 ZONE = """$ORIGIN m.test.
@@ -142,3 +143,22 @@ def test_query_mix_counts(canon):
     for key in expected:
         assert key in after, key
     assert after[series("canon_stale_answers_total")] == before[series("canon_stale_answers_total")]
+
+
+def test_metrics_listener(tmp_path, track):
+    """metrics: ADDR:PORT serves /metrics alone, with the same counts as http:."""
+    path = tmp_path / "m.test.zone"
+    path.write_text(ZONE)
+    port = free_port()
+    canon = track(start_api_canon(tmp_path, {"m.test.": path},
+                                  extra=["--metrics", f"127.0.0.1:{port}"]))
+    assert wait_for_tcp(port)
+    ask(canon, "www.m.test.", "A", tcp=True)
+    status, ctype, body = get(port, "/metrics")
+    assert status == 200 and ctype.startswith("text/plain; version=0.0.4")
+    own = parse(body)
+    assert own == scrape(canon)
+    assert own[series("canon_responses_total", rcode="NOERROR", qtype="A", transport="tcp")] == 1
+    # Nothing else is there: not the API (even with the key), not the web page.
+    assert get(port, "/api/v1/servers", key=KEY)[0] == 404
+    assert get(port, "/")[0] == 404
