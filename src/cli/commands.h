@@ -15,3 +15,4 @@ int canon_serve_main(int argc, char **argv);
 int canon_dig_main(int argc, char **argv);
 int canon_check_main(int argc, char **argv);
 int canon_resolve_main(int argc, char **argv);
+int canon_ctl_main(int argc, char **argv);

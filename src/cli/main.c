@@ -13,6 +13,7 @@ static const canon_command_t COMMANDS[] = {
         {"resolve", canon_resolve_main,
          "recursive resolver that follows alias chains across zones"},
         {"dig", canon_dig_main, "dig-compatible client that shows alias chains (+chain)"},
+        {"ctl", canon_ctl_main, "ask a running canon serve (status, reload, stats, ...)"},
 };
 
 static void print_usage(FILE *out)

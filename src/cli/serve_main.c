@@ -26,6 +26,7 @@ static void usage(FILE *out)
 	        "                   [--http ADDR:PORT [--api-key KEY] [--web-root DIR]]\n"
 	        "                   [--workers N] [--log-level LEVEL] [--user NAME] [-c "
 	        "canon.conf]\n"
+	        "                   [--control PATH]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
@@ -53,6 +54,8 @@ static void usage(FILE *out)
 	        "      --web-root DIR        the web page's files (default " CANON_WEB_DIR ")\n"
 	        "      --metrics ADDR:PORT   serve Prometheus /metrics there too (it is also on\n"
 	        "                            --http; see docs/metrics.md)\n"
+	        "      --control PATH        canon ctl's unix socket (default "
+	        "STATE-DIR/canon.sock)\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
 	        "      --user NAME           run as NAME once the ports are bound (start as root)\n"
@@ -217,6 +220,10 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		return 0;
 	case 'C':
 		return set_catalog_arg(conf, arg);
+	case 'O':
+		free(conf->control);
+		conf->control = strdup(arg);
+		return 0;
 	default:
 		usage(stderr);
 		return -1;
@@ -260,6 +267,7 @@ int canon_serve_main(int argc, char **argv)
 	        {"web-root", required_argument, NULL, 'W'},
 	        {"catalog", required_argument, NULL, 'C'},
 	        {"user", required_argument, NULL, 'U'},
+	        {"control", required_argument, NULL, 'O'},
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};

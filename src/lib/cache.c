@@ -257,6 +257,26 @@ canon_cache_result_t canon_cache_get(canon_cache_t *cache, const knot_dname_t *n
 	return result;
 }
 
+size_t canon_cache_flush(canon_cache_t *cache)
+{
+	size_t dropped = 0;
+	for (int i = 0; i < CACHE_SHARDS; i++) {
+		shard_t *shard = &cache->shards[i];
+		pthread_mutex_lock(&shard->lock);
+		for (entry_t *e = shard->lru_head; e != NULL;) {
+			entry_t *next = e->lru_next;
+			entry_free(e);
+			e = next;
+		}
+		dropped += shard->entries;
+		memset(shard->buckets, 0, sizeof(shard->buckets));
+		shard->lru_head = shard->lru_tail = NULL;
+		shard->bytes = shard->entries = 0;
+		pthread_mutex_unlock(&shard->lock);
+	}
+	return dropped;
+}
+
 void canon_cache_stats(canon_cache_t *cache, size_t *entries, size_t *bytes)
 {
 	*entries = *bytes = 0;

@@ -56,4 +56,10 @@ canon_cache_result_t canon_cache_get(canon_cache_t *cache, const knot_dname_t *n
                                      uint32_t now, knot_mm_t *mm, knot_rrset_t **rr);
 
 /* Entries and bytes in use, for logs and tests. */
+/*
+ * Drop every entry (canon ctl flush); readers copy out under the shard's
+ * lock, so nothing they hold goes. Returns how many entries were dropped.
+ */
+size_t canon_cache_flush(canon_cache_t *cache);
+
 void canon_cache_stats(canon_cache_t *cache, size_t *entries, size_t *bytes);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ typedef struct {
 	canon_alias_status_t status; /* FOUND or NODATA */
 	knot_rrset_t *rr;            /* FOUND: the addresses (owner: the target) */
 	uint32_t expire;             /* canon_cache_now() seconds */
+	uint32_t at;                 /* canon_cache_now() when it was resolved */
 } result_t;
 
 typedef struct entry {
@@ -46,6 +48,9 @@ typedef struct entry {
 	atomic_bool tried;        /* Resolved (or failed) at least once. */
 	atomic_bool failing;      /* The last refresh failed: past expiry, serve stale. */
 	uint32_t next_refresh;    /* Refresh thread only. */
+	/* Under status_lock (never taken on the query path): the last failure. */
+	char last_failure[160];
+	uint32_t failed_at;
 } entry_t;
 
 struct canon_flattener {
@@ -54,6 +59,12 @@ struct canon_flattener {
 	void *sync_arg;
 	_Atomic(entry_t *) index[INDEX_SLOTS];
 	pthread_mutex_t add_lock; /* Serializes adding entries (reload vs. start). */
+	/*
+	 * Held by canon_flattener_each() while it reads results, and by the
+	 * refresh threads while they free retired results and write failures:
+	 * the query path never takes it.
+	 */
+	pthread_mutex_t status_lock;
 	atomic_uint count;
 	canon_alias_source_t source;
 	pthread_t threads[REFRESH_THREADS];
@@ -129,6 +140,7 @@ canon_flattener_t *canon_flattener_new(canon_resolver_conf_t *resolver,
 	fl->synchronize = synchronize;
 	fl->sync_arg = arg;
 	pthread_mutex_init(&fl->add_lock, NULL);
+	pthread_mutex_init(&fl->status_lock, NULL);
 	fl->source = (canon_alias_source_t){.addresses = flattener_addresses, .ctx = fl};
 	return fl;
 }
@@ -233,6 +245,7 @@ static result_t *make_result(const canon_resolution_t *res, uint16_t type, uint3
 	}
 	uint32_t ttl = chain_ttl(res);
 	r->expire = now + (ttl > 0 ? ttl : 1);
+	r->at = now;
 	return r;
 }
 
@@ -256,6 +269,17 @@ static result_t *refresh(canon_flattener_t *fl, entry_t *e, canon_arena_t *arena
 	atomic_store(&e->tried, true);
 	if (fresh == NULL) {
 		/* Said once when it starts failing, not at every retry. */
+		pthread_mutex_lock(&fl->status_lock);
+		if (ret != 0) {
+			snprintf(e->last_failure, sizeof(e->last_failure), "resolution failed (%d)",
+			         ret);
+		} else if (res.ede_text[0] != '\0') {
+			snprintf(e->last_failure, sizeof(e->last_failure), "%s", res.ede_text);
+		} else {
+			snprintf(e->last_failure, sizeof(e->last_failure), "rcode %u", res.rcode);
+		}
+		e->failed_at = now;
+		pthread_mutex_unlock(&fl->status_lock);
 		if (!atomic_exchange(&e->failing, true)) {
 			char name[KNOT_DNAME_TXT_MAXLEN + 1], type[16];
 			knot_dname_to_str(name, e->target, sizeof(name));
@@ -306,9 +330,11 @@ static void *refresh_thread(void *arg)
 		}
 		if (retired_count > 0) {
 			fl->synchronize(fl->sync_arg);
+			pthread_mutex_lock(&fl->status_lock); /* canon_flattener_each() */
 			for (unsigned i = 0; i < retired_count; i++) {
 				result_free(retired[i]);
 			}
+			pthread_mutex_unlock(&fl->status_lock);
 		}
 		struct timespec tick = {0, TICK_MS * 1000000L};
 		nanosleep(&tick, NULL);
@@ -370,5 +396,42 @@ void canon_flattener_free(canon_flattener_t *fl)
 		}
 	}
 	pthread_mutex_destroy(&fl->add_lock);
+	pthread_mutex_destroy(&fl->status_lock);
 	free(fl);
+}
+
+int canon_flattener_each(canon_flattener_t *fl, canon_flattener_visit_t visit, void *ctx)
+{
+	int ret = 0;
+	uint32_t now = canon_cache_now();
+	pthread_mutex_lock(&fl->status_lock);
+	for (uint32_t i = 0; i < INDEX_SLOTS && ret == 0; i++) {
+		entry_t *e = atomic_load(&fl->index[i]);
+		if (e == NULL) {
+			continue;
+		}
+		const result_t *good = atomic_load(&e->good);
+		bool failing = atomic_load(&e->failing);
+		canon_flatten_status_t st = {
+		        .target = e->target,
+		        .type = e->type,
+		        .resolved = good != NULL,
+		        .nodata = good != NULL && good->status == CANON_ALIAS_NODATA,
+		        .addresses = good != NULL ? good->rr : NULL,
+		        .age = good != NULL ? now - good->at : 0,
+		        .ttl_left = good != NULL && good->expire > now ? good->expire - now : 0,
+		        .stale = good != NULL && now >= good->expire && failing,
+		        .failing = failing,
+		        .last_failure = e->last_failure[0] != '\0' ? e->last_failure : NULL,
+		        .failure_age = e->last_failure[0] != '\0' ? now - e->failed_at : 0,
+		};
+		ret = visit(ctx, &st);
+	}
+	pthread_mutex_unlock(&fl->status_lock);
+	return ret;
+}
+
+size_t canon_flattener_flush(canon_flattener_t *fl)
+{
+	return fl->resolver->cache != NULL ? canon_cache_flush(fl->resolver->cache) : 0;
 }

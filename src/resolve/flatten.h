@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/lookup.h"
@@ -43,6 +45,36 @@ void canon_flattener_warm(canon_flattener_t *fl, unsigned ms);
 
 /* The alias source for canon_lookup() (lib/lookup.h). */
 const canon_alias_source_t *canon_flattener_source(canon_flattener_t *fl);
+
+/* What canon ctl alias-status shows of one target and type. Valid during the visit only. */
+typedef struct {
+	const knot_dname_t *target;
+	uint16_t type;
+	bool resolved;                 /* There is a last good answer. */
+	bool nodata;                   /* ... and it says the target has no such address. */
+	const knot_rrset_t *addresses; /* Its addresses, or NULL. */
+	uint32_t age;                  /* Seconds since it was resolved. */
+	uint32_t ttl_left;             /* Seconds before it expires (0: expired). */
+	bool stale;                    /* Expired, refresh failing: served stale (RFC 8767). */
+	bool failing;                  /* The last refresh failed. */
+	const char *last_failure;      /* Why the last failure happened, or NULL. */
+	uint32_t failure_age;          /* Seconds since then. */
+} canon_flatten_status_t;
+
+typedef int (*canon_flattener_visit_t)(void *ctx, const canon_flatten_status_t *status);
+
+/*
+ * Visit every tracked target (for canon ctl). Takes a lock the refresh
+ * threads take to free old answers, never the query path's. Stops at and
+ * returns the first non-zero return of 'visit'.
+ */
+int canon_flattener_each(canon_flattener_t *fl, canon_flattener_visit_t visit, void *ctx);
+
+/*
+ * Empty the resolver's cache (canon ctl flush): the next refreshes ask the
+ * upstream again. The answers in use stay until then. Returns the entries dropped.
+ */
+size_t canon_flattener_flush(canon_flattener_t *fl);
 
 /* Stop the thread and free everything. */
 void canon_flattener_free(canon_flattener_t *fl);

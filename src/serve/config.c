@@ -59,6 +59,7 @@ void canon_conf_free(canon_serve_conf_t *conf)
 	free(conf->path);
 	free(conf->root_hints);
 	free(conf->state_dir);
+	free(conf->control);
 	free(conf->api_key);
 	free(conf->web_root);
 	free(conf->user);
@@ -566,6 +567,13 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		free(conf->web_root);
 		conf->web_root = strdup(full);
 		return conf->web_root ? NULL : "out of memory";
+	}
+	if (strcmp(key, "control") == 0) {
+		char full[PATH_MAX];
+		resolve_path(path, value, full, sizeof(full));
+		free(conf->control);
+		conf->control = strdup(full);
+		return conf->control ? NULL : "out of memory";
 	}
 	if (strcmp(key, "user") == 0) {
 		return canon_conf_set_user(conf, value) ? "out of memory" : NULL;

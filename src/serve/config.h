@@ -17,6 +17,7 @@
  *   api-key: SECRET              # X-API-Key the API asks for; without it, loopback only
  *   web-root: /usr/share/canon/web   # the web page's files (default: the source tree's web/)
  *   user: canon                  # run as this user once the ports are bound (serve, resolve)
+ *   control: /run/canon.sock     # canon ctl's socket (default: state-dir/canon.sock)
  *   zone-max-size: 1073741824    # bytes of zone text one zone may read ($INCLUDEs too)
  *
  * and for canon resolve:
@@ -81,9 +82,10 @@ typedef struct {
 	bool metrics; /* metrics: a listener of its own for /metrics only */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
-	char *api_key;          /* api-key: the X-API-Key the API asks for, or NULL */
-	char *web_root;         /* web-root: the web page's directory, or NULL for the default */
-	char *user;             /* user: who to run as once the sockets are open */
+	char *api_key;  /* api-key: the X-API-Key the API asks for, or NULL */
+	char *web_root; /* web-root: the web page's directory, or NULL for the default */
+	char *user;     /* user: who to run as once the sockets are open */
+	char *control;  /* control: canon ctl's unix socket (default state-dir/canon.sock) */
 	uint64_t zone_max_size; /* zone-max-size: bytes (lib/zone_load.h) */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */

@@ -197,3 +197,45 @@ int canon_metrics_render(const canon_worker_t *workers, unsigned count, struct c
 	*len = size;
 	return 0;
 }
+
+int canon_metrics_write_text(const canon_worker_t *workers, unsigned count, FILE *out)
+{
+	canon_metrics_t *t = malloc(sizeof(*t));
+	if (t == NULL) {
+		return -ENOMEM;
+	}
+	sum(workers, count, t);
+	uint64_t all = 0, by_transport[2] = {0, 0}, chained = 0;
+	for (unsigned r = 0; r < CANON_METRICS_RCODES; r++) {
+		for (unsigned q = 0; q < CANON_METRICS_QTYPES; q++) {
+			by_transport[0] += t->responses[r][q][0];
+			by_transport[1] += t->responses[r][q][1];
+		}
+	}
+	all = by_transport[0] + by_transport[1];
+	fprintf(out, "responses: %" PRIu64 " (udp %" PRIu64 ", tcp %" PRIu64 ")\n", all,
+	        by_transport[0], by_transport[1]);
+	for (unsigned r = 0; r < CANON_METRICS_RCODES; r++) {
+		for (unsigned q = 0; q < CANON_METRICS_QTYPES; q++) {
+			uint64_t n = t->responses[r][q][0] + t->responses[r][q][1];
+			if (n != 0) {
+				fprintf(out, "  %-8s %-6s %" PRIu64 "\n", RCODE_NAMES[r],
+				        QTYPE_NAMES[q], n);
+			}
+		}
+	}
+	for (unsigned h = 0; h < CANON_METRICS_HOPS; h++) {
+		chained += t->chained[h];
+	}
+	fprintf(out, "alias chain answers: %" PRIu64 "\n", chained);
+	for (unsigned h = 0; h < CANON_METRICS_HOPS; h++) {
+		if (t->chained[h] != 0) {
+			fprintf(out, "  %u hop%s %" PRIu64 "\n", h + 1, h == 0 ? " " : "s",
+			        t->chained[h]);
+		}
+	}
+	fprintf(out, "flattened answers: %" PRIu64 "\n", t->flattened);
+	fprintf(out, "stale answers: %" PRIu64 "\n", t->stale);
+	free(t);
+	return 0;
+}

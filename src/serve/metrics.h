@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/lookup.h"
 
@@ -64,5 +65,12 @@ void canon_metrics_answer(canon_metrics_t *m, const canon_answer_t *ans);
  * the zone manager, whose thread this waits for). Returns 0 with *text
  * malloc()ed (the caller frees it) and *len set, or -ENOMEM.
  */
+/*
+ * The same counters, summed the same way, as text for people (canon ctl
+ * stats): totals, then each rcode and qtype that counted something.
+ * 0 or -ENOMEM.
+ */
+int canon_metrics_write_text(const struct canon_worker *workers, unsigned count, FILE *out);
+
 int canon_metrics_render(const struct canon_worker *workers, unsigned count,
                          struct canon_zonemgr *mgr, char **text, size_t *len);

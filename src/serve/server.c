@@ -25,6 +25,7 @@
 #include "lib/sdnotify.h"
 #include "lib/zone_load.h"
 #include "resolve/flatten.h"
+#include "serve/control.h"
 #include "serve/http.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
@@ -320,8 +321,27 @@ static int start_http(canon_server_t *server, int http_fds[2], canon_http_t *htt
  * Start everything and serve until a signal stops it; http[] is left for the
  * caller to stop before the zone manager (its requests wait on the manager).
  */
+/* The control socket (canon ctl), when control: or state-dir: gives it a path. 0 or -1. */
+static int start_control(canon_server_t *server, aliases_t *al, canon_control_t **ctl)
+{
+	char path[4096];
+	if (canon_control_path(server->conf, path, sizeof(path)) == NULL) {
+		return 0;
+	}
+	canon_control_env_t env = {
+	        .conf = server->conf,
+	        .zonemgr = server->zonemgr,
+	        .workers = server->workers,
+	        .worker_count = server->worker_count,
+	        .flattener = al->flattener,
+	        .started = (int64_t)time(NULL),
+	};
+	*ctl = canon_control_start(&env, path);
+	return *ctl != NULL ? 0 : -1;
+}
+
 static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, canon_http_t *http[2],
-                 const sigset_t *signals)
+                 canon_control_t **ctl, const sigset_t *signals)
 {
 	canon_serve_conf_t *conf = server->conf;
 	/* The HTTP ports are bound with the DNS sockets: before privileges are dropped. */
@@ -359,7 +379,7 @@ static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, can
 	if (canon_zonemgr_start(server->zonemgr) != 0 || start_workers(server) != 0) {
 		return close_failed(http_fd);
 	}
-	if (start_http(server, http_fd, http) != 0) {
+	if (start_http(server, http_fd, http) != 0 || start_control(server, al, ctl) != 0) {
 		return 1;
 	}
 	for (size_t i = 0; i < conf->listen_count; i++) {
@@ -398,8 +418,10 @@ int canon_server_run(canon_serve_conf_t *conf)
 	aliases_t al = {0};
 	stop_watch_t watch = {0};
 	canon_http_t *http[2] = {NULL, NULL};
-	int status = serve(&server, &al, &watch, http, &signals);
+	canon_control_t *ctl = NULL;
+	int status = serve(&server, &al, &watch, http, &ctl, &signals);
 	/* First: their requests wait on the zone manager, which must still run. */
+	canon_control_stop(ctl);
 	canon_http_stop(http[0]);
 	canon_http_stop(http[1]);
 	stop_workers(&server);

@@ -64,9 +64,11 @@ static int run_read(canon_zonemgr_t *mgr, void *arg)
 		        .file = z->conf->file,
 		        .dynamic = z->dynamic,
 		        .journal_ok = z->journal != NULL,
-		        .last_error =
-		                z->current ? NULL : "the zone could not be loaded (see the log)",
+		        .last_error = z->last_error[0] != '\0' ? z->last_error
+		                      : z->current             ? NULL
+		                                   : "the zone could not be loaded (see the log)",
 		        .published = z->current == z->published ? z->published_at : 0,
+		        .findings = z->finding_count,
 		};
 	}
 	int ret = rc->read(rc->ctx, views, mgr->count, atomic_load(mgr->table));

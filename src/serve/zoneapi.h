@@ -30,6 +30,7 @@ typedef struct {
 	bool journal_ok;               /* Changes can be made durable. */
 	const char *last_error;        /* Why it did not load, or NULL. */
 	int64_t published;             /* Unix time the served version was published, or 0. */
+	size_t findings;               /* Checker findings of the served version. */
 } canon_zone_view_t;
 
 /* A reader: every zone, and the table the workers answer from (for lookups). */

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -548,17 +549,44 @@ static void refollow_flatten(zm_zone_t *z)
 	set_current(z, next);
 }
 
+/*
+ * What a reload did to a zone: a line for canon ctl (mgr->report), and when
+ * it kept the old version, the zone's last error (zone-status).
+ */
+static void outcome(canon_zonemgr_t *mgr, zm_zone_t *z, bool kept, const char *fmt, ...)
+{
+	char text[sizeof(z->last_error)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (mgr->report != NULL) {
+		fprintf(mgr->report, "%s %s\n", z->origin, text);
+	}
+	if (kept) {
+		snprintf(z->last_error, sizeof(z->last_error), "%s", text);
+	} else if (z->current != NULL) {
+		z->last_error[0] = '\0';
+	}
+}
+
 /* Reload one zone's file; a changed file with a newer serial becomes a changeset. */
 static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
 	if (z->current == NULL) {
-		zm_zone_start(mgr, z);
+		if (zm_zone_start(mgr, z) == 0) {
+			outcome(mgr, z, false, "loaded: serial %u", canon_zone_serial(z->current));
+		} else {
+			outcome(mgr, z, true, "not loaded: %s has errors (see the log)",
+			        z->conf->file);
+		}
 		return;
 	}
 	if (z->current->flatten != z->conf->flatten) {
 		refollow_flatten(z);
 	}
 	if (file_unchanged(z)) {
+		outcome(mgr, z, false, "unchanged: serial %u", canon_zone_serial(z->current));
 		return;
 	}
 	uint32_t served = canon_zone_serial(z->current), old_file = z->file_serial;
@@ -567,6 +595,8 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 		canon_log(CANON_LOG_ERROR,
 		          "zone %s: load from %s failed, keeping the previous version", z->origin,
 		          z->conf->file);
+		outcome(mgr, z, true, "kept serial %u: %s has errors (see the log)", served,
+		        z->conf->file);
 		return;
 	}
 	uint32_t serial = canon_zone_serial(fresh);
@@ -575,12 +605,17 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 	int ret = canon_changeset_diff(z->current, fresh, &ch);
 	if (ret == 0 && canon_changeset_empty(&ch) && serial == served) {
 		canon_zone_free(fresh); /* Touched, not changed. */
+		outcome(mgr, z, false, "unchanged: serial %u", served);
 	} else if (ret == 0 && !canon_serial_newer(serial, served)) {
 		canon_log(CANON_LOG_ERROR,
 		          "zone %s: %s changed but its serial %u is not greater than the served "
 		          "serial %u%s; keeping the served version (increase the serial, RFC 1982)",
 		          z->origin, z->conf->file, serial, served,
 		          served != old_file ? " (changed by UPDATE since the file was read)" : "");
+		outcome(mgr, z, true,
+		        "kept serial %u: %s changed but its serial %u is not greater than %u "
+		        "(increase the serial, RFC 1982)",
+		        served, z->conf->file, serial, served);
 		canon_zone_free(fresh);
 	} else if (ret == 0) {
 		char who[PATH_MAX + 16];
@@ -588,13 +623,18 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 		if (zm_commit_version(mgr, z, fresh, &ch, who) != 0) {
 			canon_log(CANON_LOG_ERROR, "zone %s: reload not applied, keeping serial %u",
 			          z->origin, served);
+			outcome(mgr, z, true,
+			        "kept serial %u: the new version was refused (see the log)",
+			        served);
 			canon_zone_free(fresh);
 		} else {
 			canon_log(CANON_LOG_INFO,
 			          "zone %s reloaded from %s: serial %u -> %u, %zu records",
 			          z->origin, z->conf->file, served, serial, fresh->record_count);
+			outcome(mgr, z, false, "reloaded: serial %u -> %u", served, serial);
 		}
 	} else {
+		outcome(mgr, z, true, "kept serial %u: out of memory", served);
 		canon_zone_free(fresh);
 	}
 	canon_changeset_clear(&ch);
@@ -940,6 +980,51 @@ void canon_zonemgr_reload(canon_zonemgr_t *mgr)
 {
 	job_t job = {.kind = JOB_RELOAD};
 	zm_submit(mgr, &job);
+}
+
+/* One zone's reload, as run_reload() does it for every zone, without re-reading the list. */
+static void reload_one(canon_zonemgr_t *mgr, zm_zone_t *z)
+{
+	zm_batch_begin(mgr);
+	reload_zone(mgr, z);
+	bool changed = false;
+	zm_batch_commit(mgr, NULL, &changed);
+	zm_publish(mgr); /* Also when only its flatten= mode or its loaded state changed. */
+	zm_batch_announce(mgr);
+}
+
+typedef struct {
+	const char *origin; /* NULL: every zone */
+	FILE *out;
+} reload_req_t;
+
+static int run_reload_report(canon_zonemgr_t *mgr, void *ctx)
+{
+	reload_req_t *req = ctx;
+	zm_zone_t *z = NULL;
+	if (req->origin != NULL &&
+	    (z = zm_zone_by_origin(mgr->zones, mgr->count, req->origin)) == NULL) {
+		return -ENOENT;
+	}
+	mgr->report = req->out;
+	if (z != NULL) {
+		reload_one(mgr, z);
+	} else {
+		run_reload(mgr);
+	}
+	mgr->report = NULL;
+	return 0;
+}
+
+int canon_zonemgr_reload_report(canon_zonemgr_t *mgr, const char *origin, FILE *out)
+{
+	reload_req_t req = {.origin = origin, .out = out};
+	job_t job = {.kind = JOB_CALL, .call = run_reload_report, .ctx = &req};
+	if (!mgr->started) {
+		return -EAGAIN;
+	}
+	zm_submit(mgr, &job);
+	return job.result;
 }
 
 void canon_zonemgr_flush(canon_zonemgr_t *mgr)

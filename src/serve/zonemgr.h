@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/zonetable.h"
 #include "serve/config.h"
@@ -50,6 +51,15 @@ uint8_t canon_zonemgr_update(canon_zonemgr_t *mgr, const uint8_t *wire, size_t l
 
 /* SIGHUP: re-read the zone list and every zone file; changed zones become changesets. */
 void canon_zonemgr_reload(canon_zonemgr_t *mgr);
+
+/*
+ * canon ctl reload [ZONE]: reload 'origin' (its file, as SIGHUP does), or
+ * with NULL everything SIGHUP reloads; one line per zone saying what
+ * happened ("ORIGIN reloaded: serial 1 -> 2", "... unchanged: serial 2",
+ * "... kept serial 2: why") goes to 'out'. 0, -ENOENT (no such zone) or
+ * -EAGAIN (the manager is not running).
+ */
+int canon_zonemgr_reload_report(canon_zonemgr_t *mgr, const char *origin, FILE *out);
 
 /* SIGUSR1: write each zone that changed since its file was read back to the file. */
 void canon_zonemgr_flush(canon_zonemgr_t *mgr);

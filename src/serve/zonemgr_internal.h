@@ -41,6 +41,7 @@ typedef struct {
 	 */
 	const canon_zone_t *published;
 	int64_t published_at;
+	char last_error[256]; /* Why the last reload kept the old version, or "". */
 } zm_zone_t;
 
 typedef enum { JOB_UPDATE, JOB_RELOAD, JOB_FLUSH, JOB_CALL } job_kind_t;
@@ -76,6 +77,7 @@ struct canon_zonemgr {
 	pthread_cond_t done; /* Jobs finished. */
 	job_t *head, *tail;
 	bool stopping;
+	FILE *report; /* While a reload runs for canon ctl: one line per zone goes here. */
 };
 
 /* Publish a table of every zone's current version and wait until readers left the old one. */
