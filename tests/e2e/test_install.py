@@ -27,11 +27,12 @@ from conftest import CANON_BIN, EXAMPLES_DIR, Server, free_port, need_tool, wait
 from test_serve import stop_and_check
 
 BUILD_DIR = os.environ.get("CANON_BUILD_DIR", os.path.dirname(CANON_BIN))
-COMMANDS = ("serve", "check", "resolve", "dig")
+COMMANDS = ("serve", "check", "resolve", "dig", "ctl")
 MAN_PAGES = (
     "man1/canon.1",
     "man1/canon-check.1",
     "man1/canon-dig.1",
+    "man1/canon-ctl.1",
     "man5/canon.conf.5",
     "man8/canon-serve.8",
     "man8/canon-resolve.8",
@@ -126,7 +127,7 @@ def test_man_page_renders_without_warnings(destdir, page):
 def test_man_pages_name_every_option_of_the_usage(destdir):
     """Each long option a command's --help lists is in its man page."""
     pages = {"serve": "man8/canon-serve.8", "resolve": "man8/canon-resolve.8",
-             "check": "man1/canon-check.1"}
+             "check": "man1/canon-check.1", "ctl": "man1/canon-ctl.1"}
     for command, page in pages.items():
         usage = subprocess.run([CANON_BIN, command, "--help"], capture_output=True, text=True,
                                timeout=10).stdout
