@@ -26,7 +26,7 @@ static void usage(FILE *out)
 	        "                   [--http ADDR:PORT [--api-key KEY] [--web-root DIR]]\n"
 	        "                   [--workers N] [--log-level LEVEL] [--user NAME] [-c "
 	        "canon.conf]\n"
-	        "                   [--control PATH]\n"
+	        "                   [--control PATH] [--tcp-max-clients N] [--tcp-idle-timeout S]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
@@ -57,6 +57,11 @@ static void usage(FILE *out)
 	        "      --control PATH        canon ctl's unix socket (default "
 	        "STATE-DIR/canon.sock)\n"
 	        "  -w, --workers N           worker threads (default: one per CPU)\n"
+	        "      --tcp-max-clients N   TCP connections of the whole server, split across\n"
+	        "                            the workers; when full the longest idle one is\n"
+	        "                            closed (default 1024)\n"
+	        "      --tcp-idle-timeout S  seconds a TCP connection may wait between queries\n"
+	        "                            (default 10)\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
 	        "      --user NAME           run as NAME once the ports are bound (start as root)\n"
 	        "  -c, --config FILE         read settings from FILE (see canon.conf(5))\n"
@@ -174,6 +179,16 @@ static int parse_workers(canon_serve_conf_t *conf, const char *arg)
 	return 0;
 }
 
+/* Report what canon_conf_set_tcp_*() found wrong, if anything; 0 or -1. */
+static int tcp_option(const char *arg, const char *flag, const char *error)
+{
+	if (error != NULL) {
+		fprintf(stderr, "canon serve: %s '%s': %s\n", flag, arg, error);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 {
 	switch (opt) {
@@ -224,6 +239,12 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		free(conf->control);
 		conf->control = strdup(arg);
 		return 0;
+	case 'T':
+		return tcp_option(arg, "--tcp-max-clients",
+		                  canon_conf_set_tcp_max_clients(conf, arg));
+	case 'I':
+		return tcp_option(arg, "--tcp-idle-timeout",
+		                  canon_conf_set_tcp_idle_timeout(conf, arg));
 	default:
 		usage(stderr);
 		return -1;
@@ -268,6 +289,8 @@ int canon_serve_main(int argc, char **argv)
 	        {"catalog", required_argument, NULL, 'C'},
 	        {"user", required_argument, NULL, 'U'},
 	        {"control", required_argument, NULL, 'O'},
+	        {"tcp-max-clients", required_argument, NULL, 'T'},
+	        {"tcp-idle-timeout", required_argument, NULL, 'I'},
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};

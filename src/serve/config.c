@@ -25,6 +25,8 @@ void canon_conf_init(canon_serve_conf_t *conf)
 	conf->cache_size = 64u << 20;
 	conf->journal_max_depth = 1000;
 	conf->zone_max_size = CANON_ZONE_MAX_SIZE_DEFAULT;
+	conf->tcp_max_clients = CANON_TCP_MAX_CLIENTS_DEFAULT;
+	conf->tcp_idle_timeout = CANON_TCP_IDLE_TIMEOUT_DEFAULT;
 }
 
 static void zone_conf_free(canon_zone_conf_t *zone)
@@ -486,6 +488,26 @@ static int parse_unsigned(const char *text, unsigned long min, unsigned long max
 	return 0;
 }
 
+const char *canon_conf_set_tcp_max_clients(canon_serve_conf_t *conf, const char *text)
+{
+	unsigned long number;
+	if (parse_unsigned(text, 1, CANON_TCP_MAX_CLIENTS_MAX, &number) != 0) {
+		return "tcp-max-clients must be 1..65536";
+	}
+	conf->tcp_max_clients = (unsigned)number;
+	return NULL;
+}
+
+const char *canon_conf_set_tcp_idle_timeout(canon_serve_conf_t *conf, const char *text)
+{
+	unsigned long number;
+	if (parse_unsigned(text, 1, CANON_TCP_IDLE_TIMEOUT_MAX, &number) != 0) {
+		return "tcp-idle-timeout must be 1..3600 seconds";
+	}
+	conf->tcp_idle_timeout = (unsigned)number;
+	return NULL;
+}
+
 static int apply_zone(canon_serve_conf_t *conf, const char *path, char *value, const char **error)
 {
 	char *rest = value;
@@ -591,6 +613,12 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		}
 		conf->zone_max_size = number;
 		return NULL;
+	}
+	if (strcmp(key, "tcp-max-clients") == 0) {
+		return canon_conf_set_tcp_max_clients(conf, value);
+	}
+	if (strcmp(key, "tcp-idle-timeout") == 0) {
+		return canon_conf_set_tcp_idle_timeout(conf, value);
 	}
 	if (strcmp(key, "workers") == 0) {
 		if (parse_unsigned(value, 1, 256, &number) != 0) {

@@ -19,6 +19,8 @@
  *   user: canon                  # run as this user once the ports are bound (serve, resolve)
  *   control: /run/canon.sock     # canon ctl's socket (default: state-dir/canon.sock)
  *   zone-max-size: 1073741824    # bytes of zone text one zone may read ($INCLUDEs too)
+ *   tcp-max-clients: 1024        # TCP connections of the whole server, split across workers
+ *   tcp-idle-timeout: 10         # seconds a TCP connection may wait between queries
  *
  * and for canon resolve:
  *
@@ -41,6 +43,12 @@
 #include "lib/zone_load.h"
 
 #define CANON_CONF_MAX_LISTEN CANON_LISTEN_MAX
+
+/* Defaults and bounds of tcp-max-clients (per server) and tcp-idle-timeout (seconds). */
+#define CANON_TCP_MAX_CLIENTS_DEFAULT  1024
+#define CANON_TCP_MAX_CLIENTS_MAX      65536
+#define CANON_TCP_IDLE_TIMEOUT_DEFAULT 10 /* RFC 7766 §6.2.3: seconds, as before */
+#define CANON_TCP_IDLE_TIMEOUT_MAX     3600
 
 /* Who may transfer a zone: a TSIG key, or an address prefix. */
 typedef struct {
@@ -86,7 +94,9 @@ typedef struct {
 	char *web_root; /* web-root: the web page's directory, or NULL for the default */
 	char *user;     /* user: who to run as once the sockets are open */
 	char *control;  /* control: canon ctl's unix socket (default state-dir/canon.sock) */
-	uint64_t zone_max_size; /* zone-max-size: bytes (lib/zone_load.h) */
+	uint64_t zone_max_size;    /* zone-max-size: bytes (lib/zone_load.h) */
+	unsigned tcp_max_clients;  /* tcp-max-clients: per server, split across the workers */
+	unsigned tcp_idle_timeout; /* tcp-idle-timeout: seconds (RFC 7766 §6.2.3) */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -97,6 +107,10 @@ typedef struct {
 } canon_serve_conf_t;
 
 void canon_conf_init(canon_serve_conf_t *conf);
+
+/* Parse "N" for tcp-max-clients / tcp-idle-timeout into 'conf'; NULL or what is wrong. */
+const char *canon_conf_set_tcp_max_clients(canon_serve_conf_t *conf, const char *text);
+const char *canon_conf_set_tcp_idle_timeout(canon_serve_conf_t *conf, const char *text);
 void canon_conf_free(canon_serve_conf_t *conf);
 
 /* Free an array of zone settings (a zone list replaced by a reload). */

@@ -13,14 +13,20 @@
 #include "lib/log.h"
 #include "serve/tcp.h"
 
-#define TCP_MAX_CONNS    256 /* Per worker; more are closed at once. */
-#define TCP_IDLE_SECONDS 10  /* RFC 7766 §6.2.3: idle connections are closed. */
-#define TCP_MSG_MAX      (2 + 65535)
+#define TCP_MSG_MAX (2 + 65535)
+
+/*
+ * A whole message, length prefix included, must arrive within this many ms of its
+ * first byte, however the bytes trickle in (slowloris); RFC 7766 §6.2.3 lets the
+ * server close a connection that ties up its resources.
+ */
+#define TCP_MSG_DEADLINE_MS 5000
 
 struct canon_tcp_conn {
 	canon_ev_src_t src; /* Must be first. */
 	canon_tcp_conn_t *prev, *next;
-	time_t last_active;
+	uint64_t last_active; /* ms: accepted, a message answered, or output sent */
+	uint64_t msg_start;   /* ms the first byte of the unfinished message came; 0: none */
 	struct sockaddr_storage peer;
 	canon_stream_t stream; /* A zone transfer being sent. */
 	size_t stream_sent;
@@ -29,6 +35,36 @@ struct canon_tcp_conn {
 	uint8_t in[TCP_MSG_MAX];
 	uint8_t out[TCP_MSG_MAX];
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Whether the connection has an answer or a zone transfer still to send. */
+static bool conn_sending(const canon_tcp_conn_t *conn)
+{
+	return conn->out_len > 0 || conn->stream.data != NULL;
+}
+
+/* Same client for the per-address cap: the IPv4 address, or the IPv6 /64. */
+static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family) {
+		return false;
+	}
+	if (a->ss_family == AF_INET) {
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		              &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
+	}
+	return false;
+}
 
 static void conn_close(canon_worker_t *w, canon_tcp_conn_t *conn)
 {
@@ -53,6 +89,37 @@ static void conn_watch(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t event
 	epoll_ctl(w->epoll_fd, EPOLL_CTL_MOD, conn->src.fd, &ev);
 }
 
+/*
+ * Make room for a connection from 'peer': false when the peer already holds its
+ * share of the slots (the new connection is refused). When every slot is taken,
+ * the connection idle longest goes, as NSD and Knot do: the slot of a client that
+ * sends nothing useful goes to a new one. A connection still sending an answer or
+ * a zone transfer goes only when every one is.
+ */
+static bool conn_make_room(canon_worker_t *w, const struct sockaddr_storage *peer)
+{
+	unsigned same = 0;
+	canon_tcp_conn_t *idle = NULL, *sending = NULL;
+	for (canon_tcp_conn_t *c = w->conns; c != NULL; c = c->next) {
+		same += same_client(&c->peer, peer) ? 1 : 0;
+		canon_tcp_conn_t **oldest = conn_sending(c) ? &sending : &idle;
+		if (*oldest == NULL || c->last_active < (*oldest)->last_active) {
+			*oldest = c;
+		}
+	}
+	if (same >= w->tcp_per_addr) {
+		return false;
+	}
+	if (w->conn_count >= w->tcp_max) {
+		canon_tcp_conn_t *victim = idle != NULL ? idle : sending;
+		if (victim == NULL) {
+			return false;
+		}
+		conn_close(w, victim);
+	}
+	return true;
+}
+
 void canon_tcp_accept(canon_worker_t *w, int listen_fd)
 {
 	for (;;) {
@@ -64,7 +131,7 @@ void canon_tcp_accept(canon_worker_t *w, int listen_fd)
 			return;
 		}
 		canon_tcp_conn_t *conn = NULL;
-		if (w->conn_count < TCP_MAX_CONNS) {
+		if (conn_make_room(w, &peer)) {
 			conn = malloc(sizeof(*conn));
 		}
 		if (conn == NULL) {
@@ -77,7 +144,8 @@ void canon_tcp_accept(canon_worker_t *w, int listen_fd)
 		conn->peer = peer;
 		memset(&conn->stream, 0, sizeof(conn->stream));
 		conn->stream_sent = 0;
-		conn->last_active = time(NULL);
+		conn->last_active = now_ms();
+		conn->msg_start = 0;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = conn};
 		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);
@@ -104,7 +172,7 @@ static int stream_flush(canon_tcp_conn_t *conn)
 			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
 		}
 		conn->stream_sent += (size_t)n;
-		conn->last_active = time(NULL); /* A slow reader of a big zone is not idle. */
+		conn->last_active = now_ms(); /* A slow reader of a big zone is not idle. */
 	}
 	free(conn->stream.data);
 	memset(&conn->stream, 0, sizeof(conn->stream));
@@ -125,6 +193,7 @@ static int conn_flush(canon_tcp_conn_t *conn)
 			return (errno == EAGAIN || errno == EWOULDBLOCK) ? 1 : -1;
 		}
 		conn->out_sent += (size_t)n;
+		conn->last_active = now_ms();
 	}
 	conn->out_len = conn->out_sent = 0;
 	return 0;
@@ -134,7 +203,7 @@ static int conn_flush(canon_tcp_conn_t *conn)
  * Answer every complete message in the input, in order (RFC 7766 §6.2.1.1 allows
  * any order; in order is simplest). Returns 0, 1 when output is blocked, -1 to close.
  */
-static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx)
+static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx, uint64_t now)
 {
 	size_t offset = 0;
 	int ret = 0;
@@ -146,6 +215,8 @@ static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx)
 		size_t len = canon_query_answer(ctx, &conn->peer, conn->in + offset + 2, msg_len,
 		                                conn->out + 2, TCP_MSG_MAX - 2, &conn->stream);
 		offset += 2 + msg_len;
+		conn->last_active = now; /* A whole message: the client is not idle. */
+		conn->msg_start = 0;
 		if (conn->stream.data != NULL) {
 			ret = stream_flush(
 			        conn); /* A zone transfer: its messages go out in order. */
@@ -168,18 +239,22 @@ static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx)
 	}
 	memmove(conn->in, conn->in + offset, conn->in_len - offset);
 	conn->in_len -= offset;
+	if (conn->in_len > 0 && conn->msg_start == 0) {
+		conn->msg_start = now; /* The next message's clock starts with its first byte. */
+	}
 	return ret;
 }
 
 void canon_tcp_serve(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t events,
                      const canon_query_ctx_t *ctx)
 {
-	conn->last_active = time(NULL);
+	/* Bytes alone do not make a connection active (slowloris): see conn_process(). */
+	uint64_t now = now_ms();
 	if (events & EPOLLERR) {
 		conn_close(w, conn);
 		return;
 	}
-	if (conn->out_len > 0 || conn->stream.data != NULL) {
+	if (conn_sending(conn)) {
 		int ret = conn_flush(conn);
 		if (ret != 0) {
 			if (ret < 0) {
@@ -199,7 +274,7 @@ void canon_tcp_serve(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t events,
 			conn->in_len += (size_t)n;
 		}
 	}
-	int ret = conn_process(conn, ctx);
+	int ret = conn_process(conn, ctx, now);
 	if (ret < 0 || (eof && ret == 0)) {
 		conn_close(w, conn);
 	} else if (ret == 1) {
@@ -207,13 +282,26 @@ void canon_tcp_serve(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t events,
 	}
 }
 
+/*
+ * Whether the connection has had its time: an unfinished message past its deadline,
+ * output that has not moved for the idle timeout (a client that does not read), or
+ * no message for the idle timeout (RFC 7766 §6.2.3).
+ */
+static bool conn_expired(const canon_worker_t *w, const canon_tcp_conn_t *conn, uint64_t now)
+{
+	if (!conn_sending(conn) && conn->in_len > 0) {
+		return now - conn->msg_start > TCP_MSG_DEADLINE_MS;
+	}
+	return now - conn->last_active > w->tcp_idle_ms;
+}
+
 void canon_tcp_sweep(canon_worker_t *w)
 {
-	time_t now = time(NULL);
+	uint64_t now = now_ms();
 	canon_tcp_conn_t *conn = w->conns;
 	while (conn != NULL) {
 		canon_tcp_conn_t *next = conn->next;
-		if (now - conn->last_active > TCP_IDLE_SECONDS) {
+		if (conn_expired(w, conn, now)) {
 			conn_close(w, conn);
 		}
 		conn = next;

@@ -20,6 +20,11 @@ int canon_worker_init(canon_worker_t *w, canon_server_t *server, unsigned id)
 	w->server = server;
 	w->id = id;
 	atomic_init(&w->active_epoch, 0);
+	/* tcp-max-clients is per server: each worker takes its share, rounded up. */
+	unsigned workers = server->worker_count > 0 ? server->worker_count : 1;
+	w->tcp_max = (server->conf->tcp_max_clients + workers - 1) / workers;
+	w->tcp_per_addr = w->tcp_max / TCP_PER_ADDR_SHARE > 0 ? w->tcp_max / TCP_PER_ADDR_SHARE : 1;
+	w->tcp_idle_ms = (uint64_t)server->conf->tcp_idle_timeout * 1000;
 	for (size_t i = 0; i < CANON_CONF_MAX_LISTEN; i++) {
 		w->udp_fds[i] = w->tcp_fds[i] = -1;
 	}

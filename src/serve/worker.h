@@ -17,6 +17,9 @@
 
 typedef struct canon_worker canon_worker_t;
 
+/* One client address (IPv6: one /64) may hold at most 1/TCP_PER_ADDR_SHARE of a worker's slots. */
+#define TCP_PER_ADDR_SHARE 4
+
 typedef struct canon_server {
 	canon_serve_conf_t *conf;
 	_Atomic(canon_zonetable_t *) table;
@@ -62,6 +65,9 @@ struct canon_worker {
 	canon_udp_batch_t *udp;  /* recvmmsg/sendmmsg buffers. */
 	canon_tcp_conn_t *conns; /* Open TCP connections, a doubly linked list. */
 	unsigned conn_count;
+	unsigned tcp_max;      /* Slots: this worker's share of tcp-max-clients. */
+	unsigned tcp_per_addr; /* Slots one address (IPv6: /64) may hold: TCP_PER_ADDR_SHARE. */
+	uint64_t tcp_idle_ms;  /* tcp-idle-timeout */
 	canon_query_ctx_t *contexts[2]; /* The UDP and TCP contexts, to refresh their table. */
 	canon_metrics_t metrics;        /* Written by this worker only (serve/metrics.h). */
 };
