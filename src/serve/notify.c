@@ -162,12 +162,18 @@ static void wait_for(canon_notifier_t *n, int64_t wait_ms)
 	pthread_cond_timedwait(&n->wake, &n->lock, &until);
 }
 
+/* Whether two NOTIFYs are for the same zone and the same secondary. */
+static bool same_target(const pending_t *a, const pending_t *b)
+{
+	return knot_dname_is_equal(a->apex, b->apex) && a->addrlen == b->addrlen &&
+	       memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
 /* Whether a newer NOTIFY for the same zone and address was queued meanwhile. */
 static bool superseded(const canon_notifier_t *n, const pending_t *p)
 {
 	for (const pending_t *q = n->list; q != NULL; q = q->next) {
-		if (knot_dname_is_equal(q->apex, p->apex) && q->addrlen == p->addrlen &&
-		    memcmp(&q->addr, &p->addr, p->addrlen) == 0) {
+		if (same_target(q, p)) {
 			return true;
 		}
 	}
@@ -232,8 +238,7 @@ static void drop_same(canon_notifier_t *n, const pending_t *p)
 {
 	for (pending_t **at = &n->list; *at != NULL;) {
 		pending_t *q = *at;
-		if (knot_dname_is_equal(q->apex, p->apex) && q->addrlen == p->addrlen &&
-		    memcmp(&q->addr, &p->addr, p->addrlen) == 0) {
+		if (same_target(q, p)) {
 			*at = q->next;
 			free(q);
 		} else {

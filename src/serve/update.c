@@ -292,8 +292,7 @@ static const canon_rule_t *add_forbidden(draft_t *d, draft_node_t *node, const k
 static int add_soa(draft_t *d, draft_node_t *node, const knot_rrset_t *rr)
 {
 	knot_rrset_t *soa = node_rrset(node, KNOT_RRTYPE_SOA);
-	if (node->owner[0] != d->zone->apex_name[0] ||
-	    !knot_dname_is_equal(node->owner, d->zone->apex_name) || soa == NULL ||
+	if (!knot_dname_is_equal(node->owner, d->zone->apex_name) || soa == NULL ||
 	    !canon_serial_newer(knot_soa_serial(rr->rrs.rdata), knot_soa_serial(soa->rrs.rdata))) {
 		return 0; /* Ignored, as the RFC says. */
 	}

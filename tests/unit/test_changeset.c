@@ -19,6 +19,7 @@
 #include "lib/changeset.h"
 #include "lib/journal.h"
 #include "lib/zone_load.h"
+#include "zone_text.h"
 
 static const char V1[] = "$ORIGIN cs.test.\n$TTL 300\n"
                          "@ SOA ns hostmaster 1 3600 600 86400 60\n"
@@ -40,18 +41,7 @@ static const char V2[] = "$ORIGIN cs.test.\n$TTL 300\n"
 
 static canon_zone_t *zone_from(const char *text)
 {
-	char path[] = "/tmp/canon-test-zone-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	canon_findings_t findings;
-	canon_findings_init(&findings);
-	canon_zone_t *zone = NULL;
-	assert_int_equal(canon_zone_load("cs.test.", path, &findings, &zone), 0);
-	canon_findings_free(&findings);
-	unlink(path);
-	return zone;
+	return canon_test_zone("cs.test.", text);
 }
 
 /* Whether two zones hold the same records (owner, type, TTL, rdata). */

@@ -18,6 +18,7 @@
 
 #include "lib/rrtext.h"
 #include "lib/zone_load.h"
+#include "zone_text.h"
 #include "serve/update.h"
 
 static const char ZONE[] = "$ORIGIN api.test.\n$TTL 300\n"
@@ -29,18 +30,7 @@ static const char ZONE[] = "$ORIGIN api.test.\n$TTL 300\n"
 
 static canon_zone_t *load(void)
 {
-	char path[] = "/tmp/canon-test-api-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, ZONE, strlen(ZONE)), (ssize_t)strlen(ZONE));
-	close(fd);
-	canon_findings_t findings;
-	canon_findings_init(&findings);
-	canon_zone_t *zone = NULL;
-	assert_int_equal(canon_zone_load("api.test.", path, &findings, &zone), 0);
-	canon_findings_free(&findings);
-	unlink(path);
-	return zone;
+	return canon_test_zone("api.test.", ZONE);
 }
 
 /* A REPLACE of owner/type with one record given as text. */
