@@ -26,7 +26,16 @@
 #define REFERRALS_MAX  16 /* Zone cuts walked for one name. */
 #define DEPTH_MAX      3  /* Nested look-ups of name server addresses. */
 #define TRIES_PER_ZONE 6  /* Server addresses asked before a zone counts as unreachable. */
-#define EDNS_PAYLOAD   1232
+/*
+ * Work bounds per resolution, against amplification by referrals with many
+ * glueless NS names (NXNSAttack, CVE-2020-12662; Unbound and BIND bound it the
+ * same way): upstream queries sent in all, glueless NS names looked up for one
+ * referral, and for the whole resolution.
+ */
+#define QUERIES_MAX         48
+#define NS_LOOKUPS_PER_ZONE 3
+#define NS_LOOKUPS_MAX      6
+#define EDNS_PAYLOAD        1232
 
 typedef enum {
 	STEP_DATA,     /* rr: the RRset asked for */
@@ -55,6 +64,8 @@ typedef struct {
 	bool need_network; /* Set when cache_only stopped the resolution. */
 	int64_t deadline;
 	uint32_t now;
+	unsigned sent;       /* Upstream queries so far (QUERIES_MAX). */
+	unsigned ns_lookups; /* Glueless NS names looked up so far (NS_LOOKUPS_MAX). */
 } ctx_t;
 
 static step_t step_fail(int ede, const char *why)
@@ -218,10 +229,16 @@ static knot_pkt_t *make_query(ctx_t *c, const knot_dname_t *name, uint16_t qtype
 /*
  * One exchange with one server (UDP, then TCP when truncated). Returns the
  * parsed reply, or NULL. The reply must answer our question (RFC 5452 §9.1).
+ * *silent tells a server that did not answer at all (timeout, ICMP) from one
+ * that answered garbage; NULL when the caller does not care.
  */
-static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot_pkt_t *query)
+static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot_pkt_t *query,
+                            bool *silent)
 {
 	int64_t now = canon_now_ms();
+	if (silent != NULL) {
+		*silent = false;
+	}
 	int64_t deadline = now + c->conf->timeout_ms;
 	if (deadline > c->deadline) {
 		deadline = c->deadline;
@@ -241,7 +258,11 @@ static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot
 	if (ret == 0 && r.len >= KNOT_WIRE_HEADER_SIZE && knot_wire_get_tc(wire)) {
 		ret = canon_net_tcp(&peer, &q, &r, deadline);
 	}
+	c->sent++;
 	if (ret != 0) {
+		if (silent != NULL) {
+			*silent = true;
+		}
 		return NULL;
 	}
 	knot_pkt_t *reply = knot_pkt_new(wire, (uint16_t)r.len, c->mm);
@@ -407,9 +428,9 @@ static step_t classify(ctx_t *c, const knot_pkt_t *reply, const knot_dname_t *zo
 
 static step_t resolve_step(ctx_t *c, const knot_dname_t *name, uint16_t qtype, int depth);
 
-static void add_addresses(const knot_rrset_t *rr, uint16_t port, canon_upstream_t *out,
-                          unsigned *count)
+static void add_addresses(ctx_t *c, const knot_rrset_t *rr, canon_upstream_t *out, unsigned *count)
 {
+	uint16_t port = c->conf->query_port;
 	knot_rdata_t *rd = rr->rrs.rdata;
 	for (uint16_t i = 0; i < rr->rrs.count && *count < TRIES_PER_ZONE;
 	     i++, rd = knot_rdataset_next(rd)) {
@@ -435,35 +456,36 @@ static void add_addresses(const knot_rrset_t *rr, uint16_t port, canon_upstream_
 
 /*
  * Addresses of the servers in 'ns': from the cache (glue or earlier answers),
- * else looked up, one NS name at a time, until some are found.
+ * else looked up (RFC 1034 §5.3.3 step 3), A and AAAA, one NS name at a time
+ * until some are found; at most NS_LOOKUPS_PER_ZONE names for this zone and
+ * NS_LOOKUPS_MAX for the whole resolution (NXNSAttack).
  */
 static unsigned server_addresses(ctx_t *c, const knot_rrset_t *ns, int depth, canon_upstream_t *out)
 {
 	static const uint16_t types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
 	unsigned count = 0;
-	for (int pass = 0; pass < 2 && count == 0; pass++) {
-		knot_rdata_t *rd = ns->rrs.rdata;
-		for (uint16_t i = 0; i < ns->rrs.count && count < TRIES_PER_ZONE;
-		     i++, rd = knot_rdataset_next(rd)) {
-			const knot_dname_t *host = knot_ns_name(rd);
-			for (int t = 0; t < 2; t++) {
-				step_t s;
-				if (pass == 0 && !from_cache(c, host, types[t], &s)) {
-					continue;
-				}
-				if (pass == 1) {
-					/* No glue: look the server up (RFC 1034 §5.3.3 step 3). */
-					if (depth >= DEPTH_MAX || t == 1) {
-						continue;
-					}
-					s = resolve_step(c, host, types[t], depth + 1);
-				}
-				if (s.kind == STEP_DATA) {
-					add_addresses(s.rr, c->conf->query_port, out, &count);
-				}
+	knot_rdata_t *rd = ns->rrs.rdata;
+	for (uint16_t i = 0; i < ns->rrs.count; i++, rd = knot_rdataset_next(rd)) {
+		for (int t = 0; t < 2; t++) {
+			step_t s;
+			if (from_cache(c, knot_ns_name(rd), types[t], &s) && s.kind == STEP_DATA) {
+				add_addresses(c, s.rr, out, &count);
 			}
-			if (pass == 1 && count > 0) {
-				break;
+		}
+	}
+	unsigned looked = 0;
+	rd = ns->rrs.rdata;
+	for (uint16_t i = 0; i < ns->rrs.count && count == 0 && depth < DEPTH_MAX;
+	     i++, rd = knot_rdataset_next(rd)) {
+		if (looked >= NS_LOOKUPS_PER_ZONE || c->ns_lookups >= NS_LOOKUPS_MAX) {
+			break;
+		}
+		looked++;
+		c->ns_lookups++;
+		for (int t = 0; t < 2; t++) {
+			step_t s = resolve_step(c, knot_ns_name(rd), types[t], depth + 1);
+			if (s.kind == STEP_DATA) {
+				add_addresses(c, s.rr, out, &count);
 			}
 		}
 	}
@@ -485,6 +507,57 @@ static knot_rrset_t *closest_cut(ctx_t *c, const knot_dname_t *name)
 	return c->conf->root_ns;
 }
 
+/*
+ * One exchange with one server of a zone, its outcome told to the
+ * infrastructure cache: a timeout (or ICMP) marks the server, any reply clears
+ * it. A timeout cut short by the resolution's own deadline says nothing.
+ */
+static knot_pkt_t *ask_server(ctx_t *c, const canon_upstream_t *server, const knot_pkt_t *query)
+{
+	int64_t start = canon_now_ms();
+	unsigned sent = c->sent;
+	bool silent;
+	knot_pkt_t *reply = exchange(c, server, query, &silent);
+	canon_infra_t *infra = c->conf->infra;
+	if (infra == NULL) {
+		return reply;
+	}
+	const struct sockaddr *addr = (const struct sockaddr *)&server->addr;
+	if (c->sent == sent || (silent && canon_now_ms() >= c->deadline)) {
+		canon_infra_release(infra, addr);
+	} else {
+		canon_infra_report(infra, addr, !silent, (unsigned)(canon_now_ms() - start));
+	}
+	return reply;
+}
+
+/*
+ * The order to ask a zone's servers in: those not known to time out first,
+ * the fastest first (an unknown one, RTT 0, is tried early to learn it); then
+ * those that timed out, each only as the one probe out to it (lib infra.h).
+ */
+static void order_servers(ctx_t *c, const canon_upstream_t *servers, unsigned count,
+                          unsigned *order, bool *good)
+{
+	unsigned rtt[TRIES_PER_ZONE];
+	for (unsigned i = 0; i < count; i++) {
+		rtt[i] = 0;
+		good[i] =
+		        c->conf->infra == NULL ||
+		        canon_infra_check(c->conf->infra, (const struct sockaddr *)&servers[i].addr,
+		                          false, &rtt[i]) == CANON_INFRA_GOOD;
+		unsigned j = i;
+		for (; j > 0; j--) { /* Insertion sort: a handful of servers. */
+			unsigned k = order[j - 1];
+			if (good[k] > good[i] || (good[k] == good[i] && rtt[k] <= rtt[i])) {
+				break;
+			}
+			order[j] = k;
+		}
+		order[j] = i;
+	}
+}
+
 /* Ask the servers of one zone; a referral hands back the deeper zone's NS. */
 static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *name, uint16_t qtype,
                        int depth)
@@ -493,7 +566,7 @@ static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *nam
 	unsigned count = 0;
 	if (ns == c->conf->root_ns) {
 		for (unsigned i = 0; i < c->conf->root_addr_count; i++) {
-			add_addresses(c->conf->root_addrs[i], c->conf->query_port, servers, &count);
+			add_addresses(c, c->conf->root_addrs[i], servers, &count);
 		}
 	} else {
 		count = server_addresses(c, ns, depth, servers);
@@ -505,8 +578,24 @@ static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *nam
 	if (query == NULL) {
 		return step_fail(KNOT_EDNS_EDE_OTHER, "out of memory");
 	}
+	unsigned order[TRIES_PER_ZONE];
+	bool good[TRIES_PER_ZONE];
+	order_servers(c, servers, count, order, good);
+	bool asked = false;
 	for (unsigned i = 0; i < count; i++) {
-		knot_pkt_t *reply = exchange(c, &servers[i], query);
+		const canon_upstream_t *server = &servers[order[i]];
+		if (c->sent >= QUERIES_MAX) {
+			return step_fail(KNOT_EDNS_EDE_OTHER,
+			                 "too many upstream queries for one name");
+		}
+		unsigned rtt;
+		if (!good[order[i]] &&
+		    canon_infra_check(c->conf->infra, (const struct sockaddr *)&server->addr, true,
+		                      &rtt) != CANON_INFRA_PROBE) {
+			continue; /* Timed out before, and another query is probing it. */
+		}
+		asked = true;
+		knot_pkt_t *reply = ask_server(c, server, query);
 		if (reply == NULL) {
 			continue; /* Timeout or garbage: the next server (RFC 1035 §7.2). */
 		}
@@ -514,6 +603,10 @@ static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *nam
 		if (s.kind != STEP_LAME) {
 			return s;
 		}
+	}
+	if (!asked) {
+		return step_fail(KNOT_EDNS_EDE_NREACH_AUTH,
+		                 "every server of the zone timed out lately and is being probed");
 	}
 	return step_fail(KNOT_EDNS_EDE_NREACH_AUTH, "no server of the zone gave a usable answer");
 }
@@ -526,7 +619,7 @@ static step_t ask_forwarders(ctx_t *c, const knot_dname_t *name, uint16_t qtype)
 		return step_fail(KNOT_EDNS_EDE_OTHER, "out of memory");
 	}
 	for (unsigned i = 0; i < c->conf->forward_count; i++) {
-		knot_pkt_t *reply = exchange(c, &c->conf->forward[i], query);
+		knot_pkt_t *reply = exchange(c, &c->conf->forward[i], query, NULL);
 		if (reply != NULL) {
 			step_t s = classify(c, reply, (const knot_dname_t *)"", name, qtype);
 			if (s.kind != STEP_LAME && s.kind != STEP_REFERRAL) {

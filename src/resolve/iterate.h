@@ -17,6 +17,7 @@
 
 #include "lib/alias.h"
 #include "lib/cache.h"
+#include "resolve/infra.h"
 
 #define CANON_RESOLVE_SERVERS_MAX 16
 
@@ -29,6 +30,7 @@ typedef struct canon_resolver canon_resolver_t;
 
 typedef struct {
 	canon_cache_t *cache;  /* Shared; the resolver does not own it. */
+	canon_infra_t *infra;  /* Servers that time out (shared, may be NULL). */
 	knot_rrset_t *root_ns; /* NS of the root from the hints (owned). */
 	knot_rrset_t *root_addrs[CANON_RESOLVE_SERVERS_MAX]; /* Their A/AAAA (owned). */
 	unsigned root_addr_count;

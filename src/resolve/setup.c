@@ -12,10 +12,11 @@ int canon_resolver_setup(canon_resolver_conf_t *r, const canon_resolver_settings
 {
 	canon_cache_limits_t limits = {.max_bytes = s->cache_bytes};
 	*r = (canon_resolver_conf_t){.cache = canon_cache_new(&limits),
+	                             .infra = canon_infra_new(),
 	                             .query_port = s->query_port,
 	                             .timeout_ms = QUERY_TIMEOUT_MS,
 	                             .deadline_ms = RESOLUTION_DEADLINE_MS};
-	if (r->cache == NULL) {
+	if (r->cache == NULL || r->infra == NULL) {
 		canon_log(CANON_LOG_ERROR, "resolver: out of memory");
 		return -1;
 	}
@@ -34,6 +35,7 @@ int canon_resolver_setup(canon_resolver_conf_t *r, const canon_resolver_settings
 void canon_resolver_teardown(canon_resolver_conf_t *r)
 {
 	canon_cache_free(r->cache);
+	canon_infra_free(r->infra);
 	knot_rrset_free(r->root_ns, NULL);
 	for (unsigned i = 0; i < r->root_addr_count; i++) {
 		knot_rrset_free(r->root_addrs[i], NULL);

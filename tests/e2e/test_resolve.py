@@ -410,6 +410,51 @@ def test_dead_server_stalls_no_one_else(fresh):
         assert time.monotonic() - start < 4.5
 
 
+def _storm(server, names, wait):
+    """Send every query of 'names' over UDP at once; {qname: (rcode, seconds)} of the
+    replies that came within 'wait' s of the first send."""
+    got = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        s.connect((server.addr, server.port))
+        ids = {}
+        start = time.monotonic()
+        for i, name in enumerate(names):
+            q = make_query(name)
+            q.id = i
+            ids[i] = name
+            s.send(q.to_wire())
+        deadline = start + wait
+        while len(got) < len(names) and time.monotonic() < deadline:
+            s.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                wire = s.recv(65535)
+            except socket.timeout:
+                break
+            msg = dns.message.from_wire(wire)
+            if msg.id in ids:
+                got[ids[msg.id]] = (msg.rcode(), time.monotonic() - start)
+    return got
+
+
+def test_blackholed_zone_holds_up_no_one_else(fresh):
+    """100 queries wait on dead.test (its only server never answers); 100 uncached
+    queries into healthy zones, sent right after them, are all answered within 1.5 s.
+    A server that timed out is asked by one query at a time until it answers again
+    (the infrastructure cache in src/resolve/infra.c), so the dead zone holds at most
+    the threads of the first burst, for one timeout."""
+    r = fresh()
+    tag = random.randrange(10**9)
+    dead = [f"d{tag}-{i}.dead.test." for i in range(100)]
+    good = [f"g{tag}-{i}.{('one', 'two', 'three')[i % 3]}.test." for i in range(100)]
+    got = _storm(r, dead + good, 1.5)
+    answered = [n for n in good if n in got and got[n][0] != dns.rcode.SERVFAIL]
+    assert len(answered) == 100, \
+        f"only {len(answered)} of 100 healthy queries answered within 1.5 s"
+    # The dead zone fails fast once its server is known dead.
+    check(ask(r, f"late{tag}.dead.test.", timeout=2), SF, ede=EDE_NO_REACHABLE_AUTHORITY)
+
+
 # ---------------------------------------------------------------------------
 # The cache.
 
