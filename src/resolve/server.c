@@ -95,9 +95,11 @@ static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *
 		if (res != NULL && res->ede != KNOT_EDNS_EDE_NONE) {
 			canon_edns_add_ede(&opt, res->ede, res->ede_text, mm);
 		}
+		/* RFC 6891 §6.1.3: BADVERS (16) is 1 in the OPT's extended rcode. */
+		knot_edns_set_ext_rcode(&opt, (uint8_t)((res ? res->rcode : rcode) >> 4));
 		knot_pkt_reserve(resp, knot_edns_wire_size(&opt));
 	}
-	knot_wire_set_rcode(resp->wire, res ? res->rcode : rcode);
+	knot_wire_set_rcode(resp->wire, (res ? res->rcode : rcode) & 0xf);
 	if (res != NULL) {
 		knot_rrset_t *auth = res->authority;
 		if (!put_rrsets(resp, KNOT_ANSWER, res->answer, res->answer_count) ||
@@ -161,6 +163,8 @@ static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool c
 		rcode = KNOT_RCODE_NOTIMPL;
 	} else if (knot_pkt_qclass(q) != KNOT_CLASS_IN) {
 		rcode = KNOT_RCODE_REFUSED;
+	} else if (q->opt_rr != NULL && knot_edns_get_version(q->opt_rr) != 0) {
+		rcode = KNOT_RCODE_BADVERS; /* Only EDNS version 0 exists (RFC 6891 §6.1.3). */
 	}
 	if (rcode != KNOT_RCODE_NOERROR) {
 		return build_response(q, NULL, rcode, tcp, out, size, mm);

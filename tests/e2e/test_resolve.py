@@ -385,6 +385,18 @@ def test_big_answer_truncates_over_udp(world, resolver):  # noqa: F811
     check(ask(resolver, "bigalias.one.test.", "TXT"), OK, tc=True)
 
 
+def test_edns_version_1_gets_badvers(resolver):
+    """RFC 6891 §6.1.3: a version the responder does not implement gets BADVERS
+    (16: 1 in the OPT's extended rcode), with an OPT of the version it does speak."""
+    q = dns.message.make_query("a.one.test.", "A")
+    q.use_edns(1, payload=1232)
+    reply = exchange(resolver.addr, resolver.port, q, timeout=2)
+    assert reply is not None, "no answer to an EDNS version 1 query"
+    assert reply.msg.rcode() == dns.rcode.BADVERS, dns.rcode.to_text(reply.msg.rcode())
+    assert reply.msg.edns == 0 and not reply.msg.answer
+    check(ask(resolver, "a.one.test."), OK, _chain3())
+
+
 def test_chaos_class_refused(resolver):
     check(ask(resolver, "version.bind.", "TXT", rdclass="CH"), dns.rcode.REFUSED)
 
