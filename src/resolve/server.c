@@ -29,6 +29,7 @@
 #include "lib/net.h"
 #include "lib/privs.h"
 #include "lib/sdnotify.h"
+#include "lib/tcplimit.h"
 #include "resolve/server.h"
 
 #define POOL_THREADS 16
@@ -36,19 +37,29 @@
 #define BATCH        32
 #define QUERY_MAX    4096
 #define ARENA_SIZE   (2u << 20)
-#define TCP_IDLE_MS  3000
+#define TCP_IDLE_MS  3000 /* No new message for this long: closed (RFC 7766 §6.2.3). */
+#define TCP_SEND_MS  2000 /* An answer the client does not read for this long: closed. */
 /* A TCP connection holds a pool thread: leave at least half of them to UDP. */
 #define TCP_MAX (POOL_THREADS / 2)
-#define POLL_MS 500
+/* Slots: TCP_MAX in use, and as many again for connections being evicted. */
+#define TCP_SLOTS (TCP_MAX * 2)
+#define POLL_MS   500
 
 typedef struct {
 	int fd; /* UDP socket to answer on, or the TCP connection. */
 	bool tcp;
+	int slot; /* TCP: the connection's slot in server_t.tcp. */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	size_t len;
 	uint8_t query[QUERY_MAX];
 } job_t;
+
+typedef struct {
+	int fd;              /* -1: free */
+	bool evicted;        /* Shut down to make room; its thread is closing it. */
+	int64_t last_active; /* ms: accepted, or an answer sent */
+} tcp_slot_t;
 
 typedef struct {
 	const canon_listen_t *listen;
@@ -59,7 +70,9 @@ typedef struct {
 	pthread_cond_t ready;
 	job_t *jobs; /* Ring of QUEUE_SIZE. */
 	size_t head, count;
-	atomic_uint tcp_active; /* Connections held by pool threads (at most TCP_MAX). */
+	/* TCP connections held by pool threads; only accept and the connection's end lock it. */
+	pthread_mutex_t tcp_lock;
+	tcp_slot_t tcp[TCP_SLOTS];
 } server_t;
 
 static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const *rrs,
@@ -184,7 +197,7 @@ static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool c
 
 /* --- the pool ------------------------------------------------------------- */
 
-static bool queue_push(server_t *srv, int fd, bool tcp, const struct sockaddr_storage *peer,
+static bool queue_push(server_t *srv, int fd, int slot, const struct sockaddr_storage *peer,
                        socklen_t peer_len, const uint8_t *query, size_t len)
 {
 	pthread_mutex_lock(&srv->lock);
@@ -192,7 +205,8 @@ static bool queue_push(server_t *srv, int fd, bool tcp, const struct sockaddr_st
 	if (ok) {
 		job_t *job = &srv->jobs[(srv->head + srv->count++) % QUEUE_SIZE];
 		job->fd = fd;
-		job->tcp = tcp;
+		job->tcp = slot >= 0;
+		job->slot = slot;
 		job->peer = *peer;
 		job->peer_len = peer_len;
 		job->len = len;
@@ -221,12 +235,80 @@ static bool queue_pop(server_t *srv, job_t *job)
 	return ok;
 }
 
-static int read_exact(int fd, uint8_t *buf, size_t len)
+/* --- TCP connections --------------------------------------------------------- */
+
+/*
+ * A slot for a new connection. When TCP_MAX are in use, the one idle longest
+ * (no answer sent for the longest time: a slowloris client, or one that does
+ * not read) is shut down to make room, as canon serve does (serve/tcp.c): its
+ * thread wakes from poll() or send() and closes it. -1 when no slot is free.
+ */
+static int tcp_admit(server_t *srv, int fd)
+{
+	pthread_mutex_lock(&srv->tcp_lock);
+	int free_slot = -1, victim = -1;
+	unsigned active = 0;
+	for (int i = 0; i < TCP_SLOTS; i++) {
+		tcp_slot_t *t = &srv->tcp[i];
+		if (t->fd < 0) {
+			free_slot = free_slot < 0 ? i : free_slot;
+		} else if (!t->evicted) {
+			active++;
+			if (victim < 0 || t->last_active < srv->tcp[victim].last_active) {
+				victim = i;
+			}
+		}
+	}
+	if (active >= TCP_MAX && victim >= 0) {
+		srv->tcp[victim].evicted = true;
+		shutdown(srv->tcp[victim].fd, SHUT_RDWR);
+	}
+	if (free_slot >= 0) {
+		srv->tcp[free_slot] = (tcp_slot_t){.fd = fd, .last_active = canon_now_ms()};
+	}
+	pthread_mutex_unlock(&srv->tcp_lock);
+	return free_slot;
+}
+
+static void tcp_touch(server_t *srv, int slot)
+{
+	pthread_mutex_lock(&srv->tcp_lock);
+	srv->tcp[slot].last_active = canon_now_ms();
+	pthread_mutex_unlock(&srv->tcp_lock);
+}
+
+static void tcp_release(server_t *srv, int slot)
+{
+	pthread_mutex_lock(&srv->tcp_lock);
+	srv->tcp[slot] = (tcp_slot_t){.fd = -1};
+	pthread_mutex_unlock(&srv->tcp_lock);
+}
+
+/* Wait until 'fd' is readable, up to 'deadline'; false on timeout, error or stop. */
+static bool wait_readable(server_t *srv, int fd, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - canon_now_ms();
+		if (left <= 0 || atomic_load(&srv->stopping)) {
+			return false;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int ret = poll(&p, 1, left < POLL_MS ? (int)left : POLL_MS);
+		if (ret > 0) {
+			return true;
+		}
+		if (ret < 0 && errno != EINTR) {
+			return false;
+		}
+	}
+}
+
+/* Read exactly 'len' octets before 'deadline' (however they trickle in). */
+static int read_before(server_t *srv, int fd, uint8_t *buf, size_t len, int64_t deadline)
 {
 	size_t have = 0;
 	while (have < len) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, TCP_IDLE_MS) <= 0) {
+		if (!wait_readable(srv, fd, deadline)) {
 			return -1;
 		}
 		ssize_t n = read(fd, buf + have, len - have);
@@ -238,17 +320,26 @@ static int read_exact(int fd, uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* One TCP connection: queries in, answers out, until EOF or idle (RFC 7766 §6.2.3). */
+/*
+ * One TCP connection: queries in, answers out, until EOF, idle (RFC 7766
+ * §6.2.3), a message not whole within CANON_TCP_MSG_DEADLINE_MS of its first
+ * octet (lib/tcplimit.h), an answer not taken within TCP_SEND_MS, or eviction.
+ */
 static void serve_tcp(server_t *srv, job_t *job, uint8_t *out, canon_arena_t *arena)
 {
+	struct timeval send_limit = {.tv_sec = TCP_SEND_MS / 1000,
+	                             .tv_usec = (TCP_SEND_MS % 1000) * 1000};
+	setsockopt(job->fd, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof(send_limit));
 	uint8_t *query = malloc(KNOT_WIRE_MAX_PKTSIZE);
-	while (query != NULL && !atomic_load(&srv->stopping)) {
+	int64_t idle_until = canon_now_ms() + TCP_IDLE_MS;
+	while (query != NULL && wait_readable(srv, job->fd, idle_until)) {
+		int64_t deadline = canon_now_ms() + CANON_TCP_MSG_DEADLINE_MS;
 		uint8_t prefix[2];
-		if (read_exact(job->fd, prefix, 2) != 0) {
+		if (read_before(srv, job->fd, prefix, 2, deadline) != 0) {
 			break;
 		}
 		size_t len = (size_t)prefix[0] << 8 | prefix[1];
-		if (read_exact(job->fd, query, len) != 0) {
+		if (read_before(srv, job->fd, query, len, deadline) != 0) {
 			break;
 		}
 		bool queued;
@@ -259,8 +350,11 @@ static void serve_tcp(server_t *srv, job_t *job, uint8_t *out, canon_arena_t *ar
 		if (n > 0 && send(job->fd, out, n + 2, MSG_NOSIGNAL) != (ssize_t)(n + 2)) {
 			break;
 		}
+		tcp_touch(srv, job->slot);
+		idle_until = canon_now_ms() + TCP_IDLE_MS;
 	}
 	free(query);
+	tcp_release(srv, job->slot); /* First: eviction must never shut down a reused fd. */
 	close(job->fd);
 }
 
@@ -279,7 +373,6 @@ static void *pool_thread(void *arg)
 	while (queue_pop(srv, job)) {
 		if (job->tcp) {
 			serve_tcp(srv, job, out, &arena);
-			atomic_fetch_sub(&srv->tcp_active, 1);
 			continue;
 		}
 		bool queued;
@@ -327,7 +420,7 @@ static void front_udp(front_t *f, batch_t *b, canon_arena_t *arena)
 		size_t len = answer(f->srv, b->query[i], b->in[i].msg_len, false, true, &b->peer[i],
 		                    b->answer[i], QUERY_MAX, arena, &queued);
 		if (queued &&
-		    !queue_push(f->srv, f->udp_fd, false, &b->peer[i], b->in[i].msg_hdr.msg_namelen,
+		    !queue_push(f->srv, f->udp_fd, -1, &b->peer[i], b->in[i].msg_hdr.msg_namelen,
 		                b->query[i], b->in[i].msg_len)) {
 			canon_log(CANON_LOG_WARNING, "resolver queue full: query dropped");
 		}
@@ -355,9 +448,11 @@ static void front_tcp(front_t *f)
 	if (fd < 0) {
 		return;
 	}
-	if (atomic_fetch_add(&f->srv->tcp_active, 1) >= TCP_MAX ||
-	    !queue_push(f->srv, fd, true, &peer, len, NULL, 0)) {
-		atomic_fetch_sub(&f->srv->tcp_active, 1);
+	int slot = tcp_admit(f->srv, fd);
+	if (slot < 0 || !queue_push(f->srv, fd, slot, &peer, len, NULL, 0)) {
+		if (slot >= 0) {
+			tcp_release(f->srv, slot);
+		}
 		close(fd); /* Busy: the client retries (RFC 7766 §6.2.2). */
 	}
 }
@@ -426,8 +521,11 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 {
 	server_t srv = {.listen = listen, .listen_count = count, .resolver = resolver};
 	atomic_init(&srv.stopping, false);
-	atomic_init(&srv.tcp_active, 0);
 	pthread_mutex_init(&srv.lock, NULL);
+	pthread_mutex_init(&srv.tcp_lock, NULL);
+	for (int i = 0; i < TCP_SLOTS; i++) {
+		srv.tcp[i].fd = -1;
+	}
 	pthread_cond_init(&srv.ready, NULL);
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
 	front_t fronts[CANON_LISTEN_MAX];

@@ -11,16 +11,13 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/tcplimit.h"
 #include "serve/tcp.h"
 
 #define TCP_MSG_MAX (2 + 65535)
 
-/*
- * A whole message, length prefix included, must arrive within this many ms of its
- * first byte, however the bytes trickle in (slowloris); RFC 7766 §6.2.3 lets the
- * server close a connection that ties up its resources.
- */
-#define TCP_MSG_DEADLINE_MS 5000
+/* The slowloris cut, shared with canon resolve (lib/tcplimit.h). */
+#define TCP_MSG_DEADLINE_MS CANON_TCP_MSG_DEADLINE_MS
 
 struct canon_tcp_conn {
 	canon_ev_src_t src; /* Must be first. */

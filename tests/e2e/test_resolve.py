@@ -23,6 +23,7 @@ import concurrent.futures
 import os
 import random
 import re
+import select
 import socket
 import struct
 import time
@@ -465,6 +466,64 @@ def test_blackholed_zone_holds_up_no_one_else(fresh):
         f"only {len(answered)} of 100 healthy queries answered within 1.5 s"
     # The dead zone fails fast once its server is known dead.
     check(ask(r, f"late{tag}.dead.test.", timeout=2), SF, ede=EDE_NO_REACHABLE_AUTHORITY)
+
+
+# ---------------------------------------------------------------------------
+# TCP clients that tie up connections (RFC 7766 §6.2.3).
+
+MSG_DEADLINE = 5.0  # CANON_TCP_MSG_DEADLINE_MS in src/lib/tcplimit.h
+
+
+def _closed_by_peer(s):
+    try:
+        r, _, _ = select.select([s], [], [], 0)
+        return bool(r) and s.recv(65535) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except BlockingIOError:
+        return False
+
+
+def test_slow_and_non_reading_tcp_clients_lock_no_one_out(fresh):
+    """20 clients that send one octet of a message and stop (slowloris) and 8 that
+    send 1,000 queries for a 2.2 KB answer and never read hold connections; new TCP
+    clients are still answered at once: the connection idle longest is evicted,
+    and a message must be whole within 5 s of its first octet."""
+    r = fresh()
+    check(ask(r, "big.two.test.", "TXT", tcp=True), OK, [Z("big.two.test.", "TXT")])
+    held = []
+    try:
+        for _ in range(20):
+            s = socket.create_connection((r.addr, r.port), timeout=2)
+            s.sendall(b"\x00")
+            held.append(s)
+        flood = b"".join(struct.pack("!H", len(w)) + w
+                         for w in [make_query("big.two.test.", "TXT").to_wire()] * 1000)
+        for _ in range(8):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(2)
+            s.connect((r.addr, r.port))
+            s.setblocking(False)
+            try:
+                s.send(flood)
+            except (BlockingIOError, ConnectionError):
+                pass
+            held.append(s)
+        time.sleep(0.3)
+        for i in range(5):
+            reply = ask(r, "a.one.test.", tcp=True, timeout=2)
+            check(reply, OK, _chain3(), max_time=1.0)
+        for s in held:
+            s.setblocking(False)
+        deadline = time.monotonic() + MSG_DEADLINE + 1.5
+        while time.monotonic() < deadline and not all(_closed_by_peer(s) for s in held[:20]):
+            time.sleep(0.2)
+        assert all(_closed_by_peer(s) for s in held[:20]), \
+            "a slowloris connection outlived the message deadline"
+    finally:
+        for s in held:
+            s.close()
 
 
 # ---------------------------------------------------------------------------
