@@ -23,6 +23,7 @@ typedef struct entry {
 	uint32_t hash;
 	uint16_t type;
 	uint8_t kind;    /* canon_cache_result_t */
+	uint8_t rank;    /* canon_cache_rank_t */
 	uint32_t expire; /* canon_cache_now() seconds */
 	size_t bytes;
 	knot_rrset_t *rr;     /* The RRset, or the SOA of a negative entry. */
@@ -159,7 +160,7 @@ static void evict(canon_cache_t *cache, shard_t *shard)
 }
 
 static int insert(canon_cache_t *cache, const knot_dname_t *owner, uint16_t type, uint8_t kind,
-                  const knot_rrset_t *rr, uint32_t ttl, uint32_t now)
+                  uint8_t rank, const knot_rrset_t *rr, uint32_t ttl, uint32_t now)
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, owner);
@@ -176,6 +177,7 @@ static int insert(canon_cache_t *cache, const knot_dname_t *owner, uint16_t type
 	}
 	e->type = type;
 	e->kind = kind;
+	e->rank = rank;
 	e->expire = now + ttl;
 	e->hash = key_hash(lower, type);
 	e->bytes = sizeof(*e) + owner_size + knot_rrset_size(rr) + sizeof(knot_rrset_t);
@@ -183,6 +185,12 @@ static int insert(canon_cache_t *cache, const knot_dname_t *owner, uint16_t type
 	shard_t *shard = &cache->shards[e->hash % CACHE_SHARDS];
 	pthread_mutex_lock(&shard->lock);
 	entry_t **link = bucket_find(shard, lower, type, e->hash);
+	if (*link != NULL && (*link)->rank > rank && (*link)->expire > now) {
+		/* RFC 2181 §5.4.1: lower-ranked data never replaces higher-ranked. */
+		pthread_mutex_unlock(&shard->lock);
+		entry_free(e);
+		return 0;
+	}
 	if (*link != NULL) {
 		entry_remove(shard, link); /* Newer data replaces older (RFC 2181 §5.4.1). */
 		link = bucket_find(shard, lower, type, e->hash);
@@ -197,10 +205,17 @@ static int insert(canon_cache_t *cache, const knot_dname_t *owner, uint16_t type
 	return 0;
 }
 
-int canon_cache_put(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now)
+int canon_cache_put_ranked(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now,
+                           canon_cache_rank_t rank)
 {
 	uint32_t ttl = rr->ttl < cache->limits.max_ttl ? rr->ttl : cache->limits.max_ttl;
-	return insert(cache, rr->owner, rr->type, CANON_CACHE_POSITIVE, rr, ttl, now);
+	return insert(cache, rr->owner, rr->type, CANON_CACHE_POSITIVE, (uint8_t)rank, rr, ttl,
+	              now);
+}
+
+int canon_cache_put(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now)
+{
+	return canon_cache_put_ranked(cache, rr, now, CANON_CACHE_RANK_AUTH);
 }
 
 int canon_cache_put_negative(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
@@ -211,7 +226,8 @@ int canon_cache_put_negative(canon_cache_t *cache, const knot_dname_t *name, uin
 		ttl = cache->limits.max_neg_ttl;
 	}
 	return insert(cache, name, nxdomain ? NXDOMAIN_TYPE : type,
-	              nxdomain ? CANON_CACHE_NXDOMAIN : CANON_CACHE_NODATA, soa, ttl, now);
+	              nxdomain ? CANON_CACHE_NXDOMAIN : CANON_CACHE_NODATA, CANON_CACHE_RANK_AUTH,
+	              soa, ttl, now);
 }
 
 /* Copy the entry's RRset out with its remaining TTL; called with the shard locked. */
@@ -225,7 +241,8 @@ static knot_rrset_t *copy_out(const entry_t *e, uint32_t now, knot_mm_t *mm)
 }
 
 static canon_cache_result_t get_key(canon_cache_t *cache, const knot_dname_t *lower, uint16_t type,
-                                    uint32_t now, knot_mm_t *mm, knot_rrset_t **rr)
+                                    uint32_t now, uint8_t min_rank, knot_mm_t *mm,
+                                    knot_rrset_t **rr)
 {
 	uint32_t hash = key_hash(lower, type);
 	shard_t *shard = &cache->shards[hash % CACHE_SHARDS];
@@ -235,7 +252,7 @@ static canon_cache_result_t get_key(canon_cache_t *cache, const knot_dname_t *lo
 	entry_t *e = *link;
 	if (e != NULL && e->expire <= now) {
 		entry_remove(shard, link);
-	} else if (e != NULL) {
+	} else if (e != NULL && e->rank >= min_rank) {
 		lru_unlink(shard, e);
 		lru_push_front(shard, e);
 		*rr = copy_out(e, now, mm);
@@ -245,16 +262,24 @@ static canon_cache_result_t get_key(canon_cache_t *cache, const knot_dname_t *lo
 	return result;
 }
 
-canon_cache_result_t canon_cache_get(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
-                                     uint32_t now, knot_mm_t *mm, knot_rrset_t **rr)
+canon_cache_result_t canon_cache_get_ranked(canon_cache_t *cache, const knot_dname_t *name,
+                                            uint16_t type, uint32_t now,
+                                            canon_cache_rank_t min_rank, knot_mm_t *mm,
+                                            knot_rrset_t **rr)
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, name);
-	canon_cache_result_t result = get_key(cache, lower, type, now, mm, rr);
+	canon_cache_result_t result = get_key(cache, lower, type, now, (uint8_t)min_rank, mm, rr);
 	if (result == CANON_CACHE_MISS) {
-		result = get_key(cache, lower, NXDOMAIN_TYPE, now, mm, rr);
+		result = get_key(cache, lower, NXDOMAIN_TYPE, now, (uint8_t)min_rank, mm, rr);
 	}
 	return result;
+}
+
+canon_cache_result_t canon_cache_get(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
+                                     uint32_t now, knot_mm_t *mm, knot_rrset_t **rr)
+{
+	return canon_cache_get_ranked(cache, name, type, now, CANON_CACHE_RANK_GLUE, mm, rr);
 }
 
 size_t canon_cache_flush(canon_cache_t *cache)

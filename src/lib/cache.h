@@ -37,8 +37,24 @@ void canon_cache_free(canon_cache_t *cache);
 /* Seconds on the monotonic clock, the cache's notion of now. */
 uint32_t canon_cache_now(void);
 
-/* Store a copy of 'rr' (its TTL capped) for 'now'. Returns 0 or -ENOMEM. */
+/*
+ * How trustworthy an entry is (RFC 2181 §5.4.1): glue and the NS of a referral
+ * come from a server that is not authoritative for them; an answer does.
+ */
+typedef enum {
+	CANON_CACHE_RANK_GLUE = 1, /* Referral NS and glue: to find servers, never an answer. */
+	CANON_CACHE_RANK_AUTH = 2, /* Answer data and negative answers. */
+} canon_cache_rank_t;
+
+/* Store a copy of 'rr' (its TTL capped) for 'now', as an answer. Returns 0 or -ENOMEM. */
 int canon_cache_put(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now);
+
+/*
+ * The same with a rank: data of a lower rank never replaces a live entry of a
+ * higher one (RFC 2181 §5.4.1: glue does not override an answer).
+ */
+int canon_cache_put_ranked(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now,
+                           canon_cache_rank_t rank);
 
 /*
  * Store a negative answer for 'name': NXDOMAIN (any type) or NODATA for 'type'.
@@ -54,6 +70,12 @@ int canon_cache_put_negative(canon_cache_t *cache, const knot_dname_t *name, uin
  */
 canon_cache_result_t canon_cache_get(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
                                      uint32_t now, knot_mm_t *mm, knot_rrset_t **rr);
+
+/* The same, but entries below 'min_rank' are a miss (glue is not an answer to a client). */
+canon_cache_result_t canon_cache_get_ranked(canon_cache_t *cache, const knot_dname_t *name,
+                                            uint16_t type, uint32_t now,
+                                            canon_cache_rank_t min_rank, knot_mm_t *mm,
+                                            knot_rrset_t **rr);
 
 /* Entries and bytes in use, for logs and tests. */
 /*

@@ -145,11 +145,16 @@ int canon_resolver_load_hints(canon_resolver_conf_t *conf, const char *path)
 /* The DNAME above 'name' in the cache, with the CNAME it makes, if any. */
 static bool cached_dname(ctx_t *c, const knot_dname_t *name, step_t *out);
 
-static bool from_cache(ctx_t *c, const knot_dname_t *name, uint16_t qtype, step_t *out)
+/*
+ * What the cache knows of 'name'/'qtype', from entries of at least 'rank':
+ * CANON_CACHE_RANK_AUTH for what becomes an answer, GLUE to find servers.
+ */
+static bool from_cache(ctx_t *c, const knot_dname_t *name, uint16_t qtype, canon_cache_rank_t rank,
+                       step_t *out)
 {
 	canon_cache_t *cache = c->conf->cache;
 	knot_rrset_t *rr = NULL;
-	switch (canon_cache_get(cache, name, qtype, c->now, c->mm, &rr)) {
+	switch (canon_cache_get_ranked(cache, name, qtype, c->now, rank, c->mm, &rr)) {
 	case CANON_CACHE_POSITIVE:
 		*out = (step_t){.kind = STEP_DATA, .rr = rr};
 		return true;
@@ -349,7 +354,8 @@ static void cache_glue(ctx_t *c, const knot_pkt_t *reply, const knot_rrset_t *ns
 			knot_rrset_t *all =
 			        section_find(c, reply, KNOT_ADDITIONAL, rr->owner, rr->type);
 			if (all != NULL) {
-				canon_cache_put(c->conf->cache, all, c->now);
+				canon_cache_put_ranked(c->conf->cache, all, c->now,
+				                       CANON_CACHE_RANK_GLUE);
 			}
 		}
 	}
@@ -411,7 +417,7 @@ static step_t classify(ctx_t *c, const knot_pkt_t *reply, const knot_dname_t *zo
 	if (!aa && ns != NULL && knot_dname_in_bailiwick(ns->owner, zone) > 0 &&
 	    in_bailiwick(name, ns->owner)) {
 		/* A referral one or more cuts down (RFC 1034 §4.3.2 step 3b). */
-		canon_cache_put(c->conf->cache, ns, c->now);
+		canon_cache_put_ranked(c->conf->cache, ns, c->now, CANON_CACHE_RANK_GLUE);
 		cache_glue(c, reply, ns, zone);
 		return (step_t){.kind = STEP_REFERRAL, .rr = ns};
 	}
@@ -468,7 +474,8 @@ static unsigned server_addresses(ctx_t *c, const knot_rrset_t *ns, int depth, ca
 	for (uint16_t i = 0; i < ns->rrs.count; i++, rd = knot_rdataset_next(rd)) {
 		for (int t = 0; t < 2; t++) {
 			step_t s;
-			if (from_cache(c, knot_ns_name(rd), types[t], &s) && s.kind == STEP_DATA) {
+			if (from_cache(c, knot_ns_name(rd), types[t], CANON_CACHE_RANK_GLUE, &s) &&
+			    s.kind == STEP_DATA) {
 				add_addresses(c, s.rr, out, &count);
 			}
 		}
@@ -635,7 +642,9 @@ static step_t resolve_step(ctx_t *c, const knot_dname_t *name, uint16_t qtype, i
 {
 	step_t s;
 	/* Name server addresses (depth > 0) may come from the cache even when refreshing. */
-	if ((!c->refresh || depth > 0) && from_cache(c, name, qtype, &s)) {
+	/* Glue finds servers but answers no client (RFC 2181 §5.4.1). */
+	canon_cache_rank_t rank = depth > 0 ? CANON_CACHE_RANK_GLUE : CANON_CACHE_RANK_AUTH;
+	if ((!c->refresh || depth > 0) && from_cache(c, name, qtype, rank, &s)) {
 		return s;
 	}
 	if (c->cache_only) {

@@ -297,10 +297,11 @@ class ScriptedServer:
         self._stop = threading.Event()
         self._sel = selectors.DefaultSelector()
         self._socks = []
+        family = _family(addr)
         for port in self.ports:
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u = socket.socket(family, socket.SOCK_DGRAM)
             u.bind((addr, port))
-            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            t = socket.socket(family, socket.SOCK_STREAM)
             t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             t.bind((addr, port))
             t.listen(16)
@@ -394,6 +395,15 @@ LIAR_TARGET = dns.name.from_text("target.test.")
 LIAR_SOA = _rrset("liar.test.", 60, "SOA",
                   "ns.liar.test. hostmaster.liar.test. 1 3600 900 604800 60")
 LIE = "6.6.6.6"
+# NXNSAttack: names under nxns.liar.test are referred to NXNS_COUNT glueless name
+# servers whose names do not exist (under sink.liar.test).
+NXNS_ZONE = dns.name.from_text("nxns.liar.test.")
+NXNS_SINK = dns.name.from_text("sink.liar.test.")
+NXNS_COUNT = 50
+# v6.liar.test is served on [::1] only: its NS nsv6.liar.test has an AAAA and no A.
+V6_ZONE = dns.name.from_text("v6.liar.test.")
+V6_NS = dns.name.from_text("nsv6.liar.test.")
+V6_ADDR = "192.0.2.66"
 
 
 def liar_respond(q, port):
@@ -424,6 +434,18 @@ def liar_respond(q, port):
             r.answer.append(_rrset(name, 60, "NS", "ns.liar.test."))
         else:
             r.authority.append(LIAR_SOA)
+    elif name.is_subdomain(NXNS_ZONE):
+        r.flags &= ~dns.flags.AA
+        r.authority.append(_rrset(NXNS_ZONE, 60, "NS", *(f"ns{i}.{NXNS_SINK}"
+                                                         for i in range(NXNS_COUNT))))
+    elif name.is_subdomain(V6_ZONE):
+        r.flags &= ~dns.flags.AA
+        r.authority.append(_rrset(V6_ZONE, 60, "NS", V6_NS.to_text()))
+    elif name == V6_NS:
+        if rdtype == dns.rdatatype.AAAA:
+            r.answer.append(_rrset(name, 60, "AAAA", "::1"))
+        else:
+            r.authority.append(LIAR_SOA)
     elif name == dns.name.from_text("ns.liar.test."):
         if rdtype == dns.rdatatype.A:
             r.answer.append(_rrset(name, 60, "A", LIAR))
@@ -435,6 +457,19 @@ def liar_respond(q, port):
     else:
         r.flags &= ~dns.flags.AA
         r.set_rcode(dns.rcode.REFUSED)
+    return r
+
+
+def v6_respond(q, port):
+    """v6.liar.test's own server, on [::1]: every name has A V6_ADDR."""
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.AA
+    name, rdtype = q.question[0].name, q.question[0].rdtype
+    if not name.is_subdomain(V6_ZONE):
+        r.flags &= ~dns.flags.AA
+        r.set_rcode(dns.rcode.REFUSED)
+    elif rdtype == dns.rdatatype.A:
+        r.answer.append(_rrset(name, 60, "A", V6_ADDR))
     return r
 
 

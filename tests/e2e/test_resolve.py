@@ -526,6 +526,50 @@ def test_slow_and_non_reading_tcp_clients_lock_no_one_out(fresh):
             s.close()
 
 
+def test_glue_does_not_replace_an_answer(world, fresh):  # noqa: F811
+    """RFC 2181 §5.4.1: sibling.two.test A is first answered by two.test's server
+    (127.53.0.4); then test.'s referral for ranked.test carries glue for it that
+    says 127.53.0.3. The glue may not replace the cached answer."""
+    r = fresh()
+    answer = [Z("sibling.two.test.", "A")]
+    check(ask(r, "sibling.two.test."), OK, answer)
+    ask(r, "www.ranked.test.")  # the referral with the other glue; its outcome is not the point
+    check(ask(r, "sibling.two.test."), OK, answer)
+    # Glue learnt first answers no client either: the answer comes from two.test.
+    r2 = fresh()
+    ask(r2, "www.ranked.test.")
+    check(ask(r2, "sibling.two.test."), OK, answer)
+
+
+def test_nxns_referral_is_bounded(world, fresh):  # noqa: F811
+    """NXNSAttack: the liar refers nxns.liar.test to 50 glueless name servers whose
+    names do not exist. canon looks up a few of them (3 per referral, 6 per
+    resolution, A and AAAA each), not all 50, and fails the query."""
+    r = fresh()
+    tag = random.randrange(10**9)
+    before = len(world.liar.queries(port=world.query_port))
+    check(ask(r, f"x{tag}.nxns.liar.test."), SF, ede=ANY_EDE)
+    sink = [q for q in world.liar.queries(port=world.query_port)[before:]
+            if q[2].endswith(f"{miniworld.NXNS_SINK}")]
+    assert 0 < len(sink) <= 12, f"{len(sink)} look-ups of the referral's NS names"
+
+
+def test_glueless_ns_with_only_aaaa(world, fresh):  # noqa: F811
+    """iterate.c looks up a glueless name server's AAAA as well as its A: the only
+    server of v6.liar.test, nsv6.liar.test, has an AAAA (::1) and no A."""
+    try:
+        v6 = miniworld.ScriptedServer("::1", [world.query_port], miniworld.v6_respond)
+    except OSError as e:
+        pytest.skip(f"cannot serve on [::1]:{world.query_port}: {e}")
+    try:
+        r = fresh()
+        check(ask(r, "www.v6.liar.test."), OK,
+              [rr("www.v6.liar.test.", 60, "A", miniworld.V6_ADDR)])
+        assert any(q[2] == "www.v6.liar.test." for q in v6.queries())
+    finally:
+        v6.stop()
+
+
 # ---------------------------------------------------------------------------
 # The cache.
 
