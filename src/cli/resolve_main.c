@@ -33,6 +33,12 @@ static void usage(FILE *out)
 	        "                             iterating (repeatable)\n"
 	        "      --query-port PORT      port of the authoritative servers (default 53;\n"
 	        "                             for test networks)\n"
+	        "      --do-not-query-address PREFIX\n"
+	        "                             never send a query to an address in PREFIX\n"
+	        "                             (ADDR[/BITS]; repeatable)\n"
+	        "      --allow-recursion PREFIX\n"
+	        "                             answer clients in PREFIX (repeatable; default:\n"
+	        "                             loopback only)\n"
 	        "      --log-level LEVEL      error, warning, info (default) or debug\n"
 	        "      --user NAME            run as NAME once the ports are bound (start as "
 	        "root)\n"
@@ -40,7 +46,8 @@ static void usage(FILE *out)
 	        "  -h, --help                 print this help\n"
 	        "      --version              print the version\n"
 	        "\n"
-	        "Only loopback clients are answered. Alias chains are followed up to %d links;\n"
+	        "Without --allow-recursion only loopback clients are answered. Alias chains are "
+	        "followed up to %d links;\n"
 	        "a loop or a longer chain answers SERVFAIL with an Extended DNS Error.\n",
 	        CANON_CHAIN_MAX);
 }
@@ -70,6 +77,17 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		}
 		conf->query_port = (uint16_t)port;
 		return 0;
+	case 'D':
+	case 'A':
+		if (canon_prefix_list_add(opt == 'D' ? &conf->dont_query : &conf->allow_recursion,
+		                          arg) != 0) {
+			fprintf(stderr,
+			        "canon resolve: --%s '%s': expected ADDRESS[/BITS] (at most %d)\n",
+			        opt == 'D' ? "do-not-query-address" : "allow-recursion", arg,
+			        CANON_PREFIX_LIST_MAX);
+			return -1;
+		}
+		return 0;
 	default:
 		usage(stderr);
 		return -1;
@@ -98,6 +116,8 @@ int canon_resolve_main(int argc, char **argv)
 	        {"root-hints", required_argument, NULL, 'r'},
 	        {"forward", required_argument, NULL, 'f'},
 	        {"query-port", required_argument, NULL, 'p'},
+	        {"do-not-query-address", required_argument, NULL, 'D'},
+	        {"allow-recursion", required_argument, NULL, 'A'},
 	        {"log-level", required_argument, NULL, 'L'},
 	        {"config", required_argument, NULL, 'c'},
 	        {"help", no_argument, NULL, 'h'},

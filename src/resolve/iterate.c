@@ -36,6 +36,12 @@
 #define NS_LOOKUPS_PER_ZONE 3
 #define NS_LOOKUPS_MAX      6
 #define EDNS_PAYLOAD        1232
+/*
+ * A server never heard from gets this long before the next one is tried (as
+ * Unbound's first 376 ms): a burst of queries into a blackholed zone holds
+ * threads for this long once, before the infrastructure cache knows it.
+ */
+#define FIRST_CONTACT_MS 400
 
 typedef enum {
 	STEP_DATA,     /* rr: the RRset asked for */
@@ -238,13 +244,13 @@ static knot_pkt_t *make_query(ctx_t *c, const knot_dname_t *name, uint16_t qtype
  * that answered garbage; NULL when the caller does not care.
  */
 static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot_pkt_t *query,
-                            bool *silent)
+                            unsigned timeout_ms, bool *silent)
 {
 	int64_t now = canon_now_ms();
 	if (silent != NULL) {
 		*silent = false;
 	}
-	int64_t deadline = now + c->conf->timeout_ms;
+	int64_t deadline = now + timeout_ms;
 	if (deadline > c->deadline) {
 		deadline = c->deadline;
 	}
@@ -456,6 +462,11 @@ static void add_addresses(ctx_t *c, const knot_rrset_t *rr, canon_upstream_t *ou
 			u->len = sizeof(*v6);
 		} else {
 			(*count)--;
+			continue;
+		}
+		if (canon_prefix_list_match(&c->conf->dont_query,
+		                            (const struct sockaddr *)&u->addr)) {
+			(*count)--; /* do-not-query-address: fenced off by the operator. */
 		}
 	}
 }
@@ -519,12 +530,13 @@ static knot_rrset_t *closest_cut(ctx_t *c, const knot_dname_t *name)
  * infrastructure cache: a timeout (or ICMP) marks the server, any reply clears
  * it. A timeout cut short by the resolution's own deadline says nothing.
  */
-static knot_pkt_t *ask_server(ctx_t *c, const canon_upstream_t *server, const knot_pkt_t *query)
+static knot_pkt_t *ask_server(ctx_t *c, const canon_upstream_t *server, const knot_pkt_t *query,
+                              unsigned timeout_ms)
 {
 	int64_t start = canon_now_ms();
 	unsigned sent = c->sent;
 	bool silent;
-	knot_pkt_t *reply = exchange(c, server, query, &silent);
+	knot_pkt_t *reply = exchange(c, server, query, timeout_ms, &silent);
 	canon_infra_t *infra = c->conf->infra;
 	if (infra == NULL) {
 		return reply;
@@ -544,9 +556,8 @@ static knot_pkt_t *ask_server(ctx_t *c, const canon_upstream_t *server, const kn
  * those that timed out, each only as the one probe out to it (lib infra.h).
  */
 static void order_servers(ctx_t *c, const canon_upstream_t *servers, unsigned count,
-                          unsigned *order, bool *good)
+                          unsigned *order, bool *good, unsigned *rtt)
 {
-	unsigned rtt[TRIES_PER_ZONE];
 	for (unsigned i = 0; i < count; i++) {
 		rtt[i] = 0;
 		good[i] =
@@ -585,9 +596,9 @@ static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *nam
 	if (query == NULL) {
 		return step_fail(KNOT_EDNS_EDE_OTHER, "out of memory");
 	}
-	unsigned order[TRIES_PER_ZONE];
+	unsigned order[TRIES_PER_ZONE], rtt[TRIES_PER_ZONE];
 	bool good[TRIES_PER_ZONE];
-	order_servers(c, servers, count, order, good);
+	order_servers(c, servers, count, order, good, rtt);
 	bool asked = false;
 	for (unsigned i = 0; i < count; i++) {
 		const canon_upstream_t *server = &servers[order[i]];
@@ -595,14 +606,18 @@ static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *nam
 			return step_fail(KNOT_EDNS_EDE_OTHER,
 			                 "too many upstream queries for one name");
 		}
-		unsigned rtt;
+		unsigned unused;
 		if (!good[order[i]] &&
 		    canon_infra_check(c->conf->infra, (const struct sockaddr *)&server->addr, true,
-		                      &rtt) != CANON_INFRA_PROBE) {
+		                      &unused) != CANON_INFRA_PROBE) {
 			continue; /* Timed out before, and another query is probing it. */
 		}
 		asked = true;
-		knot_pkt_t *reply = ask_server(c, server, query);
+		unsigned timeout = c->conf->timeout_ms;
+		if (good[order[i]] && rtt[order[i]] == 0 && timeout > FIRST_CONTACT_MS) {
+			timeout = FIRST_CONTACT_MS;
+		}
+		knot_pkt_t *reply = ask_server(c, server, query, timeout);
 		if (reply == NULL) {
 			continue; /* Timeout or garbage: the next server (RFC 1035 §7.2). */
 		}
@@ -626,7 +641,12 @@ static step_t ask_forwarders(ctx_t *c, const knot_dname_t *name, uint16_t qtype)
 		return step_fail(KNOT_EDNS_EDE_OTHER, "out of memory");
 	}
 	for (unsigned i = 0; i < c->conf->forward_count; i++) {
-		knot_pkt_t *reply = exchange(c, &c->conf->forward[i], query, NULL);
+		if (canon_prefix_list_match(&c->conf->dont_query,
+		                            (const struct sockaddr *)&c->conf->forward[i].addr)) {
+			continue;
+		}
+		knot_pkt_t *reply =
+		        exchange(c, &c->conf->forward[i], query, c->conf->timeout_ms, NULL);
 		if (reply != NULL) {
 			step_t s = classify(c, reply, (const knot_dname_t *)"", name, qtype);
 			if (s.kind != STEP_LAME && s.kind != STEP_REFERRAL) {

@@ -17,6 +17,7 @@
 
 #include "lib/alias.h"
 #include "lib/cache.h"
+#include "lib/prefix.h"
 #include "resolve/infra.h"
 
 #define CANON_RESOLVE_SERVERS_MAX 16
@@ -36,9 +37,11 @@ typedef struct {
 	unsigned root_addr_count;
 	canon_upstream_t forward[CANON_RESOLVE_SERVERS_MAX]; /* Forwarders, if any. */
 	unsigned forward_count;
-	uint16_t query_port;  /* Port of authoritative servers (53; tests may change it). */
-	unsigned timeout_ms;  /* One query to one server. */
-	unsigned deadline_ms; /* A whole resolution. */
+	uint16_t query_port; /* Port of authoritative servers (53; tests may change it). */
+	canon_prefix_list_t dont_query;      /* Never sent a query (do-not-query-address). */
+	canon_prefix_list_t allow_recursion; /* Clients answered; empty: loopback only. */
+	unsigned timeout_ms;                 /* One query to one server. */
+	unsigned deadline_ms;                /* A whole resolution. */
 } canon_resolver_conf_t;
 
 typedef struct {

@@ -136,9 +136,16 @@ static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *
 	return resp->size;
 }
 
-/* Loopback only, unless configured otherwise (not yet): an open resolver is an amplifier. */
-static bool allowed(const struct sockaddr_storage *peer)
+/*
+ * The clients of allow-recursion, or loopback only when it lists none: an
+ * open resolver is an amplifier (RFC 5358 §4).
+ */
+static bool allowed(const server_t *srv, const struct sockaddr_storage *peer)
 {
+	if (srv->resolver->allow_recursion.count > 0) {
+		return canon_prefix_list_match(&srv->resolver->allow_recursion,
+		                               (const struct sockaddr *)peer);
+	}
 	if (peer->ss_family == AF_INET) {
 		const struct sockaddr_in *v4 = (const struct sockaddr_in *)peer;
 		return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
@@ -170,7 +177,7 @@ static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool c
 		return KNOT_WIRE_HEADER_SIZE;
 	}
 	uint8_t rcode = KNOT_RCODE_NOERROR;
-	if (!allowed(peer)) {
+	if (!allowed(srv, peer)) {
 		rcode = KNOT_RCODE_REFUSED;
 	} else if (knot_wire_get_opcode(query) != KNOT_OPCODE_QUERY) {
 		rcode = KNOT_RCODE_NOTIMPL;

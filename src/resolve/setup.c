@@ -16,6 +16,12 @@ int canon_resolver_setup(canon_resolver_conf_t *r, const canon_resolver_settings
 	                             .query_port = s->query_port,
 	                             .timeout_ms = QUERY_TIMEOUT_MS,
 	                             .deadline_ms = RESOLUTION_DEADLINE_MS};
+	if (s->dont_query != NULL) {
+		r->dont_query = *s->dont_query;
+	}
+	if (s->allow_recursion != NULL) {
+		r->allow_recursion = *s->allow_recursion;
+	}
 	if (r->cache == NULL || r->infra == NULL) {
 		canon_log(CANON_LOG_ERROR, "resolver: out of memory");
 		return -1;

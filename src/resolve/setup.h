@@ -17,7 +17,9 @@ typedef struct {
 	const struct sockaddr_storage *forward; /* 'forward_count' forwarders, or none. */
 	const socklen_t *forward_len;
 	size_t forward_count;
-	uint16_t query_port; /* Port of the authoritative servers asked. */
+	uint16_t query_port;                        /* Port of the authoritative servers asked. */
+	const canon_prefix_list_t *dont_query;      /* Never sent to (may be NULL). */
+	const canon_prefix_list_t *allow_recursion; /* Clients answered; NULL/empty: loopback. */
 	size_t cache_bytes;
 } canon_resolver_settings_t;
 

@@ -133,32 +133,15 @@ static int add_update_keys(const canon_serve_conf_t *conf, canon_zone_conf_t *zo
 	return 0;
 }
 
-/* "127.0.0.0/8", "::1/128", or an address alone (all its bits). */
+/* "127.0.0.0/8", "::1/128", or an address alone (all its bits): lib/prefix.h. */
 static int parse_prefix(const char *text, canon_acl_entry_t *entry)
 {
-	char addr[64];
-	const char *slash = strchr(text, '/');
-	size_t len = slash ? (size_t)(slash - text) : strlen(text);
-	if (len >= sizeof(addr)) {
+	canon_prefix_t prefix;
+	if (canon_prefix_parse(text, &prefix) != 0) {
 		return -EINVAL;
 	}
-	memcpy(addr, text, len);
-	addr[len] = '\0';
-	unsigned long bits = 0, max = 32;
-	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&entry->prefix)->sin_addr) == 1) {
-		entry->prefix.ss_family = AF_INET;
-	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&entry->prefix)->sin6_addr) ==
-	           1) {
-		entry->prefix.ss_family = AF_INET6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	bits = max;
-	if (slash != NULL && parse_unsigned(slash + 1, 0, max, &bits) != 0) {
-		return -EINVAL;
-	}
-	entry->prefix_len = (uint8_t)bits;
+	entry->prefix = prefix.addr;
+	entry->prefix_len = prefix.len;
 	return 0;
 }
 
@@ -352,23 +335,8 @@ int canon_conf_add_key(canon_serve_conf_t *conf, const char *name, const char *a
 static bool prefix_match(const struct sockaddr_storage *prefix, uint8_t bits,
                          const struct sockaddr_storage *addr)
 {
-	if (prefix->ss_family != addr->ss_family) {
-		return false;
-	}
-	const uint8_t *a, *b;
-	if (addr->ss_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)prefix)->sin_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
-	} else {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)prefix)->sin6_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in6 *)addr)->sin6_addr;
-	}
-	size_t whole = bits / 8;
-	if (memcmp(a, b, whole) != 0) {
-		return false;
-	}
-	uint8_t mask = (uint8_t)(0xff00u >> (bits % 8));
-	return bits % 8 == 0 || ((a[whole] ^ b[whole]) & mask) == 0;
+	canon_prefix_t p = {.addr = *prefix, .len = bits};
+	return canon_prefix_match(&p, (const struct sockaddr *)addr);
 }
 
 bool canon_conf_transfer_allowed(const canon_zone_conf_t *zone, const struct sockaddr_storage *from,
@@ -650,6 +618,16 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 		}
 		conf->query_port = (uint16_t)number;
 		return NULL;
+	}
+	if (strcmp(key, "do-not-query-address") == 0) {
+		return canon_prefix_list_add(&conf->dont_query, value) == 0
+		               ? NULL
+		               : "do-not-query-address: expected ADDRESS[/BITS] (at most 32)";
+	}
+	if (strcmp(key, "allow-recursion") == 0) {
+		return canon_prefix_list_add(&conf->allow_recursion, value) == 0
+		               ? NULL
+		               : "allow-recursion: expected ADDRESS[/BITS] (at most 32)";
 	}
 	if (strcmp(key, "cache-size") == 0) {
 		if (parse_unsigned(value, 1u << 20, 1ul << 40, &number) != 0) {

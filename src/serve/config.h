@@ -27,6 +27,8 @@
  *   root-hints: root.hints       # master file with the root's NS and addresses
  *   forward: 192.0.2.53:53       # repeatable: forward instead of iterating
  *   query-port: 53               # port of the authoritative servers asked
+ *   do-not-query-address: 10.0.0.0/8  # repeatable: never send a query there
+ *   allow-recursion: 192.0.2.0/24     # repeatable: clients answered (default loopback)
  *   cache-size: 67108864         # bytes
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -39,6 +41,7 @@
 #include <sys/socket.h>
 
 #include "lib/listen.h"
+#include "lib/prefix.h"
 #include "lib/tsig.h"
 #include "lib/zone_load.h"
 
@@ -102,8 +105,10 @@ typedef struct {
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
 	socklen_t forward_len[CANON_CONF_MAX_LISTEN];
 	size_t forward_count;
-	uint16_t query_port; /* query-port: port of authoritative servers (default 53) */
-	size_t cache_size;   /* cache-size: bytes (default 64 MiB) */
+	uint16_t query_port;            /* query-port: port of authoritative servers (default 53) */
+	canon_prefix_list_t dont_query; /* do-not-query-address: PREFIX (repeatable) */
+	canon_prefix_list_t allow_recursion; /* allow-recursion: PREFIX; none: loopback */
+	size_t cache_size;                   /* cache-size: bytes (default 64 MiB) */
 } canon_serve_conf_t;
 
 void canon_conf_init(canon_serve_conf_t *conf);

@@ -50,6 +50,8 @@ canon_resolver_settings_t canon_serve_resolver_settings(const canon_serve_conf_t
 	                                   .forward_len = conf->forward_len,
 	                                   .forward_count = conf->forward_count,
 	                                   .query_port = conf->query_port,
+	                                   .dont_query = &conf->dont_query,
+	                                   .allow_recursion = &conf->allow_recursion,
 	                                   .cache_bytes = cache_bytes};
 }
 
