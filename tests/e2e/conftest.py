@@ -3,10 +3,12 @@
 Every server binds 127.0.0.1 on a port picked free at start, runs under a time
 bound, and is killed when its test ends.
 """
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 import dns.message
@@ -22,20 +24,60 @@ ZONES_DIR = os.path.join(SOURCE_DIR, "tests", "zones")
 EXAMPLES_DIR = os.path.join(SOURCE_DIR, "examples")
 
 
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 at this moment."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
+# Ports for test servers: below the kernel's ephemeral range (32768-60999 by
+# default), so that no outgoing connection and no other suite's port-0 bind
+# takes one between its pick and its use. Each process starts at its own
+# place in the range (from its pid) and walks on from there, and every port it
+# hands out is claimed with an flock on PORT_LOCK_DIR/PORT, held until the
+# process ends: suites run side by side never hand out the same port, and a
+# claim of a dead process goes with it.
+PORT_LOW, PORT_HIGH = 10000, 32000
+PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "canon-test-ports")
+_claimed = {}       # port -> the open lock file (kept for this process's life)
+_next_port = None   # offset in the range where the next search starts
+
+
+def _bindable(addr, port):
+    """True when UDP and TCP port 'port' can be bound on 'addr' right now."""
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(family, kind) as s:
+            if kind == socket.SOCK_STREAM:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                    u.bind(("127.0.0.1", port))
+                s.bind((addr, port))
             except OSError:
-                continue
+                return False
+    return True
+
+
+def claim_port(port):
+    """Claim 'port' for this process across processes; False if another holds it."""
+    if port in _claimed:
+        return False
+    os.makedirs(PORT_LOCK_DIR, mode=0o1777, exist_ok=True)
+    fd = os.open(os.path.join(PORT_LOCK_DIR, str(port)), os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _claimed[port] = fd
+    return True
+
+
+def free_port(addr="127.0.0.1"):
+    """A port free for both UDP and TCP on 'addr', claimed for this process."""
+    global _next_port
+    span = PORT_HIGH - PORT_LOW
+    if _next_port is None:
+        _next_port = (os.getpid() * 7919) % span
+    for _ in range(span):
+        port = PORT_LOW + _next_port
+        _next_port = (_next_port + 1) % span
+        if port not in _claimed and _bindable(addr, port) and claim_port(port):
             return port
-    raise RuntimeError("no free port")
+    raise RuntimeError(f"no free port on {addr} in {PORT_LOW}-{PORT_HIGH}")
 
 
 def wait_for_dns(addr, port, timeout=10.0, qname="."):

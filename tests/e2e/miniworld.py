@@ -43,6 +43,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
+import conftest
 from conftest import CANON_BIN, ZONES_DIR, Server, need_tool
 from refservers import write_knotd_conf
 
@@ -99,24 +100,19 @@ def port_free(addr, port):
 
 
 def common_free_port(addrs, low=20000, high=60000):
-    """A port free for UDP and TCP on every one of 'addrs'."""
+    """A port free for UDP and TCP on every one of 'addrs', claimed for this
+    process (conftest.claim_port), so a suite run beside this one cannot take it."""
     rng = random.Random()
     for _ in range(200):
         port = rng.randrange(low, high)
-        if all(port_free(a, port) for a in addrs):
+        if all(port_free(a, port) for a in addrs) and conftest.claim_port(port):
             return port
     raise RuntimeError(f"no port free on all of {', '.join(addrs)}")
 
 
 def free_port_on(addr):
-    """A port free for UDP and TCP on 'addr' (the kernel's pick, checked for TCP)."""
-    for _ in range(50):
-        with socket.socket(_family(addr), socket.SOCK_DGRAM) as u:
-            u.bind((addr, 0))
-            port = u.getsockname()[1]
-        if port_free(addr, port):
-            return port
-    raise RuntimeError(f"no free port on {addr}")
+    """A port free for UDP and TCP on 'addr', claimed for this process (conftest.free_port)."""
+    return conftest.free_port(addr)
 
 
 # ---------------------------------------------------------------- queries
