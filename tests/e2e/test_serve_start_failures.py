@@ -1,0 +1,65 @@
+"""canon serve stops cleanly when its start fails after the workers are set up
+(issue 14): ALIAS resolution that cannot be set up, a listen address already
+taken. Each must exit with status 1 and a message, not crash, and not close a
+descriptor it never opened (stop_workers() in src/serve/server.c tears down
+only what canon_worker_init() set up). Run with the ASan build as CANON_BIN to
+check for memory errors as well.
+
+Run alone: /usr/bin/python3 -m pytest -q tests/e2e/test_serve_start_failures.py
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+
+import conftest
+
+ZONE = os.path.join(conftest.ZONES_DIR, "alias", "example.com.zone")
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
+def run_serve(tmp_path, *args):
+    """Run canon serve to its end; then again under strace (close calls) when there
+    is one, without LeakSanitizer, which cannot work under ptrace."""
+    argv = [conftest.CANON_BIN, "serve", "--workers", "2", "--zone", f"example.com.={ZONE}",
+            *args]
+    out = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=60)
+    out.closes = ""
+    if shutil.which("strace"):
+        trace = tmp_path / "close.trace"
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=close", "-o", str(trace)] + argv,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env=env)
+        out.closes = trace.read_text()
+        assert "close(" in out.closes, "strace saw no close() at all"
+    return out
+
+
+def assert_clean_failure(out, words):
+    assert out.returncode == 1, f"exit {out.returncode}:\n{out.stderr}"
+    assert words in out.stderr, out.stderr
+    assert not any(m in out.stderr for m in SANITIZER_MARKS), out.stderr
+    # A worker never set up has fd 0 in its zeroed fields: closing it was the bug.
+    assert not re.search(r"\bclose\(0\)", out.closes), "closed fd 0 (standard input)"
+
+
+def test_alias_resolution_that_cannot_be_set_up(tmp_path):
+    """The zone has an ALIAS; the root hints file does not exist."""
+    port = conftest.free_port()
+    out = run_serve(tmp_path, "--listen", f"127.0.0.1:{port}",
+                    "--root-hints", str(tmp_path / "no-such-root.hints"))
+    assert_clean_failure(out, "cannot set up ALIAS resolution")
+    assert "no-such-root.hints" in out.stderr
+
+
+def test_listen_address_taken(tmp_path):
+    """The TCP port is taken by another socket: the listen check fails."""
+    port = conftest.free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen(1)
+        out = run_serve(tmp_path, "--listen", f"127.0.0.1:{port}",
+                        "--root-hints", os.path.join(conftest.ZONES_DIR, "alias", "root.hints"))
+    assert_clean_failure(out, str(port))
