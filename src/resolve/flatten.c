@@ -2,8 +2,11 @@
  * Each ALIAS target and address type is an entry. Its last good result is an
  * immutable struct behind an atomic pointer: queries read it without a lock,
  * the refresh thread swaps in a new one and frees the old one only after
- * synchronize() (no query can still read it). Entries are only ever added, so
- * the index the query path walks is a fixed-size table of atomic pointers.
+ * synchronize() (no query can still read it). The index the query path walks
+ * is a fixed-size open-addressed table of atomic pointers. A target no zone
+ * uses any more (after a reload or an UPDATE) is no longer refreshed, and
+ * after FORGET_SECONDS its slot becomes a tombstone (lookups probe past it,
+ * new targets reuse it) and the entry is freed after synchronize().
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
@@ -32,6 +35,12 @@
 #define NODATA_TTL         60    /* A negative result without an SOA. */
 #define TICK_MS            100
 #define ARENA_SIZE         (2u << 20)
+/* A target no published table uses is forgotten after this long (queries on the old table end). */
+#define FORGET_SECONDS 3
+/* An index slot whose entry was forgotten: not the end of a probe chain. */
+#define TOMBSTONE ((entry_t *)&tombstone_mark)
+
+static const char tombstone_mark;
 
 typedef struct {
 	canon_alias_status_t status; /* FOUND or NODATA */
@@ -47,7 +56,9 @@ typedef struct entry {
 	_Atomic(result_t *) good; /* Last good result, or NULL. */
 	atomic_bool tried;        /* Resolved (or failed) at least once. */
 	atomic_bool failing;      /* The last refresh failed: past expiry, serve stale. */
+	atomic_uint gen;          /* The last tracked table that uses it (canon_flattener_t.gen). */
 	uint32_t next_refresh;    /* Refresh thread only. */
+	uint32_t unused_since;    /* Refresh thread only: when it saw it unused first; 0: used. */
 	/* Under status_lock (never taken on the query path): the last failure. */
 	char last_failure[160];
 	uint32_t failed_at;
@@ -58,7 +69,8 @@ struct canon_flattener {
 	void (*synchronize)(void *arg);
 	void *sync_arg;
 	_Atomic(entry_t *) index[INDEX_SLOTS];
-	pthread_mutex_t add_lock; /* Serializes adding entries (reload vs. start). */
+	pthread_mutex_t add_lock; /* Serializes adding and forgetting entries. */
+	atomic_uint gen;          /* Bumped by each canon_flattener_track(). */
 	/*
 	 * Held by canon_flattener_each() while it reads results, and by the
 	 * refresh threads while they free retired results and write failures:
@@ -86,7 +98,8 @@ static entry_t *index_find(canon_flattener_t *fl, const knot_dname_t *lower, uin
 		if (e == NULL) {
 			return NULL;
 		}
-		if (e->hash == hash && e->type == type && knot_dname_is_equal(e->target, lower)) {
+		if (e != TOMBSTONE && e->hash == hash && e->type == type &&
+		    knot_dname_is_equal(e->target, lower)) {
 			return e;
 		}
 	}
@@ -150,12 +163,15 @@ const canon_alias_source_t *canon_flattener_source(canon_flattener_t *fl)
 	return &fl->source;
 }
 
-static int track_target(canon_flattener_t *fl, const knot_dname_t *target, uint16_t type)
+static int track_target(canon_flattener_t *fl, const knot_dname_t *target, uint16_t type,
+                        unsigned gen)
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, target);
 	uint32_t hash = entry_hash(lower, type);
-	if (index_find(fl, lower, type, hash) != NULL) {
+	entry_t *found = index_find(fl, lower, type, hash);
+	if (found != NULL) {
+		atomic_store(&found->gen, gen); /* Still used: kept (or taken back) in service. */
 		return 0;
 	}
 	if (atomic_load(&fl->count) >= INDEX_SLOTS / 2) {
@@ -168,8 +184,9 @@ static int track_target(canon_flattener_t *fl, const knot_dname_t *target, uint1
 	}
 	e->type = type;
 	e->hash = hash;
+	atomic_init(&e->gen, gen);
 	uint32_t i = hash % INDEX_SLOTS;
-	while (atomic_load(&fl->index[i]) != NULL) {
+	for (entry_t *at; (at = atomic_load(&fl->index[i])) != NULL && at != TOMBSTONE;) {
 		i = (i + 1) % INDEX_SLOTS;
 	}
 	atomic_store(&fl->index[i], e); /* Published complete: readers see it or nothing. */
@@ -183,6 +200,7 @@ int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
 	int ret = 0;
 	unsigned before = atomic_load(&fl->count);
 	pthread_mutex_lock(&fl->add_lock);
+	unsigned gen = atomic_fetch_add(&fl->gen, 1) + 1;
 	for (size_t z = 0; z < table->count; z++) {
 		const canon_zone_t *zone = table->zones[z];
 		for (size_t n = 0; n < zone->node_count && ret == 0; n++) {
@@ -190,7 +208,7 @@ int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
 			const canon_rrset_t *alias = canon_node_alias(node);
 			for (int t = 0; alias != NULL && t < 2 && ret == 0; t++) {
 				ret = track_target(fl, knot_cname_name(alias->rr.rrs.rdata),
-				                   types[t]);
+				                   types[t], gen);
 			}
 		}
 	}
@@ -291,11 +309,43 @@ static result_t *refresh(canon_flattener_t *fl, entry_t *e, canon_arena_t *arena
 		e->next_refresh = now + RETRY_SECONDS;
 		return NULL;
 	}
-	atomic_store(&e->failing, false);
+	if (atomic_exchange(&e->failing, false)) {
+		/* Said once when it recovers, as its failure was. */
+		char name[KNOT_DNAME_TXT_MAXLEN + 1], type[16];
+		knot_dname_to_str(name, e->target, sizeof(name));
+		knot_rrtype_to_string(e->type, type, sizeof(type));
+		canon_log(CANON_LOG_INFO, "ALIAS target %s %s: resolved again", name, type);
+	}
 	uint32_t ttl = fresh->expire - now;
 	/* With whole seconds, a TTL of 1 is refreshed at the next tick. */
 	e->next_refresh = now + ttl * REFRESH_AT_PERCENT / 100;
 	return atomic_exchange(&e->good, fresh);
+}
+
+/* No table tracked last uses it: it is not refreshed, and forgotten in time. */
+static bool entry_unused(canon_flattener_t *fl, entry_t *e)
+{
+	return atomic_load(&e->gen) != atomic_load(&fl->gen);
+}
+
+static void entry_free(entry_t *e)
+{
+	result_free(atomic_load(&e->good));
+	free(e->target);
+	free(e);
+}
+
+/* Take slot i's unused entry out of the index (a tombstone); false if used again meanwhile. */
+static bool entry_forget(canon_flattener_t *fl, uint32_t i, entry_t *e)
+{
+	pthread_mutex_lock(&fl->add_lock);
+	bool unused = entry_unused(fl, e);
+	if (unused) {
+		atomic_store(&fl->index[i], TOMBSTONE);
+		atomic_fetch_sub(&fl->count, 1);
+	}
+	pthread_mutex_unlock(&fl->add_lock);
+	return unused;
 }
 
 typedef struct {
@@ -316,23 +366,43 @@ static void *refresh_thread(void *arg)
 	}
 	while (!atomic_load(&fl->stopping)) {
 		result_t *retired[64];
-		unsigned retired_count = 0;
+		entry_t *forgotten[64];
+		unsigned retired_count = 0, forgotten_count = 0;
 		uint32_t now = canon_cache_now();
-		for (uint32_t i = shard; i < INDEX_SLOTS && retired_count < 64;
+		for (uint32_t i = shard;
+		     i < INDEX_SLOTS && retired_count < 64 && forgotten_count < 64;
 		     i += REFRESH_THREADS) {
 			entry_t *e = atomic_load(&fl->index[i]);
-			if (e != NULL && e->next_refresh <= now && !atomic_load(&fl->stopping)) {
+			if (e == NULL || e == TOMBSTONE) {
+				continue;
+			}
+			if (entry_unused(fl, e)) {
+				/* No zone uses it any more: not refreshed, and forgotten in time.
+				 */
+				if (e->unused_since == 0) {
+					e->unused_since = now > 0 ? now : 1;
+				} else if (now - e->unused_since >= FORGET_SECONDS &&
+				           entry_forget(fl, i, e)) {
+					forgotten[forgotten_count++] = e;
+				}
+				continue;
+			}
+			e->unused_since = 0;
+			if (e->next_refresh <= now && !atomic_load(&fl->stopping)) {
 				result_t *old = refresh(fl, e, &arena);
 				if (old != NULL) {
 					retired[retired_count++] = old;
 				}
 			}
 		}
-		if (retired_count > 0) {
+		if (retired_count > 0 || forgotten_count > 0) {
 			fl->synchronize(fl->sync_arg);
 			pthread_mutex_lock(&fl->status_lock); /* canon_flattener_each() */
 			for (unsigned i = 0; i < retired_count; i++) {
 				result_free(retired[i]);
+			}
+			for (unsigned i = 0; i < forgotten_count; i++) {
+				entry_free(forgotten[i]);
 			}
 			pthread_mutex_unlock(&fl->status_lock);
 		}
@@ -368,7 +438,8 @@ void canon_flattener_warm(canon_flattener_t *fl, unsigned ms)
 		bool all = true;
 		for (uint32_t i = 0; i < INDEX_SLOTS && all; i++) {
 			entry_t *e = atomic_load(&fl->index[i]);
-			all = e == NULL || atomic_load(&e->tried);
+			all = e == NULL || e == TOMBSTONE || entry_unused(fl, e) ||
+			      atomic_load(&e->tried);
 		}
 		if (all) {
 			return;
@@ -389,10 +460,8 @@ void canon_flattener_free(canon_flattener_t *fl)
 	}
 	for (uint32_t i = 0; i < INDEX_SLOTS; i++) {
 		entry_t *e = atomic_load(&fl->index[i]);
-		if (e != NULL) {
-			result_free(atomic_load(&e->good));
-			free(e->target);
-			free(e);
+		if (e != NULL && e != TOMBSTONE) {
+			entry_free(e);
 		}
 	}
 	pthread_mutex_destroy(&fl->add_lock);
@@ -407,7 +476,7 @@ int canon_flattener_each(canon_flattener_t *fl, canon_flattener_visit_t visit, v
 	pthread_mutex_lock(&fl->status_lock);
 	for (uint32_t i = 0; i < INDEX_SLOTS && ret == 0; i++) {
 		entry_t *e = atomic_load(&fl->index[i]);
-		if (e == NULL) {
+		if (e == NULL || e == TOMBSTONE) {
 			continue;
 		}
 		const result_t *good = atomic_load(&e->good);
