@@ -227,6 +227,18 @@ int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table)
 	return ret;
 }
 
+size_t canon_flattener_count_names(const canon_zonetable_t *table)
+{
+	size_t count = 0;
+	for (size_t z = 0; table != NULL && z < table->count; z++) {
+		const canon_zone_t *zone = table->zones[z];
+		for (size_t n = 0; n < zone->node_count; n++) {
+			count += canon_node_alias(zone->nodes[n]) != NULL ? 1 : 0;
+		}
+	}
+	return count;
+}
+
 /* The smallest TTL over the chain's links and the final RRset (or negative SOA). */
 static uint32_t chain_ttl(const canon_resolution_t *res)
 {

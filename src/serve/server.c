@@ -114,7 +114,16 @@ static int aliases_start(aliases_t *al, canon_server_t *server)
 {
 	const canon_serve_conf_t *conf = server->conf;
 	if (conf->forward_count == 0 && conf->root_hints == NULL) {
-		return 0; /* Not configured: ALIAS names answer A/AAAA with SERVFAIL. */
+		/* Not configured: ALIAS names answer A/AAAA with SERVFAIL; say so once, now. */
+		size_t names = canon_flattener_count_names(atomic_load(&server->table));
+		if (names > 0) {
+			canon_log(CANON_LOG_WARNING,
+			          "ALIAS: %zu names need their targets resolved, but neither "
+			          "upstream nor root-hints is set (--upstream, --root-hints): their "
+			          "A and AAAA queries answer SERVFAIL",
+			          names);
+		}
+		return 0;
 	}
 	canon_resolver_settings_t settings = canon_serve_resolver_settings(conf, ALIAS_CACHE_BYTES);
 	if (canon_resolver_setup(&al->resolver, &settings, NULL) != 0) {

@@ -63,3 +63,15 @@ def test_listen_address_taken(tmp_path):
         out = run_serve(tmp_path, "--listen", f"127.0.0.1:{port}",
                         "--root-hints", os.path.join(conftest.ZONES_DIR, "alias", "root.hints"))
     assert_clean_failure(out, str(port))
+
+
+def test_alias_without_a_resolver_is_said_at_start(tmp_path):
+    """Issue 12 item 3: ALIAS records and no upstream nor root hints: one clear line
+    at start (the server still runs; those names answer SERVFAIL)."""
+    server = conftest.start_canon(tmp_path, {"example.com.": ZONE})
+    try:
+        lines = [line for line in server.logtext().splitlines() if "ALIAS:" in line]
+        assert len(lines) == 1 and "neither upstream nor root-hints" in lines[0] \
+            and "SERVFAIL" in lines[0], server.logtext()
+    finally:
+        server.stop()
