@@ -39,6 +39,7 @@ static void usage(FILE *out)
 	        "      --allow-recursion PREFIX\n"
 	        "                             answer clients in PREFIX (repeatable; default:\n"
 	        "                             loopback only)\n"
+	        "      --metrics ADDR:PORT    serve Prometheus text at GET /metrics there\n"
 	        "      --log-level LEVEL      error, warning, info (default) or debug\n"
 	        "      --user NAME            run as NAME once the ports are bound (start as "
 	        "root)\n"
@@ -77,6 +78,12 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 		}
 		conf->query_port = (uint16_t)port;
 		return 0;
+	case 'M':
+		if (canon_conf_set_metrics(conf, arg) != 0) {
+			fprintf(stderr, "canon resolve: --metrics '%s': expected ADDR:PORT\n", arg);
+			return -1;
+		}
+		return 0;
 	case 'D':
 	case 'A':
 		if (canon_prefix_list_add(opt == 'D' ? &conf->dont_query : &conf->allow_recursion,
@@ -102,8 +109,9 @@ static int run(canon_serve_conf_t *conf)
 	char hints[PATH_MAX];
 	canon_daemon_data_file("root.hints", hints, sizeof(hints));
 	if (canon_resolver_setup(&resolver, &settings, hints) == 0) {
-		status =
-		        canon_resolver_run(conf->listen, conf->listen_count, conf->user, &resolver);
+		status = canon_resolver_run(conf->listen, conf->listen_count, conf->user, &resolver,
+		                            conf->metrics ? &conf->metrics_addr : NULL,
+		                            conf->metrics_len);
 	}
 	canon_resolver_teardown(&resolver);
 	return status;
@@ -118,6 +126,7 @@ int canon_resolve_main(int argc, char **argv)
 	        {"query-port", required_argument, NULL, 'p'},
 	        {"do-not-query-address", required_argument, NULL, 'D'},
 	        {"allow-recursion", required_argument, NULL, 'A'},
+	        {"metrics", required_argument, NULL, 'M'},
 	        {"log-level", required_argument, NULL, 'L'},
 	        {"config", required_argument, NULL, 'c'},
 	        {"help", no_argument, NULL, 'h'},

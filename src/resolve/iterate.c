@@ -71,6 +71,7 @@ typedef struct {
 	int64_t deadline;
 	uint32_t now;
 	unsigned sent;       /* Upstream queries so far (QUERIES_MAX). */
+	unsigned failed;     /* ... of which got no reply (timeout, ICMP). */
 	unsigned ns_lookups; /* Glueless NS names looked up so far (NS_LOOKUPS_MAX). */
 } ctx_t;
 
@@ -271,6 +272,7 @@ static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot
 	}
 	c->sent++;
 	if (ret != 0) {
+		c->failed++;
 		if (silent != NULL) {
 			*silent = true;
 		}
@@ -730,23 +732,16 @@ static const knot_dname_t *take_step(canon_resolution_t *out, const step_t *s, u
 	}
 }
 
-int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, uint16_t qtype,
-                  unsigned flags, canon_resolution_t *out, knot_mm_t *mm)
+/* Follow the chain from 'qname', one link at a time. */
+static int resolve_chain(ctx_t *c, const knot_dname_t *qname, uint16_t qtype,
+                         canon_resolution_t *out)
 {
-	ctx_t c = {.conf = conf,
-	           .mm = mm,
-	           .cache_only = flags & CANON_RESOLVE_CACHE_ONLY,
-	           .refresh = flags & CANON_RESOLVE_REFRESH,
-	           .deadline = canon_now_ms() + conf->deadline_ms,
-	           .now = canon_cache_now()};
-	memset(out, 0, sizeof(*out));
-	out->ede = KNOT_EDNS_EDE_NONE;
 	canon_chain_t chain;
 	canon_chain_init(&chain, qname);
 	const knot_dname_t *name = qname;
 	for (;;) {
-		step_t s = resolve_step(&c, name, qtype, 0);
-		if (c.need_network) {
+		step_t s = resolve_step(c, name, qtype, 0);
+		if (c->need_network) {
 			return -EAGAIN;
 		}
 		name = take_step(out, &s, qtype);
@@ -768,4 +763,21 @@ int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, 
 			break;
 		}
 	}
+}
+
+int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, uint16_t qtype,
+                  unsigned flags, canon_resolution_t *out, knot_mm_t *mm)
+{
+	ctx_t c = {.conf = conf,
+	           .mm = mm,
+	           .cache_only = flags & CANON_RESOLVE_CACHE_ONLY,
+	           .refresh = flags & CANON_RESOLVE_REFRESH,
+	           .deadline = canon_now_ms() + conf->deadline_ms,
+	           .now = canon_cache_now()};
+	memset(out, 0, sizeof(*out));
+	out->ede = KNOT_EDNS_EDE_NONE;
+	int ret = resolve_chain(&c, qname, qtype, out);
+	out->sent = c.sent;
+	out->failed = c.failed;
+	return ret;
 }

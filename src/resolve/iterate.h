@@ -52,6 +52,8 @@ typedef struct {
 	knot_rrset_t *answer[CANON_CHAIN_MAX * 2 + 2];
 	unsigned answer_count;
 	knot_rrset_t *authority; /* SOA of a negative answer, or NULL. */
+	unsigned sent;           /* Queries sent upstream for it (0: from the cache alone). */
+	unsigned failed;         /* ... of which got no reply (timeout, ICMP unreachable). */
 } canon_resolution_t;
 
 /*

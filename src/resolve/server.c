@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -61,6 +62,25 @@ typedef struct {
 	int64_t last_active; /* ms: accepted, or an answer sent */
 } tcp_slot_t;
 
+/*
+ * What one thread counts (metrics): only that thread writes its block, on a
+ * cache line of its own; a scrape adds the blocks up (docs/metrics.md).
+ */
+typedef struct {
+	_Alignas(64) atomic_uint_fast64_t hits; /* Client queries answered from the cache alone. */
+	atomic_uint_fast64_t misses;            /* ... that needed the network. */
+	atomic_uint_fast64_t upstream;          /* Queries sent to servers. */
+	atomic_uint_fast64_t upstream_failures; /* ... that got no reply (timeout, ICMP). */
+	atomic_uint_fast64_t servfail;          /* SERVFAIL answers. */
+} counters_t;
+
+#define COUNTERS (POOL_THREADS + CANON_LISTEN_MAX)
+
+static void count(atomic_uint_fast64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
 typedef struct {
 	const canon_listen_t *listen;
 	size_t listen_count;
@@ -73,6 +93,8 @@ typedef struct {
 	/* TCP connections held by pool threads; only accept and the connection's end lock it. */
 	pthread_mutex_t tcp_lock;
 	tcp_slot_t tcp[TCP_SLOTS];
+	int metrics_fd;                /* metrics: listener, or -1 */
+	counters_t counters[COUNTERS]; /* Pool threads first, then the front threads. */
 } server_t;
 
 static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const *rrs,
@@ -158,9 +180,9 @@ static bool allowed(const server_t *srv, const struct sockaddr_storage *peer)
  * Answer one query. With 'cache_only', returns 0 when the network is needed
  * (the caller queues it). Otherwise returns the answer's length (0: drop).
  */
-static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool cache_only,
-                     const struct sockaddr_storage *peer, uint8_t *out, size_t size,
-                     canon_arena_t *arena, bool *queued)
+static size_t answer(server_t *srv, counters_t *cnt, uint8_t *query, size_t len, bool tcp,
+                     bool cache_only, const struct sockaddr_storage *peer, uint8_t *out,
+                     size_t size, canon_arena_t *arena, bool *queued)
 {
 	*queued = false;
 	canon_arena_reset(arena);
@@ -193,8 +215,14 @@ static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool c
 	int ret = canon_resolve(srv->resolver, knot_pkt_qname(q), knot_pkt_qtype(q),
 	                        cache_only ? CANON_RESOLVE_CACHE_ONLY : 0, &res, mm);
 	if (ret == -EAGAIN) {
-		*queued = true;
+		*queued = true; /* Counted by the pool thread that resolves it. */
 		return 0;
+	}
+	count(ret == 0 && res.sent == 0 ? &cnt->hits : &cnt->misses, 1);
+	count(&cnt->servfail, ret != 0 || res.rcode == KNOT_RCODE_SERVFAIL ? 1 : 0);
+	if (ret == 0) {
+		count(&cnt->upstream, res.sent);
+		count(&cnt->upstream_failures, res.failed);
 	}
 	if (ret != 0) {
 		return build_response(q, NULL, KNOT_RCODE_SERVFAIL, tcp, out, size, mm);
@@ -332,7 +360,8 @@ static int read_before(server_t *srv, int fd, uint8_t *buf, size_t len, int64_t 
  * §6.2.3), a message not whole within CANON_TCP_MSG_DEADLINE_MS of its first
  * octet (lib/tcplimit.h), an answer not taken within TCP_SEND_MS, or eviction.
  */
-static void serve_tcp(server_t *srv, job_t *job, uint8_t *out, canon_arena_t *arena)
+static void serve_tcp(server_t *srv, counters_t *cnt, job_t *job, uint8_t *out,
+                      canon_arena_t *arena)
 {
 	struct timeval send_limit = {.tv_sec = TCP_SEND_MS / 1000,
 	                             .tv_usec = (TCP_SEND_MS % 1000) * 1000};
@@ -350,7 +379,7 @@ static void serve_tcp(server_t *srv, job_t *job, uint8_t *out, canon_arena_t *ar
 			break;
 		}
 		bool queued;
-		size_t n = answer(srv, query, len, true, false, &job->peer, out + 2,
+		size_t n = answer(srv, cnt, query, len, true, false, &job->peer, out + 2,
 		                  KNOT_WIRE_MAX_PKTSIZE, arena, &queued);
 		out[0] = (uint8_t)(n >> 8);
 		out[1] = (uint8_t)n;
@@ -365,9 +394,15 @@ static void serve_tcp(server_t *srv, job_t *job, uint8_t *out, canon_arena_t *ar
 	close(job->fd);
 }
 
+typedef struct {
+	server_t *srv;
+	counters_t *cnt; /* This thread's own. */
+} pool_arg_t;
+
 static void *pool_thread(void *arg)
 {
-	server_t *srv = arg;
+	server_t *srv = ((pool_arg_t *)arg)->srv;
+	counters_t *cnt = ((pool_arg_t *)arg)->cnt;
 	canon_arena_t arena;
 	uint8_t *out = malloc(2 + KNOT_WIRE_MAX_PKTSIZE);
 	job_t *job = malloc(sizeof(*job));
@@ -379,11 +414,11 @@ static void *pool_thread(void *arg)
 	}
 	while (queue_pop(srv, job)) {
 		if (job->tcp) {
-			serve_tcp(srv, job, out, &arena);
+			serve_tcp(srv, cnt, job, out, &arena);
 			continue;
 		}
 		bool queued;
-		size_t n = answer(srv, job->query, job->len, false, false, &job->peer, out,
+		size_t n = answer(srv, cnt, job->query, job->len, false, false, &job->peer, out,
 		                  KNOT_WIRE_MAX_PKTSIZE, &arena, &queued);
 		if (n > 0) {
 			sendto(job->fd, out, n, 0, (struct sockaddr *)&job->peer, job->peer_len);
@@ -399,6 +434,7 @@ static void *pool_thread(void *arg)
 
 typedef struct {
 	server_t *srv;
+	counters_t *cnt; /* This thread's own. */
 	int udp_fd;
 	int tcp_fd;
 } front_t;
@@ -424,8 +460,8 @@ static void front_udp(front_t *f, batch_t *b, canon_arena_t *arena)
 	unsigned replies = 0;
 	for (int i = 0; i < n; i++) {
 		bool queued;
-		size_t len = answer(f->srv, b->query[i], b->in[i].msg_len, false, true, &b->peer[i],
-		                    b->answer[i], QUERY_MAX, arena, &queued);
+		size_t len = answer(f->srv, f->cnt, b->query[i], b->in[i].msg_len, false, true,
+		                    &b->peer[i], b->answer[i], QUERY_MAX, arena, &queued);
 		if (queued &&
 		    !queue_push(f->srv, f->udp_fd, -1, &b->peer[i], b->in[i].msg_hdr.msg_namelen,
 		                b->query[i], b->in[i].msg_len)) {
@@ -491,6 +527,123 @@ static void *front_thread(void *arg)
 	return NULL;
 }
 
+/* --- metrics ------------------------------------------------------------------ */
+
+/* The Prometheus text (format 0.0.4) of the counters, summed over the threads. */
+static size_t metrics_text(server_t *srv, char *out, size_t size)
+{
+	uint64_t hits = 0, misses = 0, upstream = 0, failures = 0, servfail = 0;
+	for (unsigned i = 0; i < COUNTERS; i++) {
+		counters_t *c = &srv->counters[i];
+		hits += atomic_load_explicit(&c->hits, memory_order_relaxed);
+		misses += atomic_load_explicit(&c->misses, memory_order_relaxed);
+		upstream += atomic_load_explicit(&c->upstream, memory_order_relaxed);
+		failures += atomic_load_explicit(&c->upstream_failures, memory_order_relaxed);
+		servfail += atomic_load_explicit(&c->servfail, memory_order_relaxed);
+	}
+	size_t entries, bytes;
+	canon_cache_stats(srv->resolver->cache, &entries, &bytes);
+	int n = snprintf(
+	        out, size,
+	        "# HELP canon_resolver_cache_hits_total Queries answered from the cache alone.\n"
+	        "# TYPE canon_resolver_cache_hits_total counter\n"
+	        "canon_resolver_cache_hits_total %llu\n"
+	        "# HELP canon_resolver_cache_misses_total Queries that needed the network.\n"
+	        "# TYPE canon_resolver_cache_misses_total counter\n"
+	        "canon_resolver_cache_misses_total %llu\n"
+	        "# HELP canon_resolver_upstream_queries_total Queries sent to servers.\n"
+	        "# TYPE canon_resolver_upstream_queries_total counter\n"
+	        "canon_resolver_upstream_queries_total %llu\n"
+	        "# HELP canon_resolver_upstream_failures_total Queries to servers that got no "
+	        "reply.\n"
+	        "# TYPE canon_resolver_upstream_failures_total counter\n"
+	        "canon_resolver_upstream_failures_total %llu\n"
+	        "# HELP canon_resolver_servfail_total SERVFAIL answers.\n"
+	        "# TYPE canon_resolver_servfail_total counter\n"
+	        "canon_resolver_servfail_total %llu\n"
+	        "# HELP canon_resolver_cache_entries Entries in the cache.\n"
+	        "# TYPE canon_resolver_cache_entries gauge\n"
+	        "canon_resolver_cache_entries %zu\n"
+	        "# HELP canon_resolver_cache_bytes Memory the cache's entries use.\n"
+	        "# TYPE canon_resolver_cache_bytes gauge\n"
+	        "canon_resolver_cache_bytes %zu\n",
+	        (unsigned long long)hits, (unsigned long long)misses, (unsigned long long)upstream,
+	        (unsigned long long)failures, (unsigned long long)servfail, entries, bytes);
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+/* One HTTP request on 'fd': GET /metrics, or 404. Bounded: 1 s to read, 1 s to send. */
+static void metrics_serve(server_t *srv, int fd)
+{
+	char req[1024];
+	size_t have = 0;
+	int64_t deadline = canon_now_ms() + 1000;
+	while (have < sizeof(req) - 1 && memmem(req, have, "\r\n\r\n", 4) == NULL) {
+		if (!wait_readable(srv, fd, deadline)) {
+			return;
+		}
+		ssize_t n = read(fd, req + have, sizeof(req) - 1 - have);
+		if (n <= 0) {
+			return;
+		}
+		have += (size_t)n;
+	}
+	req[have] = '\0';
+	char body[4096], head[256];
+	bool found =
+	        strncmp(req, "GET /metrics ", 13) == 0 || strncmp(req, "GET /metrics?", 13) == 0;
+	size_t len = found ? metrics_text(srv, body, sizeof(body)) : 0;
+	int n = found ? snprintf(head, sizeof(head),
+	                         "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+	                         "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	                         len)
+	              : snprintf(head, sizeof(head),
+	                         "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+	                         "Connection: close\r\n\r\n");
+	struct timeval limit = {.tv_sec = 1};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) == n && len > 0) {
+		send(fd, body, len, MSG_NOSIGNAL);
+	}
+}
+
+static void *metrics_thread(void *arg)
+{
+	server_t *srv = arg;
+	while (!atomic_load(&srv->stopping)) {
+		struct pollfd p = {.fd = srv->metrics_fd, .events = POLLIN};
+		if (poll(&p, 1, POLL_MS) <= 0) {
+			continue;
+		}
+		int fd = accept4(srv->metrics_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			metrics_serve(srv, fd);
+			close(fd);
+		}
+	}
+	return NULL;
+}
+
+/* The metrics: listener (bound with the DNS sockets, before privileges go); -1 on error. */
+static int metrics_listen(const struct sockaddr_storage *addr, socklen_t len)
+{
+	char text[64];
+	canon_net_addr_str(addr, text, sizeof(text));
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (const struct sockaddr *)addr, len) != 0 || listen(fd, 16) != 0) {
+		canon_log(CANON_LOG_ERROR, "metrics: cannot listen on %s: %s", text,
+		          strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	canon_log(CANON_LOG_INFO, "metrics on http://%s/metrics", text);
+	return fd;
+}
+
 /* --- start and stop --------------------------------------------------------- */
 
 static int open_fronts(server_t *srv, front_t *fronts)
@@ -499,7 +652,7 @@ static int open_fronts(server_t *srv, front_t *fronts)
 		return -1;
 	}
 	for (size_t i = 0; i < srv->listen_count; i++) {
-		fronts[i] = (front_t){.srv = srv};
+		fronts[i] = (front_t){.srv = srv, .cnt = &srv->counters[POOL_THREADS + i]};
 		if (canon_listen_open(&srv->listen[i], &fronts[i].udp_fd, &fronts[i].tcp_fd) != 0) {
 			return -1;
 		}
@@ -524,9 +677,11 @@ static void wait_for_stop(void)
 }
 
 int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *user,
-                       canon_resolver_conf_t *resolver)
+                       canon_resolver_conf_t *resolver, const struct sockaddr_storage *metrics,
+                       socklen_t metrics_len)
 {
-	server_t srv = {.listen = listen, .listen_count = count, .resolver = resolver};
+	server_t srv = {
+	        .listen = listen, .listen_count = count, .resolver = resolver, .metrics_fd = -1};
 	atomic_init(&srv.stopping, false);
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_mutex_init(&srv.tcp_lock, NULL);
@@ -537,8 +692,10 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
 	front_t fronts[CANON_LISTEN_MAX];
 	memset(fronts, -1, sizeof(fronts));
-	pthread_t pool[POOL_THREADS], front_threads[CANON_LISTEN_MAX];
+	pthread_t pool[POOL_THREADS], front_threads[CANON_LISTEN_MAX], metrics_thread_id;
+	pool_arg_t pool_args[POOL_THREADS];
 	unsigned pool_started = 0, fronts_started = 0;
+	bool metrics_started = false;
 	int status = 1;
 
 	sigset_t signals;
@@ -551,12 +708,18 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 
 	/* The sockets as root (port 53), the threads as the user of user:. */
 	if (srv.jobs != NULL && open_fronts(&srv, fronts) == 0 &&
+	    (metrics == NULL || (srv.metrics_fd = metrics_listen(metrics, metrics_len)) >= 0) &&
 	    canon_privs_drop(user, NULL) == 0) {
 		for (; pool_started < POOL_THREADS; pool_started++) {
-			if (pthread_create(&pool[pool_started], NULL, pool_thread, &srv) != 0) {
+			pool_args[pool_started] =
+			        (pool_arg_t){.srv = &srv, .cnt = &srv.counters[pool_started]};
+			if (pthread_create(&pool[pool_started], NULL, pool_thread,
+			                   &pool_args[pool_started]) != 0) {
 				break;
 			}
 		}
+		metrics_started = srv.metrics_fd >= 0 && pthread_create(&metrics_thread_id, NULL,
+		                                                        metrics_thread, &srv) == 0;
 		for (; fronts_started < count; fronts_started++) {
 			if (pthread_create(&front_threads[fronts_started], NULL, front_thread,
 			                   &fronts[fronts_started]) != 0) {
@@ -579,6 +742,12 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 	}
 	for (unsigned i = 0; i < pool_started; i++) {
 		pthread_join(pool[i], NULL);
+	}
+	if (metrics_started) {
+		pthread_join(metrics_thread_id, NULL);
+	}
+	if (srv.metrics_fd >= 0) {
+		close(srv.metrics_fd);
 	}
 	for (size_t i = 0; i < count; i++) {
 		if (fronts[i].udp_fd >= 0) {

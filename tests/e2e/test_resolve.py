@@ -28,6 +28,8 @@ import socket
 import struct
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import dns.edns
 import dns.flags
@@ -40,6 +42,7 @@ import dns.rrset
 import dns.zone
 import pytest
 
+import conftest
 import miniworld
 from miniworld import world  # noqa: F401  (the module-scoped world fixture)
 
@@ -577,6 +580,46 @@ def test_glueless_ns_with_only_aaaa(world, fresh):  # noqa: F811
         assert any(q[2] == "www.v6.liar.test." for q in v6.queries())
     finally:
         v6.stop()
+
+
+# ---------------------------------------------------------------------------
+# Metrics (issue 13; docs/metrics.md).
+
+
+def _metrics(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = r.read().decode()
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r"^(canon_resolver_\w+) (\S+)$", text, re.M)}
+
+
+def test_metrics_count_hits_misses_and_upstream_failures(fresh):
+    """--metrics ADDR:PORT: a cold chain is a miss with upstream queries, the same
+    query again a hit; the dead zone's server counts as an upstream failure and
+    its answer as a SERVFAIL. Another path is 404."""
+    port = conftest.free_port()
+    r = fresh(extra=["--metrics", f"127.0.0.1:{port}"])
+    zero = _metrics(port)
+    assert zero["canon_resolver_cache_hits_total"] == 0
+    assert zero["canon_resolver_upstream_queries_total"] == 0
+    check_case(ask(r, "a.one.test."), "chain3")
+    after_miss = _metrics(port)
+    assert after_miss["canon_resolver_cache_misses_total"] == 1
+    assert after_miss["canon_resolver_upstream_queries_total"] >= 4  # root, test., 3 zones
+    assert after_miss["canon_resolver_cache_entries"] > 0
+    check_case(ask(r, "a.one.test."), "chain3")
+    after_hit = _metrics(port)
+    assert after_hit["canon_resolver_cache_hits_total"] == 1
+    assert after_hit["canon_resolver_upstream_queries_total"] == \
+        after_miss["canon_resolver_upstream_queries_total"]
+    check(ask(r, "www.dead.test."), SF, ede=EDE_NO_REACHABLE_AUTHORITY)
+    after_dead = _metrics(port)
+    assert after_dead["canon_resolver_upstream_failures_total"] >= 1
+    assert after_dead["canon_resolver_servfail_total"] == 1
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
+    assert err.value.code == 404
 
 
 # ---------------------------------------------------------------------------
