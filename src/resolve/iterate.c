@@ -238,6 +238,23 @@ static knot_pkt_t *make_query(ctx_t *c, const knot_dname_t *name, uint16_t qtype
 	return q;
 }
 
+/* The reply in 'wire', parsed, if it answers 'qname'/'qtype' (RFC 5452 §9.1); else NULL. */
+static knot_pkt_t *parse_reply(ctx_t *c, uint8_t *wire, size_t len, const knot_dname_t *qname,
+                               uint16_t qtype)
+{
+	if (len < KNOT_WIRE_HEADER_SIZE || len > KNOT_WIRE_MAX_PKTSIZE) {
+		return NULL;
+	}
+	knot_pkt_t *reply = knot_pkt_new(wire, (uint16_t)len, c->mm);
+	if (reply == NULL || knot_pkt_parse(reply, 0) != KNOT_EOK ||
+	    knot_wire_get_qdcount(wire) != 1 ||
+	    !knot_dname_is_equal(knot_pkt_qname(reply), qname) || knot_pkt_qtype(reply) != qtype ||
+	    !knot_wire_get_qr(wire)) {
+		return NULL;
+	}
+	return reply;
+}
+
 /*
  * One exchange with one server (UDP, then TCP when truncated). Returns the
  * parsed reply, or NULL. The reply must answer our question (RFC 5452 §9.1).
@@ -278,14 +295,7 @@ static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot
 		}
 		return NULL;
 	}
-	knot_pkt_t *reply = knot_pkt_new(wire, (uint16_t)r.len, c->mm);
-	if (reply == NULL || knot_pkt_parse(reply, 0) != KNOT_EOK ||
-	    knot_wire_get_qdcount(wire) != 1 ||
-	    !knot_dname_is_equal(knot_pkt_qname(reply), knot_pkt_qname(query)) ||
-	    knot_pkt_qtype(reply) != knot_pkt_qtype(query) || !knot_wire_get_qr(wire)) {
-		return NULL;
-	}
-	return reply;
+	return parse_reply(c, wire, r.len, knot_pkt_qname(query), knot_pkt_qtype(query));
 }
 
 static bool in_bailiwick(const knot_dname_t *name, const knot_dname_t *zone)
@@ -780,4 +790,19 @@ int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, 
 	out->sent = c.sent;
 	out->failed = c.failed;
 	return ret;
+}
+
+int canon_resolve_reply(const canon_resolver_conf_t *conf, uint8_t *wire, size_t len,
+                        const knot_dname_t *zone, const knot_dname_t *qname, uint16_t qtype,
+                        knot_mm_t *mm)
+{
+	ctx_t c = {.conf = conf,
+	           .mm = mm,
+	           .deadline = canon_now_ms() + conf->deadline_ms,
+	           .now = canon_cache_now()};
+	knot_pkt_t *reply = parse_reply(&c, wire, len, qname, qtype);
+	if (reply == NULL || !in_bailiwick(qname, zone)) {
+		return -EINVAL; /* Dropped, as exchange() drops it; or not a server of the zone. */
+	}
+	return (int)classify(&c, reply, zone, qname, qtype).kind;
 }

@@ -75,3 +75,14 @@ enum {
  */
 int canon_resolve(const canon_resolver_conf_t *conf, const knot_dname_t *qname, uint16_t qtype,
                   unsigned flags, canon_resolution_t *out, knot_mm_t *mm);
+
+/*
+ * What a reply ('wire', 'len' octets) from a server of 'zone' to qname/qtype
+ * means, with what it may cache cached: the resolver's handling of a
+ * server's answer without the network, for the fuzzer (fuzz/fuzz_resolve.c).
+ * Returns an internal step kind (>= 0), or -EINVAL for a reply that is
+ * dropped (garbage, not an answer to the question).
+ */
+int canon_resolve_reply(const canon_resolver_conf_t *conf, uint8_t *wire, size_t len,
+                        const knot_dname_t *zone, const knot_dname_t *qname, uint16_t qtype,
+                        knot_mm_t *mm);
