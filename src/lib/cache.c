@@ -208,6 +208,9 @@ static int insert(canon_cache_t *cache, const knot_dname_t *owner, uint16_t type
 int canon_cache_put_ranked(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now,
                            canon_cache_rank_t rank)
 {
+	if (rr->type == NXDOMAIN_TYPE) {
+		return 0; /* Type 0 is reserved (RFC 6895 §3.1), and the key of NXDOMAIN entries. */
+	}
 	uint32_t ttl = rr->ttl < cache->limits.max_ttl ? rr->ttl : cache->limits.max_ttl;
 	return insert(cache, rr->owner, rr->type, CANON_CACHE_POSITIVE, (uint8_t)rank, rr, ttl,
 	              now);
@@ -221,6 +224,9 @@ int canon_cache_put(canon_cache_t *cache, const knot_rrset_t *rr, uint32_t now)
 int canon_cache_put_negative(canon_cache_t *cache, const knot_dname_t *name, uint16_t type,
                              bool nxdomain, const knot_rrset_t *soa, uint32_t now)
 {
+	if (!nxdomain && type == NXDOMAIN_TYPE) {
+		return 0; /* Type 0 is the key of NXDOMAIN entries: NODATA for it is not kept. */
+	}
 	uint32_t ttl = canon_negative_ttl(soa); /* RFC 2308 §5 */
 	if (ttl > cache->limits.max_neg_ttl) {
 		ttl = cache->limits.max_neg_ttl;
@@ -269,7 +275,10 @@ canon_cache_result_t canon_cache_get_ranked(canon_cache_t *cache, const knot_dna
 {
 	knot_dname_storage_t lower;
 	knot_dname_copy_lower(lower, name);
-	canon_cache_result_t result = get_key(cache, lower, type, now, (uint8_t)min_rank, mm, rr);
+	canon_cache_result_t result = CANON_CACHE_MISS;
+	if (type != NXDOMAIN_TYPE) {
+		result = get_key(cache, lower, type, now, (uint8_t)min_rank, mm, rr);
+	}
 	if (result == CANON_CACHE_MISS) {
 		result = get_key(cache, lower, NXDOMAIN_TYPE, now, (uint8_t)min_rank, mm, rr);
 	}

@@ -174,8 +174,10 @@ static bool from_cache(ctx_t *c, const knot_dname_t *name, uint16_t qtype, canon
 	case CANON_CACHE_MISS:
 		break;
 	}
-	if (qtype != KNOT_RRTYPE_CNAME && canon_cache_get(cache, name, KNOT_RRTYPE_CNAME, c->now,
-	                                                  c->mm, &rr) == CANON_CACHE_POSITIVE) {
+	if (qtype != KNOT_RRTYPE_CNAME &&
+	    canon_cache_get(cache, name, KNOT_RRTYPE_CNAME, c->now, c->mm, &rr) ==
+	            CANON_CACHE_POSITIVE &&
+	    rr->type == KNOT_RRTYPE_CNAME && rr->rrs.count > 0) {
 		*out = (step_t){.kind = STEP_CNAME, .rr = rr};
 		return true;
 	}
