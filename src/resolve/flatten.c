@@ -233,7 +233,14 @@ size_t canon_flattener_count_names(const canon_zonetable_t *table)
 	for (size_t z = 0; table != NULL && z < table->count; z++) {
 		const canon_zone_t *zone = table->zones[z];
 		for (size_t n = 0; n < zone->node_count; n++) {
-			count += canon_node_alias(zone->nodes[n]) != NULL ? 1 : 0;
+			const canon_rrset_t *alias = canon_node_alias(zone->nodes[n]);
+			if (alias == NULL) {
+				continue;
+			}
+			/* A target in a zone served here is answered from it (lib/lookup.c). */
+			canon_name_t target;
+			canon_name_prepare(&target, knot_cname_name(alias->rr.rrs.rdata));
+			count += canon_zonetable_find(table, &target, 0) == NULL ? 1 : 0;
 		}
 	}
 	return count;

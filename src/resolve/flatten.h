@@ -37,7 +37,10 @@ canon_flattener_t *canon_flattener_new(canon_resolver_conf_t *resolver,
 /* Start (or warm) the targets of every ALIAS and flattened CNAME in 'table'; 0 or -ENOMEM. */
 int canon_flattener_track(canon_flattener_t *fl, const canon_zonetable_t *table);
 
-/* Names in 'table' whose A/AAAA a flattener must resolve (ALIAS, flattened CNAME). */
+/*
+ * Names in 'table' whose A/AAAA a flattener must resolve (ALIAS, flattened
+ * CNAME): those whose target is outside the zones of 'table'.
+ */
 size_t canon_flattener_count_names(const canon_zonetable_t *table);
 
 /* Start the refresh thread; 0 or -errno. */

@@ -117,11 +117,13 @@ static int aliases_start(aliases_t *al, canon_server_t *server)
 		/* Not configured: ALIAS names answer A/AAAA with SERVFAIL; say so once, now. */
 		size_t names = canon_flattener_count_names(atomic_load(&server->table));
 		if (names > 0) {
-			canon_log(CANON_LOG_WARNING,
-			          "ALIAS: %zu names need their targets resolved, but neither "
-			          "upstream nor root-hints is set (--upstream, --root-hints): their "
-			          "A and AAAA queries answer SERVFAIL",
-			          names);
+			canon_log(
+			        CANON_LOG_WARNING,
+			        "ALIAS: %zu names have targets outside the zones served, but "
+			        "neither "
+			        "upstream nor root-hints is set (--upstream, --root-hints): their "
+			        "A and AAAA queries answer SERVFAIL",
+			        names);
 		}
 		return 0;
 	}

@@ -13,6 +13,10 @@ import shutil
 import socket
 import subprocess
 
+import dns.message
+import dns.query
+import dns.rcode
+
 import conftest
 
 ZONE = os.path.join(conftest.ZONES_DIR, "alias", "example.com.zone")
@@ -73,5 +77,31 @@ def test_alias_without_a_resolver_is_said_at_start(tmp_path):
         lines = [line for line in server.logtext().splitlines() if "ALIAS:" in line]
         assert len(lines) == 1 and "neither upstream nor root-hints" in lines[0] \
             and "SERVFAIL" in lines[0], server.logtext()
+    finally:
+        server.stop()
+
+
+OWN_ZONE = """$ORIGIN own.test.
+$TTL 300
+@    SOA ns1 hostmaster 1 7200 3600 1209600 300
+@    NS  ns1
+@    ALIAS www.own.test.
+ns1  A   192.0.2.53
+www  A   192.0.2.1
+"""
+
+
+def test_alias_to_a_served_zone_needs_no_resolver(tmp_path):
+    """Issue 12 item 3: an ALIAS whose target is in a zone served here is answered
+    from that zone, without an upstream, and the start says nothing about it."""
+    zone = tmp_path / "own.zone"
+    zone.write_text(OWN_ZONE)
+    server = conftest.start_canon(tmp_path, {"own.test.": str(zone)})
+    try:
+        assert "ALIAS:" not in server.logtext(), server.logtext()
+        r = dns.query.udp(dns.message.make_query("own.test.", "A"), "127.0.0.1",
+                          port=server.port, timeout=2)
+        assert r.rcode() == dns.rcode.NOERROR, r
+        assert [rr.to_text() for rrset in r.answer for rr in rrset] == ["192.0.2.1"], r
     finally:
         server.stop()
