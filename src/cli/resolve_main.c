@@ -109,6 +109,7 @@ static int run(canon_serve_conf_t *conf)
 	char hints[PATH_MAX];
 	canon_daemon_data_file("root.hints", hints, sizeof(hints));
 	if (canon_resolver_setup(&resolver, &settings, hints) == 0) {
+		resolver.log_unusable = true; /* canon serve's ALIAS lookups log per target. */
 		status = canon_resolver_run(conf->listen, conf->listen_count, conf->user, &resolver,
 		                            conf->metrics ? &conf->metrics_addr : NULL,
 		                            conf->metrics_len);

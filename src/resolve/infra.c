@@ -13,6 +13,9 @@
 
 #define SLOTS  4096
 #define SHARDS 16
+/* Hold-down after a timeout: 1 s, doubled for each timeout in a row, at most 8 s. */
+#define HOLD_BASE_MS 1000
+#define HOLD_MAX_MS  8000
 
 typedef struct {
 	uint8_t family; /* 0: empty */
@@ -22,9 +25,10 @@ typedef struct {
 
 typedef struct {
 	key_t_ key;
-	unsigned srtt_ms;  /* Smoothed RTT (7/8 old + 1/8 new, as TCP's RFC 6298 §2). */
-	unsigned timeouts; /* Consecutive timeouts; 0: good. */
-	bool probing;      /* A query is out to a server that timed out. */
+	unsigned srtt_ms;      /* Smoothed RTT (7/8 old + 1/8 new, as TCP's RFC 6298 §2). */
+	unsigned timeouts;     /* Consecutive timeouts; 0: good. */
+	int64_t hold_until_ms; /* After a timeout: no probe before this. */
+	bool probing;          /* A query is out to a server that timed out. */
 } entry_t;
 
 struct canon_infra {
@@ -109,7 +113,7 @@ static void entry_unlock(canon_infra_t *infra, const key_t_ *k)
 }
 
 canon_infra_state_t canon_infra_check(canon_infra_t *infra, const struct sockaddr *addr, bool claim,
-                                      unsigned *rtt_ms)
+                                      int64_t now_ms, unsigned *rtt_ms)
 {
 	key_t_ k = make_key(addr);
 	*rtt_ms = 0;
@@ -120,15 +124,16 @@ canon_infra_state_t canon_infra_check(canon_infra_t *infra, const struct sockadd
 	canon_infra_state_t state = CANON_INFRA_GOOD;
 	*rtt_ms = e->srtt_ms;
 	if (e->timeouts > 0) {
-		state = e->probing || !claim ? CANON_INFRA_SKIP : CANON_INFRA_PROBE;
-		e->probing |= claim;
+		bool can_probe = claim && !e->probing && now_ms >= e->hold_until_ms;
+		state = can_probe ? CANON_INFRA_PROBE : CANON_INFRA_SKIP;
+		e->probing |= can_probe;
 	}
 	entry_unlock(infra, &k);
 	return state;
 }
 
 void canon_infra_report(canon_infra_t *infra, const struct sockaddr *addr, bool answered,
-                        unsigned rtt_ms)
+                        unsigned rtt_ms, int64_t now_ms)
 {
 	key_t_ k = make_key(addr);
 	entry_t *e = entry_lock(infra, &k, true);
@@ -136,8 +141,11 @@ void canon_infra_report(canon_infra_t *infra, const struct sockaddr *addr, bool 
 	if (answered) {
 		e->timeouts = 0;
 		e->srtt_ms = e->srtt_ms == 0 ? rtt_ms + 1 : (e->srtt_ms * 7 + rtt_ms + 1) / 8;
-	} else if (e->timeouts < UINT32_MAX) {
-		e->timeouts++;
+	} else {
+		e->timeouts += e->timeouts < UINT32_MAX ? 1 : 0;
+		unsigned shift = e->timeouts - 1 < 3 ? e->timeouts - 1 : 3;
+		int64_t hold = (int64_t)HOLD_BASE_MS << shift;
+		e->hold_until_ms = now_ms + (hold < HOLD_MAX_MS ? hold : HOLD_MAX_MS);
 	}
 	entry_unlock(infra, &k);
 }

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,6 +21,7 @@
 #include <libzscanner/scanner.h>
 
 #include "lib/alias.h"
+#include "lib/log.h"
 #include "lib/net.h"
 #include "resolve/iterate.h"
 
@@ -559,7 +561,8 @@ static knot_pkt_t *ask_server(ctx_t *c, const canon_upstream_t *server, const kn
 	if (c->sent == sent || (silent && canon_now_ms() >= c->deadline)) {
 		canon_infra_release(infra, addr);
 	} else {
-		canon_infra_report(infra, addr, !silent, (unsigned)(canon_now_ms() - start));
+		int64_t now = canon_now_ms();
+		canon_infra_report(infra, addr, !silent, (unsigned)(now - start), now);
 	}
 	return reply;
 }
@@ -577,7 +580,7 @@ static void order_servers(ctx_t *c, const canon_upstream_t *servers, unsigned co
 		good[i] =
 		        c->conf->infra == NULL ||
 		        canon_infra_check(c->conf->infra, (const struct sockaddr *)&servers[i].addr,
-		                          false, &rtt[i]) == CANON_INFRA_GOOD;
+		                          false, 0, &rtt[i]) == CANON_INFRA_GOOD;
 		unsigned j = i;
 		for (; j > 0; j--) { /* Insertion sort: a handful of servers. */
 			unsigned k = order[j - 1];
@@ -588,6 +591,33 @@ static void order_servers(ctx_t *c, const canon_upstream_t *servers, unsigned co
 		}
 		order[j] = i;
 	}
+}
+
+/*
+ * Say why a zone gave no usable answer (issue 13), at most one line a second
+ * for the whole process: a dead zone asked a thousand times a second must not
+ * flood the log. The lines left out are counted in the next one.
+ */
+static void log_unusable(ctx_t *c, const knot_dname_t *zone, unsigned silent, unsigned lame,
+                         unsigned skipped)
+{
+	static atomic_int_fast64_t last_ms;
+	static atomic_uint suppressed;
+	if (!c->conf->log_unusable) {
+		return;
+	}
+	int64_t now = canon_now_ms(), last = atomic_load(&last_ms);
+	if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms, &last, now)) {
+		atomic_fetch_add(&suppressed, 1);
+		return;
+	}
+	char name[KNOT_DNAME_TXT_MAXLEN + 1];
+	knot_dname_to_str(name, zone, sizeof(name));
+	canon_log(CANON_LOG_WARNING,
+	          "resolver: zone %s gave no usable answer: %u servers did not answer, %u "
+	          "answered unusably (REFUSED, SERVFAIL, lame, garbage), %u skipped after "
+	          "a timeout (%u such lines left out)",
+	          name, silent, lame, skipped, atomic_exchange(&suppressed, 0));
 }
 
 /* Ask the servers of one zone; a referral hands back the deeper zone's NS. */
@@ -614,6 +644,7 @@ static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *nam
 	bool good[TRIES_PER_ZONE];
 	order_servers(c, servers, count, order, good, rtt);
 	bool asked = false;
+	unsigned silent = 0, lame = 0, skipped = 0;
 	for (unsigned i = 0; i < count; i++) {
 		const canon_upstream_t *server = &servers[order[i]];
 		if (c->sent >= QUERIES_MAX) {
@@ -623,26 +654,32 @@ static step_t ask_zone(ctx_t *c, const knot_rrset_t *ns, const knot_dname_t *nam
 		unsigned unused;
 		if (!good[order[i]] &&
 		    canon_infra_check(c->conf->infra, (const struct sockaddr *)&server->addr, true,
-		                      &unused) != CANON_INFRA_PROBE) {
-			continue; /* Timed out before, and another query is probing it. */
+		                      canon_now_ms(), &unused) != CANON_INFRA_PROBE) {
+			skipped++;
+			continue; /* Timed out lately: held down, or another query probes it. */
 		}
 		asked = true;
 		unsigned timeout = c->conf->timeout_ms;
 		if (good[order[i]] && rtt[order[i]] == 0 && timeout > FIRST_CONTACT_MS) {
 			timeout = FIRST_CONTACT_MS;
 		}
+		unsigned failed = c->failed;
 		knot_pkt_t *reply = ask_server(c, server, query, timeout);
 		if (reply == NULL) {
+			silent += c->failed > failed ? 1 : 0;
+			lame += c->failed > failed ? 0 : 1;
 			continue; /* Timeout or garbage: the next server (RFC 1035 §7.2). */
 		}
 		step_t s = classify(c, reply, ns->owner, name, qtype);
 		if (s.kind != STEP_LAME) {
 			return s;
 		}
+		lame++;
 	}
+	log_unusable(c, ns->owner, silent, lame, skipped);
 	if (!asked) {
 		return step_fail(KNOT_EDNS_EDE_NREACH_AUTH,
-		                 "every server of the zone timed out lately and is being probed");
+		                 "every server of the zone timed out lately (held down or probed)");
 	}
 	return step_fail(KNOT_EDNS_EDE_NREACH_AUTH, "no server of the zone gave a usable answer");
 }

@@ -42,6 +42,7 @@ typedef struct {
 	canon_prefix_list_t allow_recursion; /* Clients answered; empty: loopback only. */
 	unsigned timeout_ms;                 /* One query to one server. */
 	unsigned deadline_ms;                /* A whole resolution. */
+	bool log_unusable; /* Log (rate-limited) why a zone gave no usable answer. */
 } canon_resolver_conf_t;
 
 typedef struct {

@@ -622,6 +622,23 @@ def test_metrics_count_hits_misses_and_upstream_failures(fresh):
     assert err.value.code == 404
 
 
+def test_unusable_zones_are_logged_rate_limited(fresh):
+    """Issue 13: the resolver says why a zone gave no usable answer, at most one
+    line a second: 20 queries into dead.test give one line, not 20."""
+    r = fresh()
+    tag = random.randrange(10**9)
+    for i in range(20):
+        check(ask(r, f"l{tag}-{i}.dead.test."), SF, ede=EDE_NO_REACHABLE_AUTHORITY)
+    time.sleep(1.1)
+    check(ask(r, "www.lame.test."), SF, ede=EDE_NO_REACHABLE_AUTHORITY)
+    lines = [line for line in r.logtext().splitlines() if "gave no usable answer" in line]
+    dead = [line for line in lines if "zone dead.test." in line]
+    assert 1 <= len(dead) <= 3, "\n".join(lines)
+    assert "1 servers did not answer" in dead[0], dead[0]
+    assert any("zone lame.test." in line and "1 answered unusably" in line
+               for line in lines), "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------
 # The cache.
 

@@ -116,27 +116,43 @@ static struct sockaddr_in v4(const char *text, uint16_t port)
 	return a;
 }
 
-/* A server that timed out gets one probe at a time until it answers again. */
-static void test_infra_one_probe_at_a_time(void **state)
+/*
+ * A server that timed out is held down (1 s, then 2, 4, 8 s for timeouts in a
+ * row), then gets one probe at a time until it answers again.
+ */
+static void test_infra_hold_down_and_one_probe(void **state)
 {
 	(void)state;
 	canon_infra_t *infra = canon_infra_new();
 	struct sockaddr_in dead = v4("192.0.2.9", 53), other = v4("192.0.2.9", 5353);
 	const struct sockaddr *d = (const struct sockaddr *)&dead;
 	unsigned rtt;
-	assert_int_equal(canon_infra_check(infra, d, true, &rtt), CANON_INFRA_GOOD);
+	int64_t t = 100000;
+	assert_int_equal(canon_infra_check(infra, d, true, t, &rtt), CANON_INFRA_GOOD);
 	assert_int_equal(rtt, 0);
-	canon_infra_report(infra, d, false, 800);
-	assert_int_equal(canon_infra_check(infra, d, false, &rtt), CANON_INFRA_SKIP);
-	assert_int_equal(canon_infra_check(infra, d, true, &rtt), CANON_INFRA_PROBE);
-	assert_int_equal(canon_infra_check(infra, d, true, &rtt), CANON_INFRA_SKIP);
+	canon_infra_report(infra, d, false, 800, t);
+	assert_int_equal(canon_infra_check(infra, d, false, t, &rtt), CANON_INFRA_SKIP);
+	assert_int_equal(canon_infra_check(infra, d, true, t + 999, &rtt), CANON_INFRA_SKIP);
+	assert_int_equal(canon_infra_check(infra, d, true, t + 1000, &rtt), CANON_INFRA_PROBE);
+	assert_int_equal(canon_infra_check(infra, d, true, t + 1000, &rtt), CANON_INFRA_SKIP);
 	canon_infra_release(infra, d); /* Not sent after all: the next caller may probe. */
-	assert_int_equal(canon_infra_check(infra, d, true, &rtt), CANON_INFRA_PROBE);
+	assert_int_equal(canon_infra_check(infra, d, true, t + 1000, &rtt), CANON_INFRA_PROBE);
+	t += 1800;
+	canon_infra_report(infra, d, false, 800, t); /* The second timeout in a row: 2 s. */
+	assert_int_equal(canon_infra_check(infra, d, true, t + 1999, &rtt), CANON_INFRA_SKIP);
+	for (int i = 0; i < 5; i++) { /* Then 4 s, and 8 s at most. */
+		assert_int_equal(canon_infra_check(infra, d, true, t + 8000, &rtt),
+		                 CANON_INFRA_PROBE);
+		t += 8000;
+		canon_infra_report(infra, d, false, 800, t);
+	}
+	assert_int_equal(canon_infra_check(infra, d, true, t + 7999, &rtt), CANON_INFRA_SKIP);
 	/* Another port of the same address is another server. */
-	assert_int_equal(canon_infra_check(infra, (const struct sockaddr *)&other, true, &rtt),
+	assert_int_equal(canon_infra_check(infra, (const struct sockaddr *)&other, true, t, &rtt),
 	                 CANON_INFRA_GOOD);
-	canon_infra_report(infra, d, true, 20);
-	assert_int_equal(canon_infra_check(infra, d, true, &rtt), CANON_INFRA_GOOD);
+	assert_int_equal(canon_infra_check(infra, d, true, t + 8000, &rtt), CANON_INFRA_PROBE);
+	canon_infra_report(infra, d, true, 20, t + 8020);
+	assert_int_equal(canon_infra_check(infra, d, true, t + 8020, &rtt), CANON_INFRA_GOOD);
 	assert_true(rtt > 0 && rtt <= 21);
 	canon_infra_free(infra);
 }
@@ -173,7 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_glue_does_not_replace_an_answer),
 	        cmocka_unit_test(test_type_zero_is_not_an_nxdomain),
-	        cmocka_unit_test(test_infra_one_probe_at_a_time),
+	        cmocka_unit_test(test_infra_hold_down_and_one_probe),
 	        cmocka_unit_test(test_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
