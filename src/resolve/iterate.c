@@ -308,6 +308,34 @@ static bool in_bailiwick(const knot_dname_t *name, const knot_dname_t *zone)
 }
 
 /*
+ * Whether one record's rdata has the shape its type needs where this file
+ * reads it: a name that fills it (CNAME, DNAME, NS), two names and five
+ * numbers (SOA), an address (A, AAAA). libknot accepts an empty rdata for any
+ * type, and a hostile server sends one (found by fuzz/fuzz_resolve.c).
+ */
+static bool rdata_usable(uint16_t type, const knot_rdata_t *rd)
+{
+	const uint8_t *end = rd->data + rd->len;
+	switch (type) {
+	case KNOT_RRTYPE_CNAME:
+	case KNOT_RRTYPE_DNAME:
+	case KNOT_RRTYPE_NS:
+		return rd->len > 0 && knot_dname_wire_check(rd->data, end, NULL) == rd->len;
+	case KNOT_RRTYPE_SOA: {
+		int mname = rd->len > 0 ? knot_dname_wire_check(rd->data, end, NULL) : -1;
+		int rname = mname > 0 ? knot_dname_wire_check(rd->data + mname, end, NULL) : -1;
+		return rname > 0 && (size_t)(mname + rname) + 20 == rd->len;
+	}
+	case KNOT_RRTYPE_A:
+		return rd->len == 4;
+	case KNOT_RRTYPE_AAAA:
+		return rd->len == 16;
+	default:
+		return true;
+	}
+}
+
+/*
  * The RRset of 'section' with this owner and type (the first owner found when
  * 'owner' is NULL), merged from its records: libknot parses each record of a
  * message as an RRset of its own. Allocated from the arena; NULL if none.
@@ -333,10 +361,12 @@ static knot_rrset_t *section_find(ctx_t *c, const knot_pkt_t *pkt, knot_section_
 		merged->ttl = rr->ttl < merged->ttl ? rr->ttl : merged->ttl;
 		knot_rdata_t *rd = rr->rrs.rdata;
 		for (uint16_t j = 0; j < rr->rrs.count; j++, rd = knot_rdataset_next(rd)) {
-			knot_rrset_add_rdata(merged, rd->data, rd->len, c->mm);
+			if (rdata_usable(type, rd)) {
+				knot_rrset_add_rdata(merged, rd->data, rd->len, c->mm);
+			}
 		}
 	}
-	return merged;
+	return merged != NULL && merged->rrs.count > 0 ? merged : NULL;
 }
 
 /* A copy in the arena (the reply's RRsets live as long as the reply anyway). */
@@ -398,7 +428,8 @@ static bool classify_answer(ctx_t *c, const knot_pkt_t *reply, const knot_dname_
 	const knot_pktsection_t *answer = knot_pkt_section(reply, KNOT_ANSWER);
 	for (uint16_t i = 0; i < answer->count; i++) {
 		const knot_rrset_t *d = knot_pkt_rr(answer, i);
-		if (d->type == KNOT_RRTYPE_DNAME && in_bailiwick(d->owner, zone) &&
+		if (d->type == KNOT_RRTYPE_DNAME && d->rrs.count > 0 &&
+		    rdata_usable(KNOT_RRTYPE_DNAME, d->rrs.rdata) && in_bailiwick(d->owner, zone) &&
 		    knot_dname_in_bailiwick(name, d->owner) > 0) {
 			canon_cache_put(cache, d, c->now);
 			*out = dname_step(c, keep(c, d), name);

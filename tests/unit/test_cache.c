@@ -21,6 +21,7 @@
 #include "lib/cache.h"
 #include "lib/prefix.h"
 #include "resolve/infra.h"
+#include "resolve/iterate.h"
 
 static knot_rrset_t *a_rrset(const char *owner, const char *addr)
 {
@@ -157,6 +158,42 @@ static void test_infra_hold_down_and_one_probe(void **state)
 	canon_infra_free(infra);
 }
 
+/*
+ * A server's CNAME with an empty rdata (libknot parses one when the class is
+ * 0, as in UPDATE, RFC 2136 §2.5) is not an alias:
+ * not cached, not followed (found by fuzz/fuzz_resolve.c: read out of bounds).
+ */
+static void test_reply_with_empty_cname_rdata(void **state)
+{
+	(void)state;
+	canon_cache_limits_t limits = {.max_bytes = 1 << 20};
+	canon_resolver_conf_t conf = {.cache = canon_cache_new(&limits), .deadline_ms = 1000};
+	canon_arena_t arena;
+	assert_int_equal(canon_arena_init(&arena, 1 << 16), 0);
+	uint8_t wire[] = {0x00, 0x01, 0x84, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+	                  /* a.example. A IN */
+	                  1, 'a', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0x00, 0x01, 0x00, 0x01,
+	                  /* a.example. CNAME, class 0 (libknot then takes an empty rdata), 300 */
+	                  0xc0, 0x0c, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x01, 0x2c, 0x00, 0x00};
+	knot_dname_t *zone = knot_dname_from_str_alloc("example.");
+	knot_dname_t *name = knot_dname_from_str_alloc("a.example.");
+	int kind = canon_resolve_reply(&conf, wire, sizeof(wire), zone, name, KNOT_RRTYPE_A,
+	                               &arena.mm);
+	assert_true(kind >= 0);
+	knot_rrset_t *rr = NULL;
+	assert_int_equal(canon_cache_get(conf.cache, name, KNOT_RRTYPE_CNAME, canon_cache_now(),
+	                                 &arena.mm, &rr),
+	                 CANON_CACHE_MISS);
+	canon_resolution_t res;
+	assert_int_equal(canon_resolve(&conf, name, KNOT_RRTYPE_A, CANON_RESOLVE_CACHE_ONLY, &res,
+	                               &arena.mm),
+	                 -EAGAIN);
+	knot_dname_free(zone, NULL);
+	knot_dname_free(name, NULL);
+	canon_arena_deinit(&arena);
+	canon_cache_free(conf.cache);
+}
+
 static void test_prefixes(void **state)
 {
 	(void)state;
@@ -190,6 +227,7 @@ int main(void)
 	        cmocka_unit_test(test_glue_does_not_replace_an_answer),
 	        cmocka_unit_test(test_type_zero_is_not_an_nxdomain),
 	        cmocka_unit_test(test_infra_hold_down_and_one_probe),
+	        cmocka_unit_test(test_reply_with_empty_cname_rdata),
 	        cmocka_unit_test(test_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
