@@ -38,6 +38,8 @@ static void usage(FILE *out)
 	        "(RFC 2136)\n"
 	        "                            transfer=KEY|PREFIX[,...]  who may AXFR/IXFR\n"
 	        "                            notify=ADDR:PORT[,...] secondaries to NOTIFY\n"
+	        "                            dnssec=online          sign answers online "
+	        "(key in state-dir)\n"
 	        "  -S, --state-dir DIR       where the zones' journals are kept\n"
 	        "      --catalog NAME[,transfer=...,notify=...]\n"
 	        "                            make catalog zone NAME (RFC 9432) of every zone "
@@ -76,7 +78,7 @@ static void usage(FILE *out)
 /* Where the zone options start in ORIGIN=FILE,OPTION=...: the first ",NAME=" of a known option. */
 static const char *options_start(const char *file)
 {
-	static const char *names[] = {",flatten=", ",update=", ",transfer=", ",notify="};
+	static const char *names[] = {",flatten=", ",update=", ",transfer=", ",notify=", ",dnssec="};
 	const char *first = NULL;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *at = strstr(file, names[i]);

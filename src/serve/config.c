@@ -213,7 +213,7 @@ static int zone_option(const canon_serve_conf_t *conf, canon_zone_conf_t *zone, 
 {
 	char *value = strchr(option, '=');
 	if (value == NULL) {
-		*error = "zone options are flatten=, update=, transfer= and notify=";
+		*error = "zone options are flatten=, update=, transfer=, notify= and dnssec=";
 		return -EINVAL;
 	}
 	*value++ = '\0';
@@ -230,7 +230,16 @@ static int zone_option(const canon_serve_conf_t *conf, canon_zone_conf_t *zone, 
 	if (strcmp(option, "notify") == 0) {
 		return add_notify(zone, value, error);
 	}
-	*error = "zone options are flatten=, update=, transfer= and notify=";
+	if (strcmp(option, "dnssec") == 0) {
+		/* docs/dnssec.md: "online" signs answers as they go out; "none" is the default. */
+		*error = "dnssec must be online or none";
+		if (strcmp(value, "online") != 0 && strcmp(value, "none") != 0) {
+			return -EINVAL;
+		}
+		zone->dnssec_online = strcmp(value, "online") == 0;
+		return 0;
+	}
+	*error = "zone options are flatten=, update=, transfer=, notify= and dnssec=";
 	return -EINVAL;
 }
 
@@ -445,6 +454,13 @@ int canon_conf_validate(const canon_serve_conf_t *conf)
 			fprintf(stderr,
 			        "zone %s: update= needs state-dir (--state-dir): an update is "
 			        "acknowledged only once it is in the journal\n",
+			        conf->zones[i].origin);
+			return -EINVAL;
+		}
+		if (conf->zones[i].dnssec_online && conf->state_dir == NULL) {
+			fprintf(stderr,
+			        "zone %s: dnssec=online needs state-dir (--state-dir): the zone's "
+			        "signing key is kept there\n",
 			        conf->zones[i].origin);
 			return -EINVAL;
 		}

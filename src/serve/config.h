@@ -12,6 +12,7 @@
  *   state-dir: /var/lib/canon    # journals of zones that change
  *   key: k1. hmac-sha256 BASE64  # TSIG key (repeatable)
  *   zone: example.org. example.org.zone update=k1 transfer=k1,127.0.0.0/8 notify=127.0.0.1:5301
+ *   zone: example.net. example.net.zone dnssec=online   # sign answers online (needs state-dir)
  *   journal-max-depth: 1000      # changesets kept per zone before a snapshot replaces them
  *   http: 127.0.0.1:8081         # the HTTP API (PowerDNS v1 subset) and the web page
  *   api-key: SECRET              # X-API-Key the API asks for; without it, loopback only
@@ -68,6 +69,9 @@ typedef struct {
 	struct sockaddr_storage *notify; /* notify=ADDR:PORT[,...]: secondaries to NOTIFY */
 	socklen_t *notify_len;
 	size_t notify_count;
+	bool dnssec_online; /* dnssec=online: answers signed as they go out (docs/dnssec.md) */
+	/* Its key (lib/sign.h), set by the zone manager; owned by serve/online_key.c. */
+	const struct canon_sign_key *online_key;
 } canon_zone_conf_t;
 
 typedef struct {
@@ -127,7 +131,8 @@ int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);
 
 /*
  * Add a zone; 'options' is NULL or space-separated options: flatten=none|apex|all,
- * update=KEY[,KEY], transfer=KEY|PREFIX[,...], notify=ADDR:PORT[,...]. Keys must
+ * update=KEY[,KEY], transfer=KEY|PREFIX[,...], notify=ADDR:PORT[,...],
+ * dnssec=online|none. Keys must
  * be defined before. Returns 0, or -EINVAL with *error saying what is wrong.
  */
 int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,

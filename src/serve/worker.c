@@ -91,6 +91,7 @@ void *canon_worker_run(void *arg)
 	udp.worker = w;
 	udp.keys = &server->conf->keys;
 	udp.metrics = &w->metrics;
+	udp.online = &w->online;
 	canon_query_ctx_t tcp = udp;
 	tcp.tcp = true;
 	w->contexts[0] = &udp;
@@ -138,5 +139,6 @@ void canon_worker_deinit(canon_worker_t *w)
 		close(w->epoll_fd);
 	}
 	canon_udp_batch_free(w->udp);
+	canon_online_cache_free(&w->online);
 	canon_arena_deinit(&w->arena);
 }

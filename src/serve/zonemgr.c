@@ -28,6 +28,7 @@
 #include "lib/log.h"
 #include "lib/zone_load.h"
 #include "serve/notify.h"
+#include "serve/online_sign.h"
 #include "serve/update.h"
 #include "serve/zonemgr.h"
 #include "serve/zonemgr_internal.h"
@@ -158,7 +159,7 @@ int zm_file_stat(const char *path, struct timespec *mtime)
 	return 0;
 }
 
-static canon_zone_t *load_file(zm_zone_t *z)
+static canon_zone_t *load_file(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
 	canon_zone_t *zone = NULL;
 	/*
@@ -178,6 +179,12 @@ static canon_zone_t *load_file(zm_zone_t *z)
 	zm_file_stat(z->conf->file, &mtime);
 	if (canon_zone_load_for_serving(z->conf->origin, z->conf->file, z->conf->flatten, &zone) !=
 	    0) {
+		return NULL;
+	}
+	/* dnssec=online: the zone must not be signed already, and its key is at hand. */
+	if (canon_online_check_zone(z->conf, zone) != 0 ||
+	    canon_online_attach(mgr->conf->state_dir, (canon_zone_conf_t *)z->conf) != 0) {
+		canon_zone_free(zone);
 		return NULL;
 	}
 	zone->settings = z->conf;
@@ -309,7 +316,7 @@ static void trim_heap(void)
 /* Load one zone: its file, then its journal. Returns 0, or -1 when it is not served. */
 int zm_zone_start(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
-	z->current = load_file(z);
+	z->current = load_file(mgr, z);
 	if (z->current == NULL) {
 		canon_log(CANON_LOG_ERROR, "zone %s: load from %s failed, not served", z->origin,
 		          z->conf->file);
@@ -590,7 +597,7 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 		return;
 	}
 	uint32_t served = canon_zone_serial(z->current), old_file = z->file_serial;
-	canon_zone_t *fresh = load_file(z);
+	canon_zone_t *fresh = load_file(mgr, z);
 	if (fresh == NULL) {
 		canon_log(CANON_LOG_ERROR,
 		          "zone %s: load from %s failed, keeping the previous version", z->origin,
@@ -756,6 +763,8 @@ static void run_reload(canon_zonemgr_t *mgr)
 			zones[i] = *prev;
 			zones[i].conf = conf;
 			memset(prev, 0, sizeof(*prev));
+			/* The new settings carry the key before readers see them. */
+			canon_online_attach(mgr->conf->state_dir, (canon_zone_conf_t *)conf);
 			if (zones[i].current != NULL) {
 				/* Readers take the settings from the version they answer from. */
 				__atomic_store_n(&zones[i].current->settings, conf,
