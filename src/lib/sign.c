@@ -55,7 +55,9 @@ static int make_key_file(const char *dir, const char *path, char *error, size_t 
 {
 	char keys[4096];
 	snprintf(keys, sizeof(keys), "%s/keys", dir);
-	if (mkdir(keys, 0700) != 0 && errno != EEXIST) {
+	/* The state directory may be new too (a first start). */
+	if ((mkdir(dir, 0750) != 0 && errno != EEXIST) ||
+	    (mkdir(keys, 0700) != 0 && errno != EEXIST)) {
 		snprintf(error, error_size, "cannot create %s: %s", keys, strerror(errno));
 		return -errno;
 	}

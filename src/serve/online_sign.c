@@ -370,12 +370,13 @@ static uint8_t rrsig_labels(const knot_dname_t *owner)
  * with the ALIAS's TTL as its original TTL (the answer's counts down).
  */
 static bool sign_params(const canon_zone_t *zone, const canon_name_t *name, const knot_rrset_t *rr,
-                        const canon_answer_t *answer, canon_sign_params_t *p, bool *wildcard)
+                        const canon_answer_t *answer, canon_sign_params_t *p,
+                        const canon_node_t **wildcard)
 {
 	const canon_node_t *node = NULL;
 	p->owner = rr->owner;
 	p->original_ttl = rr->ttl;
-	*wildcard = false;
+	*wildcard = NULL;
 	switch (canon_zone_find(zone, name, &node)) {
 	case CANON_FIND_DNAME:
 		return false;
@@ -390,7 +391,7 @@ static bool sign_params(const canon_zone_t *zone, const canon_name_t *name, cons
 		}
 		node = node->wildcard;
 		p->owner = node->owner;
-		*wildcard = true;
+		*wildcard = node;
 		break;
 	case CANON_FIND_FOUND:
 		break;
@@ -406,17 +407,27 @@ static bool sign_params(const canon_zone_t *zone, const canon_name_t *name, cons
 
 /*
  * RFC 4035 §3.1.3.3: a wildcard answer proves that no closer name exists,
- * here with an NSEC that covers just the QNAME (RFC 4470 §2).
+ * here with an NSEC that covers just the next closer name (RFC 4470 §2): the
+ * name one label below the closest encloser, the wildcard's parent. Its
+ * owner and next name then share the closest encloser as their longest
+ * suffix, from which validators tell the wildcard.
  */
 static int add_cover(online_t *o, const canon_sign_key_t *key, const canon_zone_t *zone,
-                     const knot_dname_t *owner, canon_answer_section_t *auth)
+                     const knot_dname_t *owner, const canon_node_t *wildcard,
+                     canon_answer_section_t *auth)
 {
 	if (!o->dnssec || (o->covered != NULL && knot_dname_is_case_equal(o->covered, owner))) {
 		return 0;
 	}
 	o->covered = owner;
+	size_t below = knot_dname_labels(owner, NULL) -
+	               knot_dname_labels(wildcard->parent->owner, NULL) - 1;
+	const knot_dname_t *closer = owner;
+	for (size_t i = 0; i < below; i++) {
+		closer += 1 + closer[0];
+	}
 	uint8_t lower[KNOT_DNAME_MAXLEN], prev[KNOT_DNAME_MAXLEN], next[KNOT_DNAME_MAXLEN];
-	knot_dname_copy_lower(lower, owner);
+	knot_dname_copy_lower(lower, closer);
 	predecessor(lower, prev);
 	size_t next_len = sibling_after(lower, next);
 	uint16_t types[2] = {KNOT_RRTYPE_RRSIG, KNOT_RRTYPE_NSEC};
@@ -449,7 +460,7 @@ static int sign_one(online_t *o, const knot_rrset_t *rr, uint16_t hint, canon_an
 	const canon_sign_key_t *key = zone_key(zone);
 	canon_sign_params_t p = {
 	        .owner = rr->owner, .labels = rrsig_labels(rr->owner), .original_ttl = rr->ttl};
-	bool wildcard = false;
+	const canon_node_t *wildcard = NULL;
 	/* NSEC records are made here, at their own name: signed as they are. */
 	if (key == NULL || (rr->type != KNOT_RRTYPE_NSEC &&
 	                    !sign_params(zone, &name, rr, o->answer, &p, &wildcard))) {
@@ -460,8 +471,8 @@ static int sign_one(online_t *o, const knot_rrset_t *rr, uint16_t hint, canon_an
 		return -EIO;
 	}
 	ret = push(out, sig, hint);
-	if (ret == 0 && wildcard) {
-		ret = add_cover(o, key, zone, rr->owner, auth_extra);
+	if (ret == 0 && wildcard != NULL) {
+		ret = add_cover(o, key, zone, rr->owner, wildcard, auth_extra);
 	}
 	return ret;
 }
