@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <libknot/consts.h>
@@ -80,28 +81,52 @@ static const canon_zone_t *zone_of(const online_t *o, const canon_name_t *name, 
 
 /* ---- the signature cache ---- */
 
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
+/* One 64-bit word into the hash (multiply and fold, as wyhash-like mixers do). */
+static inline uint64_t mix(uint64_t h, uint64_t v)
 {
-	const uint8_t *p = data;
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ p[i]) * 0x100000001b3ULL;
+	h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t len)
+{
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		h = mix(h, v);
 	}
-	return h;
+	uint64_t tail = 0;
+	memcpy(&tail, p, len);
+	return mix(h, tail ^ ((uint64_t)len << 56));
 }
 
 /* What identifies a signature: key, owner as signed, type, TTL, labels, the records. */
 static uint64_t sign_hash(const canon_sign_key_t *key, const knot_rrset_t *rr,
                           const canon_sign_params_t *p, const uint8_t *lower_owner)
 {
-	uint64_t h = fnv(0xcbf29ce484222325ULL, &key, sizeof(key));
-	h = fnv(h, lower_owner, knot_dname_size(lower_owner));
-	uint8_t fixed[7];
-	knot_wire_write_u16(fixed, rr->type);
-	knot_wire_write_u32(fixed + 2, p->original_ttl);
-	fixed[6] = p->labels;
-	h = fnv(h, fixed, sizeof(fixed));
-	h = fnv(h, rr->rrs.rdata, rr->rrs.size);
+	uint64_t h = mix(0x243F6A8885A308D3ULL, (uint64_t)(uintptr_t)key);
+	h = mix(h, ((uint64_t)rr->type << 40) | ((uint64_t)p->labels << 32) | p->original_ttl);
+	h = hash_bytes(h, lower_owner, knot_dname_size(lower_owner));
+	h = hash_bytes(h, (const uint8_t *)rr->rrs.rdata, rr->rrs.size);
 	return h != 0 ? h : 1;
+}
+
+/*
+ * The entries, zeroed, on huge pages where the kernel has them: the cache is
+ * read at random, and a TLB miss per answer would cost as much as the lookup.
+ */
+static canon_online_entry_t *entries_new(void)
+{
+	size_t size = CANON_ONLINE_CACHE_ENTRIES * sizeof(canon_online_entry_t);
+	void *mem = NULL;
+	if (posix_memalign(&mem, 2 << 20, size) != 0) {
+		return NULL;
+	}
+#ifdef MADV_HUGEPAGE
+	madvise(mem, size, MADV_HUGEPAGE);
+#endif
+	memset(mem, 0, size);
+	return mem;
 }
 
 static bool entry_fresh(const canon_online_entry_t *e, uint64_t key, uint32_t now)
@@ -129,7 +154,7 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 	canon_online_cache_t *cache = o->cache;
 	if (cache->entries == NULL) {
 		/* Once per worker, at its first signed answer: not per query. */
-		cache->entries = calloc(CANON_ONLINE_CACHE_ENTRIES, sizeof(*cache->entries));
+		cache->entries = entries_new();
 		if (cache->entries == NULL) {
 			return NULL;
 		}
