@@ -88,6 +88,9 @@ static void sum(const canon_worker_t *workers, unsigned count, canon_metrics_t *
 		}
 		total->flattened += load(&m->flattened);
 		total->stale += load(&m->stale);
+		for (unsigned i = 0; i < 3; i++) {
+			total->signatures[i] += load(&m->signatures[i]);
+		}
 	}
 }
 
@@ -129,6 +132,13 @@ static void render_counters(FILE *out, const canon_metrics_t *t)
 	header(out, "canon_stale_answers_total", "counter",
 	       "Flattened answers from addresses past their TTL (RFC 8767, EDE 3).");
 	fprintf(out, "canon_stale_answers_total %" PRIu64 "\n", t->stale);
+	header(out, "canon_online_signatures_total", "counter",
+	       "RRSIGs of dnssec=online zones put in answers: from the cache, made, failed.");
+	static const char *const SIG_RESULTS[3] = {"cached", "made", "failed"};
+	for (unsigned i = 0; i < 3; i++) {
+		fprintf(out, "canon_online_signatures_total{result=\"%s\"} %" PRIu64 "\n",
+		        SIG_RESULTS[i], t->signatures[i]);
+	}
 }
 
 /* A zone name as a label value: origins are presentation-format names, '\' and '"' escaped. */
@@ -236,6 +246,11 @@ int canon_metrics_write_text(const canon_worker_t *workers, unsigned count, FILE
 	}
 	fprintf(out, "flattened answers: %" PRIu64 "\n", t->flattened);
 	fprintf(out, "stale answers: %" PRIu64 "\n", t->stale);
+	fprintf(out,
+	        "online signatures: %" PRIu64 " from the cache, %" PRIu64 " made, %" PRIu64
+	        " failed\n",
+	        t->signatures[CANON_SIG_CACHED], t->signatures[CANON_SIG_MADE],
+	        t->signatures[CANON_SIG_FAILED]);
 	free(t);
 	return 0;
 }

@@ -36,7 +36,11 @@ typedef struct {
 	uint64_t chained[CANON_METRICS_HOPS];                              /* [hops - 1] */
 	uint64_t flattened;
 	uint64_t stale;
+	uint64_t signatures[3]; /* dnssec=online: from the cache, made, failed (CANON_SIG_*) */
 } canon_metrics_t;
+
+/* Index into canon_metrics_t.signatures (serve/online_sign.c). */
+enum { CANON_SIG_CACHED, CANON_SIG_MADE, CANON_SIG_FAILED };
 
 /* Add one to a counter of the calling worker's own block. */
 static inline void canon_metrics_bump(uint64_t *counter)

@@ -147,6 +147,13 @@ static canon_online_entry_t *entry_victim(canon_online_entry_t *e, canon_online_
 	return e;
 }
 
+static void count(canon_online_cache_t *cache, int what)
+{
+	if (cache->metrics != NULL) {
+		canon_metrics_bump(&cache->metrics->signatures[what]);
+	}
+}
+
 /* The RRSIG RRset for 'rr' (owned by rr's owner, its TTL), from the cache or signed now. */
 static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
                                      const knot_rrset_t *rr, const canon_sign_params_t *p)
@@ -171,7 +178,7 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 		canon_online_entry_t *hit = e->key == hash ? e : alt;
 		data = hit->rdata;
 		len = hit->len;
-		cache->hits++;
+		count(cache, CANON_SIG_CACHED);
 	} else {
 		canon_sign_params_t params = *p;
 		params.owner = lower;
@@ -179,10 +186,10 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 		params.expiration = o->now + CANON_ONLINE_VALIDITY;
 		size_t made = 0;
 		if (canon_sign_rrset(key, rr, &params, buf, &made) != 0) {
-			cache->failures++;
+			count(cache, CANON_SIG_FAILED);
 			return NULL;
 		}
-		cache->misses++;
+		count(cache, CANON_SIG_MADE);
 		data = buf;
 		len = (uint16_t)made;
 		if (made <= ENTRY_RDATA) {

@@ -16,6 +16,7 @@
 #include "lib/lookup.h"
 #include "lib/zonetable.h"
 #include "serve/config.h"
+#include "serve/metrics.h"
 
 /* Cache entries per worker (a power of two); allocated at the first signed answer. */
 #define CANON_ONLINE_CACHE_ENTRIES (1u << 17)
@@ -30,7 +31,7 @@ typedef struct canon_online_entry canon_online_entry_t;
 /* One worker's signature cache; written by that worker only. */
 typedef struct {
 	canon_online_entry_t *entries; /* NULL until the worker signs its first answer. */
-	uint64_t hits, misses, failures;
+	canon_metrics_t *metrics;      /* The worker's counters (signatures[]), or NULL. */
 } canon_online_cache_t;
 
 /* Free the cache's entries. */

@@ -91,6 +91,7 @@ void *canon_worker_run(void *arg)
 	udp.worker = w;
 	udp.keys = &server->conf->keys;
 	udp.metrics = &w->metrics;
+	w->online.metrics = &w->metrics;
 	udp.online = &w->online;
 	canon_query_ctx_t tcp = udp;
 	tcp.tcp = true;

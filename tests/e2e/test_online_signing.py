@@ -355,6 +355,31 @@ def test_signatures_come_from_the_cache(world):
     assert sig and sig == [r for r in second.answer if r.rdtype == dns.rdatatype.RRSIG]
 
 
+def signature_counts(world):
+    """(from the cache, made) from `canon ctl stats` (the control socket in state-dir)."""
+    p = subprocess.run([conftest.CANON_BIN, "ctl", "-s", str(world["state"] / "canon.sock"),
+                        "stats"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    line = [x for x in p.stdout.splitlines() if x.startswith("online signatures:")][0]
+    words = line.split()
+    return int(words[2]), int(words[6])
+
+
+def test_cache_counts_hits_and_misses(world):
+    """A name asked once is signed (made); asked again, its signature comes from
+    the cache: the counters of `canon ctl stats` say which."""
+    before = signature_counts(world)
+    ask(world["signer"], fqdn("counted.wild"), "A", tcp=False)
+    middle = signature_counts(world)
+    # Expansions of one wildcard share its signature; the covering NSEC is new.
+    assert middle[1] - before[1] == 1, (before, middle)
+    for _ in range(3):
+        ask(world["signer"], fqdn("counted.wild"), "A", tcp=False)
+    after = signature_counts(world)
+    assert after[1] == middle[1], (middle, after)
+    assert after[0] - middle[0] == 3 * 2, (middle, after)  # the A's and the NSEC's
+
+
 def nsupdate(server, lines):
     script = f"server {server.addr} {server.port}\nzone {ORIGIN}\n" + "\n".join(lines) + "\nsend\n"
     p = subprocess.run([conftest.need_tool("nsupdate"), "-t", "5", "-y",
