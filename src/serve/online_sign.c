@@ -595,7 +595,8 @@ static int add_keys(online_t *o, const canon_zone_t *zone, const canon_sign_key_
 /*
  * RFC 9824 §3: compact denial. NXDOMAIN is answered NOERROR with an NSEC at
  * the name listing RRSIG, NSEC and NXNAME; NODATA with an NSEC at the name
- * listing the types it has. Only with DO (§3.4: without it, NXDOMAIN stays).
+ * listing the types it has. Only with DO: without it the answer keeps its
+ * NXDOMAIN (§5: an authoritative server may do that for DO=0 queries).
  */
 static int add_denial(online_t *o, const canon_zone_t *zone, const knot_dname_t *name,
                       const canon_name_t *prepared)
@@ -685,10 +686,32 @@ static int complete_final(online_t *o, const knot_dname_t *qname, uint16_t qtype
 	return 0;
 }
 
-static bool key_type(uint16_t qtype)
+/* Queries this pass handles without DO too: the apex keys, and NXNAME. */
+static bool without_do(uint16_t qtype)
 {
 	return qtype == KNOT_RRTYPE_DNSKEY || qtype == KNOT_RRTYPE_CDS ||
-	       qtype == KNOT_RRTYPE_CDNSKEY || qtype == KNOT_RRTYPE_ANY;
+	       qtype == KNOT_RRTYPE_CDNSKEY || qtype == KNOT_RRTYPE_ANY || qtype == RRTYPE_NXNAME;
+}
+
+/*
+ * RFC 9824 §3.5: NXNAME is a meta-type; a query for it gets FORMERR (with
+ * EDE 30, Invalid Query Type) from a zone that uses it.
+ */
+static bool refuse_nxname(online_t *o, const knot_dname_t *qname)
+{
+	canon_name_t name;
+	canon_name_prepare(&name, qname);
+	if (zone_key(canon_zonetable_find(o->table, &name, 0)) == NULL) {
+		return false;
+	}
+	canon_answer_t *answer = o->answer;
+	answer->rcode = KNOT_RCODE_FORMERR;
+	answer->ede = 30;
+	answer->ede_text = "NXNAME is a meta-type (RFC 9824)";
+	for (int i = 0; i < 3; i++) {
+		answer->section[i].count = 0;
+	}
+	return true;
 }
 
 /* Set once a zone is dnssec=online: until then answers skip this pass at once. */
@@ -704,7 +727,7 @@ int canon_online_sign_answer(canon_online_cache_t *cache, const canon_zonetable_
                              canon_answer_t *answer, knot_mm_t *mm)
 {
 	/* Without DO only the apex keys are ours to add. */
-	if ((!dnssec && !key_type(qtype)) || table == NULL || !online_any) {
+	if ((!dnssec && !without_do(qtype)) || table == NULL || !online_any) {
 		return 0;
 	}
 	online_t o = {.cache = cache,
@@ -713,6 +736,9 @@ int canon_online_sign_answer(canon_online_cache_t *cache, const canon_zonetable_
 	              .mm = mm,
 	              .now = (uint32_t)time(NULL),
 	              .dnssec = dnssec};
+	if (qtype == RRTYPE_NXNAME && refuse_nxname(&o, qname)) {
+		return 0;
+	}
 	int ret = complete_final(&o, qname, qtype);
 	if (ret == 0 && dnssec) {
 		ret = sign_sections(&o);

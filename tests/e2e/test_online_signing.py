@@ -51,6 +51,8 @@ mx MX 10 www
 al ALIAS host.target.test.
 sub NS ns.sub
 ns.sub A 192.0.2.53
+*.wc CNAME www
+dangling CNAME nope
 """
 TARGET_ZONE = """$TTL 300
 @ SOA ns1 hostmaster 1 3600 900 604800 300
@@ -72,7 +74,9 @@ CASES = [
     ("dnskey", "@", "DNSKEY", "NOERROR", True),
     ("cds", "@", "CDS", "NOERROR", True),
     ("mx", "mx", "MX", "NOERROR", True),
+    ("wildcard-cname", "x.wc", "A", "NOERROR", True),
     ("nxdomain", "nope", "A", "NXDOMAIN", False),
+    ("cname-to-nxdomain", "dangling", "A", "NXDOMAIN", False),
     ("nxdomain-below-dname", "y.old", "A", "NXDOMAIN", False),
     ("nodata", "www", "TXT", "NOERROR", False),
     ("nodata-ent", "ent", "A", "NOERROR", False),
@@ -326,6 +330,10 @@ def test_compact_denial(world):
     plain = ask(world["signer"], qname, "A", do=False)
     assert plain.rcode() == dns.rcode.NXDOMAIN
     assert all(r.rdtype == dns.rdatatype.SOA for r in plain.authority)
+    # RFC 9824 §3.5: NXNAME is a meta-type, a query for it is FORMERR (EDE 30).
+    for do in (True, False):
+        resp = ask(world["signer"], fqdn("www"), NXNAME, do=do)
+        assert resp.rcode() == dns.rcode.FORMERR and not resp.answer, str(resp)
     # NODATA: the NSEC lists the types the name has.
     resp = ask(world["signer"], fqdn("www"), "TXT")
     rd = [r for r in resp.authority if r.rdtype == dns.rdatatype.NSEC][0][0]
