@@ -272,17 +272,14 @@ static int sign_data(dnssec_sign_ctx_t *ctx, const knot_rrset_t *rr,
 }
 
 int canon_sign_rrset(const canon_sign_key_t *key, const knot_rrset_t *rr,
-                     const canon_sign_params_t *params, uint8_t *out, size_t *len)
+                     const canon_sign_params_t *params, uint8_t *scratch, size_t scratch_size,
+                     uint8_t *out, size_t *len)
 {
-	if (rr->rrs.count > CANON_SIGN_RRSET_MAX) {
+	if (rr->rrs.count > CANON_SIGN_RRSET_MAX || rr->rrs.size > scratch_size) {
 		return -E2BIG;
 	}
 	knot_rdata_t *sorted[CANON_SIGN_RRSET_MAX];
-	uint8_t *copy = malloc(rr->rrs.size ? rr->rrs.size : 1);
-	if (copy == NULL) {
-		return -ENOMEM;
-	}
-	canonical_records(rr, copy, sorted);
+	canonical_records(rr, scratch, sorted);
 	size_t head = rrsig_head(key, rr->type, params, out);
 	dnssec_sign_ctx_t *ctx = NULL;
 	dnssec_binary_t sig = {0};
@@ -302,6 +299,5 @@ int canon_sign_rrset(const canon_sign_key_t *key, const knot_rrset_t *rr,
 	}
 	dnssec_binary_free(&sig);
 	dnssec_sign_free(ctx);
-	free(copy);
 	return ret;
 }

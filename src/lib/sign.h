@@ -58,9 +58,11 @@ typedef struct {
  * Sign 'rr' (its type, class and records; the owner and TTL from 'params')
  * with 'key': the RRSIG RDATA goes to 'out' (CANON_SIGN_RDATA_MAX octets),
  * its length to *len. The records are signed in canonical form and order
- * (RFC 4034 §6.2, §6.3). Returns 0, -E2BIG when the RRset has more than
- * CANON_SIGN_RRSET_MAX records, -ENOMEM, or -EIO when libdnssec failed.
+ * (RFC 4034 §6.2, §6.3), made in 'scratch' (at least rr->rrs.size octets).
+ * Returns 0, -E2BIG when the RRset has more than CANON_SIGN_RRSET_MAX
+ * records or does not fit 'scratch', or -EIO when libdnssec failed.
  * libdnssec allocates while signing; nothing stays allocated afterwards.
  */
 int canon_sign_rrset(const canon_sign_key_t *key, const knot_rrset_t *rr,
-                     const canon_sign_params_t *params, uint8_t *out, size_t *len);
+                     const canon_sign_params_t *params, uint8_t *scratch, size_t scratch_size,
+                     uint8_t *out, size_t *len);

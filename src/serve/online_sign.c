@@ -42,7 +42,9 @@ struct canon_online_entry {
 void canon_online_cache_free(canon_online_cache_t *cache)
 {
 	free(cache->entries);
+	free(cache->scratch);
 	cache->entries = NULL;
+	cache->scratch = NULL;
 }
 
 /* The answer being completed. */
@@ -162,7 +164,9 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 	if (cache->entries == NULL) {
 		/* Once per worker, at its first signed answer: not per query. */
 		cache->entries = entries_new();
-		if (cache->entries == NULL) {
+		cache->scratch = malloc(CANON_ONLINE_SCRATCH);
+		if (cache->entries == NULL || cache->scratch == NULL) {
+			canon_online_cache_free(cache);
 			return NULL;
 		}
 	}
@@ -185,7 +189,8 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 		params.inception = o->now - CANON_ONLINE_INCEPTION_BACK;
 		params.expiration = o->now + CANON_ONLINE_VALIDITY;
 		size_t made = 0;
-		if (canon_sign_rrset(key, rr, &params, buf, &made) != 0) {
+		if (canon_sign_rrset(key, rr, &params, cache->scratch, CANON_ONLINE_SCRATCH, buf,
+		                     &made) != 0) {
 			count(cache, CANON_SIG_FAILED);
 			return NULL;
 		}

@@ -26,11 +26,15 @@
 /* A cached signature with less than this left to live is made again. */
 #define CANON_ONLINE_REFRESH (2 * 86400)
 
+/* A miss signs its RRset's records in this much room (an answer's RRset fits a message). */
+#define CANON_ONLINE_SCRATCH 65536
+
 typedef struct canon_online_entry canon_online_entry_t;
 
 /* One worker's signature cache; written by that worker only. */
 typedef struct {
 	canon_online_entry_t *entries; /* NULL until the worker signs its first answer. */
+	uint8_t *scratch;              /* CANON_ONLINE_SCRATCH octets for a miss's signing. */
 	canon_metrics_t *metrics;      /* The worker's counters (signatures[]), or NULL. */
 } canon_online_cache_t;
 

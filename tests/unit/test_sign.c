@@ -141,7 +141,10 @@ static void test_rrsig_verifies(void **state)
 	                              .expiration = 2000};
 	uint8_t out[CANON_SIGN_RDATA_MAX];
 	size_t len = 0;
-	assert_int_equal(canon_sign_rrset(key, &rr, &params, out, &len), 0);
+	uint8_t scratch[256];
+	assert_int_equal(canon_sign_rrset(key, &rr, &params, scratch, 16, out, &len), -E2BIG);
+	assert_int_equal(canon_sign_rrset(key, &rr, &params, scratch, sizeof(scratch), out, &len),
+	                 0);
 	size_t head = 18 + knot_dname_size(key->apex);
 	assert_int_equal(len, head + 64);
 	assert_int_equal(out[0] << 8 | out[1], KNOT_RRTYPE_MX);
