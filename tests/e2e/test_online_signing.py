@@ -497,3 +497,26 @@ def test_online_needs_state_dir(tmp_path):
                         f"{ORIGIN}={zone},dnssec=offline"], capture_output=True, text=True,
                        timeout=10)
     assert p.returncode != 0 and "dnssec must be online or none" in p.stderr, p.stderr
+
+
+def test_config_file_zone_line(tmp_path):
+    """`zone: ORIGIN FILE dnssec=online` in canon.conf, as --zone does; the key
+    goes to the state-dir the file names."""
+    zone = tmp_path / "z.zone"
+    zone.write_text(ZONE.replace("al ALIAS host.target.test.\n", ""))
+    port = conftest.free_port()
+    conf = tmp_path / "canon.conf"
+    conf.write_text(f"listen: 127.0.0.1:{port}\nworkers: 1\nstate-dir: state\n"
+                    f"zone: {ORIGIN} z.zone dnssec=online\n")
+    server = conftest.Server([conftest.CANON_BIN, "serve", "-c", str(conf)], "127.0.0.1", port,
+                             str(tmp_path / "canon.log"))
+    try:
+        assert conftest.wait_for_dns("127.0.0.1", port, qname=ORIGIN), server.logtext()
+        resp = ask(server, fqdn("www"), "A")
+        assert any(r.rdtype == dns.rdatatype.RRSIG for r in resp.answer), str(resp)
+        key = dnskey_of(server)
+        assert dns.dnssec.key_id(key) == [rd for r in resp.answer
+                                          if r.rdtype == dns.rdatatype.RRSIG for rd in r][0].key_tag
+        assert (tmp_path / "state" / "keys" / f"{ORIGIN}pem").exists()
+    finally:
+        server.stop()
