@@ -27,17 +27,24 @@
 
 /* RFC 9824 §3.2: the NXNAME pseudo-type in an NXDOMAIN's NSEC bitmap. */
 #define RRTYPE_NXNAME 128
-/* Signature RDATA a cache entry holds: the fixed part, a signer of up to 86 octets, 64 octets. */
-#define ENTRY_RDATA 168
+/* The RRSIG RDATA before the signer name (RFC 4034 §3.1). */
+#define RRSIG_FIXED 18
+/* An ECDSA P-256 signature: r and s, 32 octets each (RFC 6605 §4). */
+#define ENTRY_SIG 64
 /* Types an NSEC bitmap made here lists at most (a node's RRsets plus the apex keys). */
 #define BITMAP_TYPES_MAX 80
 
+/*
+ * One cached signature, 96 octets: the RDATA without the signer name, which
+ * is the key's apex and is put back when the RRSIG is written.
+ */
 struct canon_online_entry {
 	uint64_t key;        /* Hash of what was signed (0: empty). */
 	uint32_t expiration; /* RFC 4034 §3.1.5, mod 2^32 */
-	uint16_t len;
-	uint8_t rdata[ENTRY_RDATA];
+	uint8_t fixed[RRSIG_FIXED];
+	uint8_t sig[ENTRY_SIG];
 };
+_Static_assert(sizeof(struct canon_online_entry) == 96, "a cache entry is 96 octets");
 
 void canon_online_cache_free(canon_online_cache_t *cache)
 {
@@ -175,45 +182,41 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 	uint64_t hash = sign_hash(key, rr, p, lower);
 	size_t idx = hash & (CANON_ONLINE_CACHE_ENTRIES - 1);
 	canon_online_entry_t *e = &cache->entries[idx], *alt = &cache->entries[idx ^ 1];
-	const uint8_t *data = NULL;
-	uint16_t len = 0;
 	uint8_t buf[CANON_SIGN_RDATA_MAX];
+	size_t signer = knot_dname_size(key->apex), len = RRSIG_FIXED + signer + ENTRY_SIG;
 	if (entry_fresh(e, hash, o->now) || entry_fresh(alt, hash, o->now)) {
-		canon_online_entry_t *hit = e->key == hash ? e : alt;
-		data = hit->rdata;
-		len = hit->len;
+		const canon_online_entry_t *hit = e->key == hash ? e : alt;
+		memcpy(buf, hit->fixed, RRSIG_FIXED);
+		memcpy(buf + RRSIG_FIXED, key->apex, signer);
+		memcpy(buf + RRSIG_FIXED + signer, hit->sig, ENTRY_SIG);
 		count(cache, CANON_SIG_CACHED);
 	} else {
 		canon_sign_params_t params = *p;
 		params.owner = lower;
 		params.inception = o->now - CANON_ONLINE_INCEPTION_BACK;
 		params.expiration = o->now + CANON_ONLINE_VALIDITY;
-		size_t made = 0;
 		if (canon_sign_rrset(key, rr, &params, cache->scratch, CANON_ONLINE_SCRATCH, buf,
-		                     &made) != 0) {
+		                     &len) != 0 ||
+		    len != RRSIG_FIXED + signer + ENTRY_SIG) {
 			count(cache, CANON_SIG_FAILED);
 			return NULL;
 		}
 		count(cache, CANON_SIG_MADE);
-		data = buf;
-		len = (uint16_t)made;
-		if (made <= ENTRY_RDATA) {
-			canon_online_entry_t *slot = entry_victim(e, alt, hash);
-			slot->key = hash;
-			slot->expiration = params.expiration;
-			slot->len = len;
-			memcpy(slot->rdata, buf, made);
-		}
+		canon_online_entry_t *slot = entry_victim(e, alt, hash);
+		slot->key = hash;
+		slot->expiration = params.expiration;
+		memcpy(slot->fixed, buf, RRSIG_FIXED);
+		memcpy(slot->sig, buf + RRSIG_FIXED + signer, ENTRY_SIG);
 	}
 	knot_rrset_t *sig = o->mm->alloc(o->mm->ctx, sizeof(*sig));
-	knot_rdata_t *rd = o->mm->alloc(o->mm->ctx, knot_rdata_size(len));
+	knot_rdata_t *rd = o->mm->alloc(o->mm->ctx, knot_rdata_size((uint16_t)len));
 	if (sig == NULL || rd == NULL) {
 		return NULL;
 	}
-	knot_rdata_init(rd, len, data);
+	knot_rdata_init(rd, (uint16_t)len, buf);
 	knot_rrset_init(sig, rr->owner, KNOT_RRTYPE_RRSIG, KNOT_CLASS_IN, rr->ttl);
 	sig->rrs.count = 1;
-	sig->rrs.size = (uint32_t)knot_rdata_size(len);
+	sig->rrs.size = (uint32_t)knot_rdata_size((uint16_t)len);
 	sig->rrs.rdata = rd;
 	return sig;
 }

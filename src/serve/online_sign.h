@@ -18,8 +18,12 @@
 #include "serve/config.h"
 #include "serve/metrics.h"
 
-/* Cache entries per worker (a power of two); allocated at the first signed answer. */
-#define CANON_ONLINE_CACHE_ENTRIES (1u << 17)
+/*
+ * Cache entries per worker (a power of two, 96 octets each: 24 MiB), allocated
+ * at the worker's first signed answer: room for every RRset of a zone of
+ * 100,000 names and its negative answers.
+ */
+#define CANON_ONLINE_CACHE_ENTRIES (1u << 18)
 /* RFC 4034 §3.1.5: inception this far back (clock skew), expiration this far ahead. */
 #define CANON_ONLINE_INCEPTION_BACK (3600)
 #define CANON_ONLINE_VALIDITY       (7 * 86400)
