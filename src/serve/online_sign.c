@@ -34,23 +34,29 @@
 /* Types an NSEC bitmap made here lists at most (a node's RRsets plus the apex keys). */
 #define BITMAP_TYPES_MAX 80
 
+/* Entries one hash may use: a set of slots (set-associative), their keys in one cache line. */
+#define CACHE_WAYS 8
+
 /*
- * One cached signature, 96 octets: the RDATA without the signer name, which
- * is the key's apex and is put back when the RRSIG is written.
+ * One set of cached signatures. A slot keeps the RRSIG RDATA without the
+ * signer name, which is the key's apex and is put back when the RRSIG is
+ * written.
  */
-struct canon_online_entry {
-	uint64_t key;        /* Hash of what was signed (0: empty). */
-	uint32_t expiration; /* RFC 4034 §3.1.5, mod 2^32 */
-	uint8_t fixed[RRSIG_FIXED];
-	uint8_t sig[ENTRY_SIG];
+struct canon_online_set {
+	uint64_t key[CACHE_WAYS];        /* Hash of what was signed (0: empty). */
+	uint32_t expiration[CACHE_WAYS]; /* RFC 4034 §3.1.5, mod 2^32 */
+	struct {
+		uint8_t fixed[RRSIG_FIXED];
+		uint8_t sig[ENTRY_SIG];
+	} slot[CACHE_WAYS];
 };
-_Static_assert(sizeof(struct canon_online_entry) == 96, "a cache entry is 96 octets");
+#define CACHE_SETS (CANON_ONLINE_CACHE_ENTRIES / CACHE_WAYS)
 
 void canon_online_cache_free(canon_online_cache_t *cache)
 {
-	free(cache->entries);
+	free(cache->sets);
 	free(cache->scratch);
-	cache->entries = NULL;
+	cache->sets = NULL;
 	cache->scratch = NULL;
 }
 
@@ -121,12 +127,12 @@ static uint64_t sign_hash(const canon_sign_key_t *key, const knot_rrset_t *rr,
 }
 
 /*
- * The entries, zeroed, on huge pages where the kernel has them: the cache is
+ * The sets, zeroed, on huge pages where the kernel has them: the cache is
  * read at random, and a TLB miss per answer would cost as much as the lookup.
  */
-static canon_online_entry_t *entries_new(void)
+static canon_online_set_t *sets_new(void)
 {
-	size_t size = CANON_ONLINE_CACHE_ENTRIES * sizeof(canon_online_entry_t);
+	size_t size = CACHE_SETS * sizeof(canon_online_set_t);
 	void *mem = NULL;
 	if (posix_memalign(&mem, 2 << 20, size) != 0) {
 		return NULL;
@@ -138,22 +144,35 @@ static canon_online_entry_t *entries_new(void)
 	return mem;
 }
 
-static bool entry_fresh(const canon_online_entry_t *e, uint64_t key, uint32_t now)
+/* The slot of the set holding a fresh signature for 'key', or -1. */
+static int set_find(const canon_online_set_t *set, uint64_t key, uint32_t now)
 {
-	return e->key == key && (int32_t)(e->expiration - now) > CANON_ONLINE_REFRESH;
+	for (int i = 0; i < CACHE_WAYS; i++) {
+		if (set->key[i] == key &&
+		    (int32_t)(set->expiration[i] - now) > CANON_ONLINE_REFRESH) {
+			return i;
+		}
+	}
+	return -1;
 }
 
-/* The slot a new signature goes to: its own, an empty one, else the first of the pair. */
-static canon_online_entry_t *entry_victim(canon_online_entry_t *e, canon_online_entry_t *alt,
-                                          uint64_t key)
+/*
+ * The slot a new signature goes to: its own (stale), an empty one, else the
+ * one signed earliest (the earliest expiration), so that an entry just made
+ * is not the next one pushed out.
+ */
+static int set_victim(const canon_online_set_t *set, uint64_t key)
 {
-	if (e->key == key || e->key == 0) {
-		return e;
+	int victim = 0;
+	for (int i = 0; i < CACHE_WAYS; i++) {
+		if (set->key[i] == key || set->key[i] == 0) {
+			return i;
+		}
+		if ((int32_t)(set->expiration[i] - set->expiration[victim]) < 0) {
+			victim = i;
+		}
 	}
-	if (alt->key == key || alt->key == 0) {
-		return alt;
-	}
-	return e;
+	return victim;
 }
 
 static void count(canon_online_cache_t *cache, int what)
@@ -168,11 +187,11 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
                                      const knot_rrset_t *rr, const canon_sign_params_t *p)
 {
 	canon_online_cache_t *cache = o->cache;
-	if (cache->entries == NULL) {
+	if (cache->sets == NULL) {
 		/* Once per worker, at its first signed answer: not per query. */
-		cache->entries = entries_new();
+		cache->sets = sets_new();
 		cache->scratch = malloc(CANON_ONLINE_SCRATCH);
-		if (cache->entries == NULL || cache->scratch == NULL) {
+		if (cache->sets == NULL || cache->scratch == NULL) {
 			canon_online_cache_free(cache);
 			return NULL;
 		}
@@ -180,15 +199,14 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 	uint8_t lower[KNOT_DNAME_MAXLEN];
 	knot_dname_copy_lower(lower, p->owner);
 	uint64_t hash = sign_hash(key, rr, p, lower);
-	size_t idx = hash & (CANON_ONLINE_CACHE_ENTRIES - 1);
-	canon_online_entry_t *e = &cache->entries[idx], *alt = &cache->entries[idx ^ 1];
+	canon_online_set_t *set = &cache->sets[(hash >> 32) & (CACHE_SETS - 1)];
 	uint8_t buf[CANON_SIGN_RDATA_MAX];
 	size_t signer = knot_dname_size(key->apex), len = RRSIG_FIXED + signer + ENTRY_SIG;
-	if (entry_fresh(e, hash, o->now) || entry_fresh(alt, hash, o->now)) {
-		const canon_online_entry_t *hit = e->key == hash ? e : alt;
-		memcpy(buf, hit->fixed, RRSIG_FIXED);
+	int hit = set_find(set, hash, o->now);
+	if (hit >= 0) {
+		memcpy(buf, set->slot[hit].fixed, RRSIG_FIXED);
 		memcpy(buf + RRSIG_FIXED, key->apex, signer);
-		memcpy(buf + RRSIG_FIXED + signer, hit->sig, ENTRY_SIG);
+		memcpy(buf + RRSIG_FIXED + signer, set->slot[hit].sig, ENTRY_SIG);
 		count(cache, CANON_SIG_CACHED);
 	} else {
 		canon_sign_params_t params = *p;
@@ -202,11 +220,11 @@ static const knot_rrset_t *rrsig_for(online_t *o, const canon_sign_key_t *key,
 			return NULL;
 		}
 		count(cache, CANON_SIG_MADE);
-		canon_online_entry_t *slot = entry_victim(e, alt, hash);
-		slot->key = hash;
-		slot->expiration = params.expiration;
-		memcpy(slot->fixed, buf, RRSIG_FIXED);
-		memcpy(slot->sig, buf + RRSIG_FIXED + signer, ENTRY_SIG);
+		int slot = set_victim(set, hash);
+		set->key[slot] = hash;
+		set->expiration[slot] = params.expiration;
+		memcpy(set->slot[slot].fixed, buf, RRSIG_FIXED);
+		memcpy(set->slot[slot].sig, buf + RRSIG_FIXED + signer, ENTRY_SIG);
 	}
 	knot_rrset_t *sig = o->mm->alloc(o->mm->ctx, sizeof(*sig));
 	knot_rdata_t *rd = o->mm->alloc(o->mm->ctx, knot_rdata_size((uint16_t)len));
