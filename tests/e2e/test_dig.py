@@ -297,7 +297,6 @@ def test_connection_refused_exits_9():
         ["+tcp=1", "example.test"],
         ["-q"],
         ["-z", "example.test"],
-        ["example.test", "second.test"],
         ["a..b.test"],
         ["-x", "not-an-address"],
         ["example.test", "AXFR"],
