@@ -19,12 +19,13 @@
 #define COL_TYPE  40
 #define COL_RDATA 48
 /* ... and dig +multi's (BIND's multiline style). */
-#define MULTI_COL_TTL   24
-#define MULTI_COL_CLASS 24
-#define MULTI_COL_TYPE  24
-#define MULTI_COL_RDATA 32
-#define MULTI_INDENT    "\n\t\t\t\t" /* continuation lines start at column 32 */
-#define TAB_WIDTH       8
+#define MULTI_COL_TTL    24
+#define MULTI_COL_CLASS  24
+#define MULTI_COL_TYPE   24
+#define MULTI_COL_RDATA  32
+#define MULTI_INDENT     "\n\t\t\t\t" /* continuation lines start at column 32 */
+#define MULTI_TOKENS_MAX 300          /* rdata fields re-laid by +multi (an NSEC3 bitmap's types) */
+#define TAB_WIDTH        8
 
 #define RDATA_TEXT_MAX (1 << 20)
 
@@ -159,9 +160,28 @@ static char *split_last(char *text, unsigned width, const char *sep)
 	return out;
 }
 
-char *dig_rdata_text(const knot_rrset_t *rr, uint16_t pos, unsigned split)
+/* libknot's text with BIND's spelling: NSEC3's next hashed owner in upper case
+ * (RFC 5155 §3.3 leaves the case of base32hex open; BIND and dig use upper). */
+static char *rdata_bind_text(const knot_rrset_t *rr, uint16_t pos)
 {
 	char *text = dig_rdata_str(rr, pos);
+	if (text == NULL || rr->type != KNOT_RRTYPE_NSEC3) {
+		return text;
+	}
+	char *field = text;
+	for (int i = 0; i < 4 && field != NULL; i++) { /* alg, flags, iterations, salt */
+		field = strchr(field, ' ');
+		field = field ? field + 1 : NULL;
+	}
+	for (; field != NULL && *field != '\0' && *field != ' '; field++) {
+		*field = (char)toupper((unsigned char)*field);
+	}
+	return text;
+}
+
+char *dig_rdata_text(const knot_rrset_t *rr, uint16_t pos, unsigned split)
+{
+	char *text = rdata_bind_text(rr, pos);
 	return split_type(rr->type) ? split_last(text, split, " ") : text;
 }
 
@@ -309,6 +329,34 @@ static char *multi_tsig(char **tok, size_t ntok)
 	return str;
 }
 
+/* +multi NSEC3: the next hashed owner and the type bitmap on their own lines. */
+static char *multi_nsec3(char **tok, size_t ntok)
+{
+	char *str = NULL;
+	size_t len = 0;
+	str_add(&str, &len, "%s %s %s %s (" MULTI_INDENT "%s" MULTI_INDENT, tok[0], tok[1], tok[2],
+	        tok[3], tok[4]);
+	for (size_t i = 5; i < ntok; i++) {
+		str_add(&str, &len, "%s%s", i > 5 ? " " : "", tok[i]);
+	}
+	str_add(&str, &len, " )");
+	return str;
+}
+
+/* +multi for the other split types: the base64/hex field on its own lines. */
+static char *multi_split(char **tok, size_t ntok, unsigned width)
+{
+	char *str = NULL;
+	size_t len = 0;
+	for (size_t i = 0; i + 1 < ntok; i++) {
+		str_add(&str, &len, "%s ", tok[i]);
+	}
+	str_add(&str, &len, "(");
+	multi_chunks(&str, &len, tok[ntok - 1], width);
+	str_add(&str, &len, " )");
+	return str;
+}
+
 /* Split text into blank-separated tokens in place (no quoting: only for the
  * types below, whose fields hold no blanks). */
 static size_t tokenize(char *text, char **tok, size_t max)
@@ -323,13 +371,13 @@ static size_t tokenize(char *text, char **tok, size_t max)
 /* The rdata as dig +multi prints it (BIND's multiline style), malloc'd. */
 static char *rdata_multi(const knot_rrset_t *rr, uint16_t pos, unsigned width)
 {
-	char *text = dig_rdata_str(rr, pos);
+	char *text = rdata_bind_text(rr, pos);
 	if (text == NULL) {
 		return NULL;
 	}
-	char *tok[16];
+	char *tok[MULTI_TOKENS_MAX];
 	char *copy = strdup(text);
-	size_t n = copy ? tokenize(copy, tok, 16) : 0;
+	size_t n = copy ? tokenize(copy, tok, MULTI_TOKENS_MAX) : 0;
 	char *out = NULL;
 	if (rr->type == KNOT_RRTYPE_SOA && n == 7) {
 		out = multi_soa(tok, n);
@@ -341,6 +389,10 @@ static char *rdata_multi(const knot_rrset_t *rr, uint16_t pos, unsigned width)
 		out = multi_ds(tok, n, width);
 	} else if (rr->type == KNOT_RRTYPE_TSIG && n == 8 && strcmp(tok[3], "0") != 0) {
 		out = multi_tsig(tok, n);
+	} else if (rr->type == KNOT_RRTYPE_NSEC3 && n >= 5 && n < MULTI_TOKENS_MAX) {
+		out = multi_nsec3(tok, n);
+	} else if (split_type(rr->type) && n >= 1 && n < MULTI_TOKENS_MAX) {
+		out = multi_split(tok, n, width);
 	}
 	free(copy);
 	if (out == NULL) {
