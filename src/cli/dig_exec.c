@@ -23,16 +23,30 @@ static uint16_t random_id(void)
 	return id;
 }
 
-/* The options dig puts in its OPT, in dig's order: NSID, then COOKIE. */
-static int query_add_options(knot_rrset_t *opt, const dig_params_t *p, dig_reply_t *reply,
-                             knot_mm_t *mm)
+/* RFC 7873 §4: a client cookie (8 octets), then the server's (8 to 32). */
+#define DIG_COOKIE_MAX 40
+
+typedef struct {
+	uint8_t data[DIG_COOKIE_MAX];
+	uint16_t len;
+} dig_cookie_t;
+
+/* The options dig puts in its OPT, in dig's order: NSID, then COOKIE. 'echo'
+ * is the cookie a server gave back (client + server cookie), or NULL. */
+static int query_add_options(knot_rrset_t *opt, const dig_params_t *p, const dig_cookie_t *echo,
+                             dig_reply_t *reply, knot_mm_t *mm)
 {
 	int ret = KNOT_EOK;
 	if (p->nsid) {
 		/* RFC 5001 §2.1: the request carries an empty NSID option. */
 		ret = knot_edns_add_option(opt, KNOT_EDNS_OPTION_NSID, 0, NULL, mm);
 	}
-	if (ret == KNOT_EOK && p->cookie) {
+	if (ret == KNOT_EOK && p->cookie && echo != NULL) {
+		/* RFC 7873 §5.3: send back the server cookie with our client cookie. */
+		memcpy(reply->cookie, echo->data, sizeof(reply->cookie));
+		reply->cookie_sent = true;
+		ret = knot_edns_add_option(opt, KNOT_EDNS_OPTION_COOKIE, echo->len, echo->data, mm);
+	} else if (ret == KNOT_EOK && p->cookie) {
 		/* RFC 7873 §5.1: a fresh random client cookie, no server cookie yet. */
 		if (getrandom(reply->cookie, sizeof(reply->cookie), 0) != sizeof(reply->cookie)) {
 			return KNOT_ERROR;
@@ -46,7 +60,7 @@ static int query_add_options(knot_rrset_t *opt, const dig_params_t *p, dig_reply
 
 /* RFC 6891 §6.1: the OPT pseudo-RR carries the payload size, version and DO. */
 static int query_add_opt(knot_pkt_t *pkt, const dig_params_t *p, uint8_t version,
-                         dig_reply_t *reply)
+                         const dig_cookie_t *echo, dig_reply_t *reply)
 {
 	knot_rrset_t opt;
 	int ret = knot_pkt_begin(pkt, KNOT_ADDITIONAL);
@@ -59,7 +73,7 @@ static int query_add_opt(knot_pkt_t *pkt, const dig_params_t *p, uint8_t version
 	if (p->dnssec) {
 		knot_edns_set_do(&opt); /* RFC 3225 §3 */
 	}
-	ret = query_add_options(&opt, p, reply, &pkt->mm);
+	ret = query_add_options(&opt, p, echo, reply, &pkt->mm);
 	if (ret == KNOT_EOK) {
 		ret = knot_pkt_put(pkt, KNOT_COMPR_HINT_NONE, &opt, KNOT_PF_FREE);
 	}
@@ -71,7 +85,7 @@ static int query_add_opt(knot_pkt_t *pkt, const dig_params_t *p, uint8_t version
 
 /* The query; 'reply' remembers the cookie sent for the (good)/(bad) check. */
 static knot_pkt_t *query_build(const dig_params_t *p, const knot_dname_t *qname, uint16_t qtype,
-                               uint8_t version, dig_reply_t *reply)
+                               uint8_t version, const dig_cookie_t *echo, dig_reply_t *reply)
 {
 	knot_pkt_t *pkt = knot_pkt_new(NULL, KNOT_WIRE_MAX_PKTSIZE, NULL);
 	if (pkt == NULL) {
@@ -89,7 +103,7 @@ static knot_pkt_t *query_build(const dig_params_t *p, const knot_dname_t *qname,
 	}
 	int ret = knot_pkt_put_question(pkt, qname, p->qclass, qtype);
 	if (ret == KNOT_EOK && p->edns) {
-		ret = query_add_opt(pkt, p, version, reply);
+		ret = query_add_opt(pkt, p, version, echo, reply);
 	}
 	if (ret != KNOT_EOK) {
 		knot_pkt_free(pkt);
@@ -178,11 +192,12 @@ static int exchange_tries(dig_out_t *out, const dig_server_t *server, const dig_
 
 /* One query at one EDNS version, with the TC retry over TCP. */
 static int exec_version(dig_out_t *out, const dig_server_t *server, const knot_dname_t *qname,
-                        uint16_t qtype, uint8_t version, dig_reply_t *reply)
+                        uint16_t qtype, uint8_t version, const dig_cookie_t *echo,
+                        dig_reply_t *reply)
 {
 	const dig_params_t *p = out->params;
 	dig_reply_t sent = {0};
-	knot_pkt_t *pkt = query_build(p, qname, qtype, version, &sent);
+	knot_pkt_t *pkt = query_build(p, qname, qtype, version, echo, &sent);
 	if (pkt == NULL) {
 		fprintf(stderr, "canon dig: cannot build the query\n");
 		return KNOT_ENOMEM;
@@ -227,18 +242,48 @@ static bool badvers_retry(const dig_params_t *p, const dig_reply_t *reply, uint8
 	return true;
 }
 
+/* RFC 7873 §5.3: BADCOOKIE over UDP with our client cookie and a server
+ * cookie: ask again once, sending that server cookie back (as dig does). */
+static bool badcookie_retry(const dig_params_t *p, const dig_reply_t *reply, dig_cookie_t *echo)
+{
+	if (!p->cookie || reply->tcp || !reply->cookie_sent || reply->pkt == NULL ||
+	    reply->pkt->opt_rr == NULL || dig_reply_rcode(reply->pkt) != KNOT_RCODE_BADCOOKIE) {
+		return false;
+	}
+	uint8_t *opt = knot_edns_get_option(reply->pkt->opt_rr, KNOT_EDNS_OPTION_COOKIE, NULL);
+	uint16_t len = opt ? knot_edns_opt_get_length(opt) : 0;
+	if (len < 2 * DIG_COOKIE_LEN || len > DIG_COOKIE_MAX) {
+		return false;
+	}
+	const uint8_t *data = knot_edns_opt_get_data(opt);
+	if (memcmp(data, reply->cookie, DIG_COOKIE_LEN) != 0) {
+		return false;
+	}
+	memcpy(echo->data, data, len);
+	echo->len = len;
+	return true;
+}
+
 int dig_exec_query(dig_out_t *out, const dig_server_t *server, const knot_dname_t *qname,
                    uint16_t qtype, dig_reply_t *reply)
 {
 	const dig_params_t *p = out->params;
-	int ret = exec_version(out, server, qname, qtype, p->edns_version, reply);
+	int ret = exec_version(out, server, qname, qtype, p->edns_version, NULL, reply);
+	dig_cookie_t echo;
+	if (ret == KNOT_EOK && badcookie_retry(p, reply, &echo)) {
+		if (p->comments) {
+			printf(";; BADCOOKIE, retrying.\n");
+		}
+		dig_reply_clear(reply);
+		ret = exec_version(out, server, qname, qtype, p->edns_version, &echo, reply);
+	}
 	uint8_t version = 0;
 	if (ret == KNOT_EOK && badvers_retry(p, reply, &version)) {
 		if (p->comments) {
 			printf(";; BADVERS, retrying with EDNS version %u.\n", version);
 		}
 		dig_reply_clear(reply);
-		ret = exec_version(out, server, qname, qtype, version, reply);
+		ret = exec_version(out, server, qname, qtype, version, NULL, reply);
 	}
 	return ret;
 }
