@@ -794,9 +794,8 @@ void dig_print_reply(dig_out_t *out, const dig_reply_t *reply)
 		return;
 	}
 	if (tsig_failed(reply)) {
-		/* dig says so on stderr, before anything of the reply. */
-		fflush(stdout);
-		fprintf(stderr, ";; Couldn't verify signature: %s\n", tsig_failure(reply));
+		/* dig says so before anything of the reply, the banner included. */
+		printf(";; Couldn't verify signature: %s\n", tsig_failure(reply));
 	}
 	if (p->short_out) {
 		print_short(p, reply);
