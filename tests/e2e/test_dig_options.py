@@ -90,8 +90,8 @@ def sign(workdir, origin, text, alg, bits, nsec3_args):
         f.write(cds.replace(" DS ", " CDS "))
         f.write(ksk_rr.replace(" DNSKEY ", " CDNSKEY ") + "\n")
     signed = unsigned + ".signed"
-    subprocess.run([tool("dnssec-signzone"), "-q", "-K", workdir, "-o", origin, "-f", signed,
-                    *nsec3_args, unsigned, *[k + ".private" for k in keys]],
+    subprocess.run([tool("dnssec-signzone"), "-q", "-K", workdir, "-d", workdir, "-o", origin,
+                    "-f", signed, *nsec3_args, unsigned, *[k + ".private" for k in keys]],
                    capture_output=True, text=True, check=True, timeout=60)
     return signed
 
@@ -447,3 +447,15 @@ def test_help_lists_every_option():
                 "+[no]identify", "+[no]multiline", "+[no]split", "+[no]nsid", "+[no]cookie",
                 "+[no]dnssec", "+[no]chain", "-y [alg:]name:secret", "-k keyfile"]:
         assert opt in got.stdout, opt
+
+
+def test_man_page_names_every_option_of_the_usage():
+    """Each option `canon dig --help` lists is in man/canon-dig.1.in."""
+    usage = canon_dig("--help").stdout
+    with open(os.path.join(conftest.SOURCE_DIR, "man", "canon-dig.1.in")) as f:
+        roff = f.read().replace("\\-", "-").replace("\\fR", "").replace("\\fP", "")
+    roff = roff.replace("\\c\n.IR ", "").replace(".BR ", "").replace(".BI ", "")
+    options = set(re.findall(r"\+\[no\][a-z]+|\+[a-z]+=|(?<![\w-])-[a-z46]\b|--[a-z]+", usage))
+    assert len(options) > 30
+    for option in options:
+        assert option in roff, f"{option} is not in canon-dig(1)"
