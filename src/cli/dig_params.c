@@ -647,38 +647,33 @@ static int set_reverse(dig_args_t *a, const char *addr)
 /* -y [alg:]name:secret; without an algorithm dig uses hmac-md5. */
 static int set_key_arg(dig_args_t *a, const char *text)
 {
-	const char *error = NULL;
-	int ret;
 	canon_tsig_key_free(&a->key);
 	a->has_key = false;
-	if (strchr(text, ':') != NULL && strchr(strchr(text, ':') + 1, ':') == NULL) {
-		char *full = NULL;
-		if (asprintf(&full, "%.*s:hmac-md5:%s", (int)strcspn(text, ":"), text,
-		             strchr(text, ':') + 1) < 0) {
-			return KNOT_ENOMEM;
-		}
-		ret = canon_tsig_key_parse_arg(full, &a->key, &error);
-		explicit_bzero(full, strlen(full));
-		free(full);
-	} else {
-		/* canon_tsig_key_parse_arg wants NAME:ALGORITHM:SECRET: swap the first two. */
-		const char *c1 = strchr(text, ':');
-		const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
-		if (c2 == NULL) {
-			fprintf(stderr, "canon dig: -y wants [alg:]name:secret\n");
-			return KNOT_EINVAL;
-		}
-		char *full = NULL;
-		if (asprintf(&full, "%.*s:%.*s:%s", (int)(c2 - c1 - 1), c1 + 1, (int)(c1 - text),
-		             text, c2 + 1) < 0) {
-			return KNOT_ENOMEM;
-		}
-		ret = canon_tsig_key_parse_arg(full, &a->key, &error);
-		explicit_bzero(full, strlen(full));
-		free(full);
+	char *copy = strdup(text);
+	if (copy == NULL) {
+		return KNOT_ENOMEM;
 	}
+	/* Base64 has no ':', so the fields are what the colons separate. */
+	char *field[4] = {NULL};
+	size_t n = 0;
+	for (char *f = copy; f != NULL && n < 4; n++) {
+		field[n] = f;
+		f = strchr(f, ':');
+		if (f != NULL) {
+			*f++ = '\0';
+		}
+	}
+	const char *error = "wants [alg:]name:secret";
+	int ret = -EINVAL;
+	if (n == 2) {
+		ret = canon_tsig_key_parse(field[0], "hmac-md5", field[1], &a->key, &error);
+	} else if (n == 3) {
+		ret = canon_tsig_key_parse(field[1], field[0], field[2], &a->key, &error);
+	}
+	explicit_bzero(copy, strlen(text));
+	free(copy);
 	if (ret != 0) {
-		fprintf(stderr, "canon dig: -y: %s\n", error ? error : "bad TSIG key");
+		fprintf(stderr, "canon dig: -y: %s\n", error);
 		return KNOT_EINVAL;
 	}
 	a->has_key = true;
