@@ -93,8 +93,6 @@ typedef struct {
 	bool cmd; /* the banner's "; <<>>" and "global options" lines */
 	bool chain;
 	bool trace;
-	bool help;
-	bool version;
 
 	int argc; /* the arguments, echoed in the "; <<>> canon dig" banner */
 	char **argv;
