@@ -6,8 +6,9 @@ Servers:
 - canon serve with two zones signed here by dnssec-keygen/dnssec-signzone
   (ECDSA with NSEC; RSA with NSEC3, DS, CDS, CDNSKEY, TLSA, SSHFP) and a TSIG
   key (--key), for the section toggles, +multi, +dnssec and TSIG;
-- knotd with an NSID and mod-cookies, for +nsid and +cookie (canon serve does
-  not answer cookies).
+- knotd with an NSID and mod-cookies, and named with a server-id and the
+  same TSIG key, for +nsid, +cookie and TSIG against other servers (canon
+  serve does not answer cookies).
 Both clients get the same arguments; their whole outputs must be identical
 once the parts that differ run to run are masked: message ID, query time,
 date, version banner, cookie values (random per query) and the TSIG times and
@@ -128,6 +129,31 @@ def knot(tmp_path_factory):
     if not conftest.wait_for_dns("127.0.0.1", port, qname="ex.test."):
         server.stop()
         raise RuntimeError("knotd did not start:\n" + open(server.logpath).read())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory):
+    """named with a server-id (NSID), cookies (its default) and the TSIG key."""
+    tmp = tmp_path_factory.mktemp("dignamed")
+    zone = tmp / "ex.test.zone"
+    zone.write_text(EX_ZONE)
+    port = conftest.free_port()
+    conf = tmp / "named.conf"
+    conf.write_text(f"""options {{
+    directory "{tmp}"; pid-file "{tmp}/named.pid";
+    listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
+    recursion no; server-id "named-id"; dnssec-validation no;
+}};
+key "tk" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
+zone "ex.test" {{ type primary; file "{zone}"; }};
+""")
+    server = conftest.Server([tool("named"), "-g", "-c", str(conf)], "127.0.0.1", port,
+                             str(tmp / "named.log"))
+    if not conftest.wait_for_dns("127.0.0.1", port, qname="ex.test."):
+        server.stop()
+        raise RuntimeError("named did not start:\n" + open(server.logpath).read())
     yield server
     server.stop()
 
@@ -363,8 +389,24 @@ def test_tsig_unsigned_reply_is_caught(tmp_path):
                                   ["+cookie", "+multi"], ["+short", "+identify", "+nsid"],
                                   ["+nsid", "+nocomments"], ["+nsid", "+noall", "+comments"]],
                          ids=lambda o: " ".join(o))
-def test_nsid_cookie_like_dig(knot, opts):
-    assert_same(knot, "ex.test", *opts)
+@pytest.mark.parametrize("server", ["knot", "named"])
+def test_nsid_cookie_like_dig(request, server, opts):
+    assert_same(request.getfixturevalue(server), "ex.test", *opts)
+
+
+def test_nsid_and_good_cookie_from_named(named):
+    got = canon_dig(*at(named), "ex.test", "+nsid")
+    lines = got.stdout.splitlines()
+    assert '; NSID: 6e 61 6d 65 64 2d 69 64 ("named-id")' in lines
+    assert any(l.startswith("; COOKIE: ") and l.endswith(" (good)") for l in lines)
+
+
+@pytest.mark.parametrize("key", [f"hmac-sha256:tk:{SECRET}", f"hmac-sha256:tk:{WRONG}",
+                                 f"hmac-sha256:other:{SECRET}"],
+                         ids=["good", "wrong-secret", "unknown-key"])
+def test_tsig_against_named_like_dig(named, key):
+    got = assert_same(named, "ex.test", "-y", key)
+    assert ("status: NOERROR" in got.stdout) == (key.endswith(SECRET) and ":tk:" in key)
 
 
 def test_nsid_printed(knot):
