@@ -46,6 +46,8 @@ mail A 192.0.2.25
 www CNAME @
 c1 CNAME www
 away CNAME host.elsewhere.example.
+old DNAME new
+www.new A 192.0.2.90
 """
 
 N3_ZONE = """$ORIGIN n3.test.
@@ -284,6 +286,7 @@ DNSSEC_CASES = [
     ["ex.test", "MX"],
     ["nx.ex.test"],
     ["c1.ex.test"],
+    ["www.old.ex.test"],
     ["ex.test", "NSEC"],
     ["n3.test", "DNSKEY"],
     ["n3.test", "CDS"],
@@ -445,6 +448,19 @@ def test_chain_marks_signed_hops(canon):
         ";; 2 www.ex.test. 3600 CNAME ex.test. (signed)",
         ";; = ex.test. 3600 A 192.0.2.1 (signed)",
         ";; CHAIN END: 2 hops, ANSWER, effective TTL 3600, DNSSEC: all signed",
+    ]
+
+
+def test_chain_dname_hop_signed(canon):
+    """The DNAME hop is the DNAME's RRset, signed; the synthesized CNAME is not
+    a line of its own (RFC 6672 §5.3: it comes unsigned)."""
+    got = canon_dig(*at(canon), "www.old.ex.test", "+dnssec", "+chain", "+noall")
+    assert chain_lines(got.stdout) == [
+        ";; CHAIN: www.old.ex.test. A",
+        ";; 1 www.old.ex.test. 3600 DNAME www.new.ex.test. (old.ex.test. DNAME new.ex.test.) "
+        "(signed)",
+        ";; = www.new.ex.test. 3600 A 192.0.2.90 (signed)",
+        ";; CHAIN END: 1 hop, ANSWER, effective TTL 3600, DNSSEC: all signed",
     ]
 
 
