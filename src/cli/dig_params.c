@@ -33,8 +33,8 @@ typedef struct {
 void dig_params_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: canon dig [@server]... [-p port] [-t type] [-c class] [-q name] [-x addr]\n"
-	        "                 [-4|-6] [-y [alg:]name:secret | -k keyfile]\n"
+	        "usage: canon dig [@server]... [-p port] [-t type] [-c class] [-q name]\n"
+	        "                 [-x addr] [-4|-6] [-y [alg:]name:secret | -k keyfile]\n"
 	        "                 [name [type] [class] [+option ...]]...\n"
 	        "       canon dig -h|--help, canon dig -v|--version\n"
 	        "\n"
@@ -68,8 +68,7 @@ void dig_params_usage(FILE *out)
 	        "  +[no]tcp, +[no]vc     use TCP (default UDP, TCP after a truncated reply)\n"
 	        "  +[no]ignore           do not retry over TCP when the reply is truncated\n"
 	        "  +[no]recurse          set RD (default on)\n"
-	        "  +[no]dnssec           set the EDNS DO bit (RRSIG, NSEC, ... as dig prints "
-	        "them)\n"
+	        "  +[no]dnssec           set the EDNS DO bit (RRSIG, NSEC... printed as dig)\n"
 	        "  +[no]adflag, +[no]cdflag  set AD / CD\n"
 	        "  +[no]edns[=version]   send an OPT record (default on, version 0)\n"
 	        "  +[no]ednsnegotiation  after BADVERS, retry with the server's version\n"
