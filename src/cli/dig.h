@@ -85,6 +85,9 @@ typedef struct {
 	bool additional;
 	bool stats;
 	bool multiline; /* +multi: records over several lines with comments */
+	bool ttlid;     /* +[no]ttlid: the TTL column */
+	bool rrclass;   /* +[no]class: the class column */
+	bool qr;        /* +qr: print the query as sent */
 	bool identify;  /* +identify: "from server X in N ms" after +short rdata */
 	unsigned split; /* +split: base64/hex chunk width, 0 = no split */
 	bool split_set;
@@ -186,6 +189,9 @@ void dig_reply_clear(dig_reply_t *reply);
 
 /* Print the banner ("; <<>> canon dig ...") if not printed yet. */
 void dig_print_banner(dig_out_t *out);
+
+/* +qr: print the query in wire[0..len) as dig does (";; Sending:"). */
+void dig_print_query(dig_out_t *out, const uint8_t *wire, size_t len);
 
 /* Print a reply as dig does (full, or +short). */
 void dig_print_reply(dig_out_t *out, const dig_reply_t *reply);

@@ -217,6 +217,9 @@ static int exec_version(dig_out_t *out, const dig_server_t *server, const knot_d
 		}
 		query.tsig = &session;
 	}
+	if (p->qr) {
+		dig_print_query(out, pkt->wire, query.len);
+	}
 	int ret = exchange_tries(out, server, &query, p->tcp, reply);
 	/* RFC 7766 §5 / RFC 1035 §4.2.1: a truncated UDP reply is retried over TCP. */
 	if (ret == KNOT_EOK && !reply->tcp && knot_wire_get_tc(reply->wire) && !p->ignore_tc) {

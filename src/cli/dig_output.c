@@ -13,16 +13,16 @@
 
 #include "cli/dig.h"
 
-/* BIND's default one-line master style: TTL, class, type and rdata columns. */
-#define COL_TTL   24
-#define COL_CLASS 32
-#define COL_TYPE  40
-#define COL_RDATA 48
-/* ... and dig +multi's (BIND's multiline style). */
-#define MULTI_COL_TTL    24
-#define MULTI_COL_CLASS  24
-#define MULTI_COL_TYPE   24
-#define MULTI_COL_RDATA  32
+/* The TTL, class, type and rdata columns of BIND's master styles, as dig
+ * picks them (dig.c printmessage): one-line, without TTL or class, and
+ * multiline (or without both). */
+typedef struct {
+	size_t ttl, rclass, type, rdata;
+} dig_cols_t;
+
+static const dig_cols_t COLS_ONELINE = {24, 32, 40, 48};
+static const dig_cols_t COLS_NARROW = {24, 24, 32, 40};
+static const dig_cols_t COLS_MULTI = {24, 24, 24, 32};
 #define MULTI_INDENT     "\n\t\t\t\t" /* continuation lines start at column 32 */
 #define MULTI_TOKENS_MAX 300          /* rdata fields re-laid by +multi (an NSEC3 bitmap's types) */
 #define TAB_WIDTH        8
@@ -421,27 +421,42 @@ static size_t indent_to(size_t col, size_t to)
 	return to;
 }
 
+static const dig_cols_t *columns(const dig_params_t *p)
+{
+	if (p == NULL) {
+		return &COLS_ONELINE;
+	}
+	if (p->multiline || (!p->ttlid && !p->rrclass)) {
+		return &COLS_MULTI;
+	}
+	return p->ttlid && p->rrclass ? &COLS_ONELINE : &COLS_NARROW;
+}
+
 /* Print the class and type columns; col is where the cursor is. */
-static size_t print_class_type(size_t col, uint16_t rclass, uint16_t rtype, bool multi)
+static size_t print_class_type(size_t col, uint16_t rclass, uint16_t rtype, const dig_cols_t *cols,
+                               bool with_class)
 {
 	char text[32];
-	knot_rrclass_to_string(rclass, text, sizeof(text));
-	col = indent_to(col, multi ? MULTI_COL_CLASS : COL_CLASS);
-	col += (size_t)printf("%s", text);
+	if (with_class) {
+		knot_rrclass_to_string(rclass, text, sizeof(text));
+		col = indent_to(col, cols->rclass);
+		col += (size_t)printf("%s", text);
+	}
 	knot_rrtype_to_string(rtype, text, sizeof(text));
-	col = indent_to(col, multi ? MULTI_COL_TYPE : COL_TYPE);
+	col = indent_to(col, cols->type);
 	col += (size_t)printf("%s", text);
 	return col;
 }
 
-static void print_question(const knot_pkt_t *pkt, bool multi)
+/* The question keeps its class even with +noclass, as in dig. */
+static void print_question(const dig_params_t *p, const knot_pkt_t *pkt)
 {
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1];
 	knot_dname_to_str(owner, knot_pkt_qname(pkt), sizeof(owner));
 	/* BIND counts columns from the name, not from the ';' before it. */
 	putchar(';');
 	size_t col = (size_t)printf("%s", owner);
-	print_class_type(col, knot_pkt_qclass(pkt), knot_pkt_qtype(pkt), multi);
+	print_class_type(col, knot_pkt_qclass(pkt), knot_pkt_qtype(pkt), columns(p), true);
 	printf("\n");
 }
 
@@ -450,20 +465,17 @@ static void print_rr(const dig_params_t *p, const knot_rrset_t *rr, uint16_t pos
 {
 	bool multi = p != NULL && p->multiline;
 	unsigned split = p != NULL ? p->split : DIG_SPLIT_WIDTH;
+	const dig_cols_t *cols = columns(p);
 	char owner[KNOT_DNAME_TXT_MAXLEN + 1];
 	knot_dname_to_str(owner, rr->owner, sizeof(owner));
 	size_t col = (size_t)printf("%s", owner);
-	col = indent_to(col, multi ? MULTI_COL_TTL : COL_TTL);
-	col += (size_t)printf("%u", rr->ttl);
-	char text[32];
-	knot_rrclass_to_string(rr->rclass, text, sizeof(text));
-	col = indent_to(col, multi ? MULTI_COL_CLASS : COL_CLASS);
-	col += (size_t)printf("%s", text);
-	knot_rrtype_to_string(rr->type, text, sizeof(text));
-	col = indent_to(col, multi ? MULTI_COL_TYPE : COL_TYPE);
-	col += (size_t)printf("%s", text);
+	if (p == NULL || p->ttlid) {
+		col = indent_to(col, cols->ttl);
+		col += (size_t)printf("%u", rr->ttl);
+	}
+	col = print_class_type(col, rr->rclass, rr->type, cols, p == NULL || p->rrclass);
 	char *data = multi ? rdata_multi(rr, pos, split) : dig_rdata_text(rr, pos, split);
-	indent_to(col, multi ? MULTI_COL_RDATA : COL_RDATA);
+	indent_to(col, cols->rdata);
 	/* BIND writes TSIG's Other Len, a blank, then the Other Data (RFC 8945 §4.2). */
 	const char *tail =
 	        rr->type == KNOT_RRTYPE_TSIG && knot_tsig_rdata_other_data_length(rr) == 0 ? " "
@@ -529,7 +541,8 @@ static void print_flags(const uint8_t *wire)
 	}
 }
 
-static void print_header(const knot_pkt_t *pkt)
+/* The header; 'sent' is our own query (no RA warning for it, as dig). */
+static void print_header(const knot_pkt_t *pkt, bool sent)
 {
 	const uint8_t *wire = pkt->wire;
 	char rbuf[16];
@@ -548,7 +561,7 @@ static void print_header(const knot_pkt_t *pkt)
 	       knot_wire_get_qdcount(wire), knot_wire_get_ancount(wire),
 	       knot_wire_get_nscount(wire),
 	       knot_wire_get_arcount(wire) + (pkt->tsig_rr != NULL ? 1 : 0));
-	if (knot_wire_get_rd(wire) && !knot_wire_get_ra(wire)) {
+	if (!sent && knot_wire_get_rd(wire) && !knot_wire_get_ra(wire)) {
 		printf(";; WARNING: recursion requested but not available\n");
 	}
 	printf("\n");
@@ -729,15 +742,15 @@ static bool reply_parsed(const dig_reply_t *reply)
 }
 
 /* ";; Got answer:", the header and the flags: dig's +comments. */
-static void print_comments(const dig_reply_t *reply)
+static void print_comments(const dig_reply_t *reply, bool sent)
 {
 	const knot_pkt_t *pkt = reply->pkt;
-	printf(";; Got answer:\n");
+	printf(sent ? ";; Sending:\n" : ";; Got answer:\n");
 	if (reply->parse_ret == KNOT_ETRAIL) {
 		printf(";; WARNING: Message has %zu extra bytes at end\n",
 		       reply->len - pkt->parsed);
 	}
-	print_header(pkt);
+	print_header(pkt, sent);
 	if (pkt->opt_rr != NULL) {
 		print_opt(reply, pkt->opt_rr);
 	}
@@ -758,17 +771,17 @@ static void print_tsig(const dig_params_t *p, const knot_pkt_t *pkt)
 	}
 }
 
-static void print_full(const dig_params_t *p, const dig_reply_t *reply)
+static void print_full(const dig_params_t *p, const dig_reply_t *reply, bool sent)
 {
 	const knot_pkt_t *pkt = reply->pkt;
 	if (p->comments) {
-		print_comments(reply);
+		print_comments(reply, sent);
 	}
 	if (p->question && knot_pkt_qname(pkt) != NULL) {
 		if (p->comments) {
 			printf(";; QUESTION SECTION:\n");
 		}
-		print_question(pkt, p->multiline);
+		print_question(p, pkt);
 		if (p->comments) {
 			printf("\n");
 		}
@@ -802,8 +815,32 @@ void dig_print_reply(dig_out_t *out, const dig_reply_t *reply)
 		return;
 	}
 	dig_print_banner(out);
-	print_full(p, reply);
+	print_full(p, reply, false);
 	if (p->stats) {
 		print_footer(reply); /* with dig's TSIG warning, which +nostats drops too */
 	}
+}
+
+void dig_print_query(dig_out_t *out, const uint8_t *wire, size_t len)
+{
+	const dig_params_t *p = out->params;
+	if (p->short_out || len > UINT16_MAX) {
+		return; /* dig prints no query with +short */
+	}
+	/* knot_pkt_parse takes the TSIG off the wire it parses: parse a copy. */
+	dig_reply_t query = {.wire = malloc(len), .len = len};
+	if (query.wire == NULL) {
+		return;
+	}
+	memcpy(query.wire, wire, len);
+	query.pkt = knot_pkt_new(query.wire, (uint16_t)len, NULL);
+	query.parse_ret = query.pkt ? knot_pkt_parse(query.pkt, 0) : KNOT_ENOMEM;
+	if (reply_parsed(&query)) {
+		dig_print_banner(out);
+		print_full(p, &query, true);
+		if (p->stats) {
+			printf(";; QUERY SIZE: %zu\n\n", len);
+		}
+	}
+	dig_reply_clear(&query);
 }

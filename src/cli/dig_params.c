@@ -63,13 +63,15 @@ void dig_params_usage(FILE *out)
 	        "  +[no]short            print only the answer's rdata\n"
 	        "  +[no]identify         with +short, say which server answered in how long\n"
 	        "  +[no]multiline        records over several lines, with comments\n"
+	        "  +[no]ttlid, +[no]class  the TTL / class column (default on)\n"
+	        "  +[no]qr               print the query as sent, before the reply\n"
 	        "  +[no]split=W          split base64/hex fields every W characters (56; 44\n"
 	        "                        with +multiline; 0 = no split)\n"
 	        "  +[no]tcp, +[no]vc     use TCP (default UDP, TCP after a truncated reply)\n"
 	        "  +[no]ignore           do not retry over TCP when the reply is truncated\n"
 	        "  +[no]recurse          set RD (default on)\n"
 	        "  +[no]dnssec           set the EDNS DO bit (RRSIG, NSEC... printed as dig)\n"
-	        "  +[no]adflag, +[no]cdflag  set AD / CD\n"
+	        "  +[no]adflag, +[no]cdflag  set AD (default on, as dig) / CD\n"
 	        "  +[no]edns[=version]   send an OPT record (default on, version 0)\n"
 	        "  +[no]ednsnegotiation  after BADVERS, retry with the server's version\n"
 	        "  +[no]nsid             ask for the server's NSID (RFC 5001)\n"
@@ -305,6 +307,30 @@ static int plus_multi(dig_args_t *a, dig_params_t *p, bool on, const char *value
 	return KNOT_EOK;
 }
 
+static int plus_ttlid(dig_args_t *a, dig_params_t *p, bool on, const char *value)
+{
+	(void)a;
+	(void)value;
+	p->ttlid = on;
+	return KNOT_EOK;
+}
+
+static int plus_class(dig_args_t *a, dig_params_t *p, bool on, const char *value)
+{
+	(void)a;
+	(void)value;
+	p->rrclass = on;
+	return KNOT_EOK;
+}
+
+static int plus_qr(dig_args_t *a, dig_params_t *p, bool on, const char *value)
+{
+	(void)a;
+	(void)value;
+	p->qr = on;
+	return KNOT_EOK;
+}
+
 static int plus_identify(dig_args_t *a, dig_params_t *p, bool on, const char *value)
 {
 	(void)a;
@@ -479,6 +505,9 @@ static const plus_opt_t PLUS_OPTS[] = {
         {"stats", plus_stats, VALUE_NONE},
         {"multiline", plus_multi, VALUE_NONE},
         {"identify", plus_identify, VALUE_NONE},
+        {"ttlid", plus_ttlid, VALUE_NONE},
+        {"class", plus_class, VALUE_NONE},
+        {"qr", plus_qr, VALUE_NONE},
         {"nsid", plus_nsid, VALUE_NONE},
         {"cookie", plus_cookie, VALUE_OPTIONAL},
         {"split", plus_split, VALUE_OPTIONAL},
@@ -786,6 +815,8 @@ static void params_init(dig_args_t *a, int argc, char **argv)
 	p->edns = true;
 	p->edns_negotiation = true;
 	p->cookie = true; /* dig 9.18 sends a client cookie unless +nocookie */
+	p->adflag = true; /* ... and sets AD (RFC 6840 §5.7) unless +noadflag */
+	p->ttlid = p->rrclass = true;
 	p->comments = p->question = p->answer = p->authority = p->additional = true;
 	p->stats = true;
 	p->bufsize = DIG_DEFAULT_BUFSIZE;

@@ -240,6 +240,19 @@ TOGGLES = [
     ["+multi"],
     ["+multi", "+nocomments"],
     ["+noal", "+ans"],  # prefixes, as dig takes them
+    ["+noclass"],
+    ["+nottlid"],
+    ["+noclass", "+nottlid"],
+    ["+noclass", "+nottlid", "+multi"],
+    ["+nottlid", "+multi"],
+    ["+qr"],
+    ["+qr", "+nostats"],
+    ["+qr", "+nocomments"],
+    ["+qr", "+noquestion"],
+    ["+qr", "+noall", "+comments"],
+    ["+qr", "+short"],
+    ["+qr", "+multi", "+dnssec", "+nsid"],
+    ["+noadflag"],
 ]
 
 
@@ -328,7 +341,8 @@ def test_tsig_good_key_like_dig(canon):
     assert "WARNING -- Some TSIG" not in got.stdout
 
 
-@pytest.mark.parametrize("opts", [["+nocomments"], ["+multi"], ["+noadditional"], ["+short"]],
+@pytest.mark.parametrize("opts", [["+nocomments"], ["+multi"], ["+noadditional"], ["+short"],
+                                  ["+qr"]],
                          ids=lambda o: " ".join(o))
 def test_tsig_layout_like_dig(canon, opts):
     assert_same(canon, "ex.test", "-y", f"hmac-sha256:tk:{SECRET}", *opts)
