@@ -280,6 +280,19 @@ int dig_exec_query(dig_out_t *out, const dig_server_t *server, const knot_dname_
 		dig_reply_clear(reply);
 		ret = exec_version(out, server, qname, qtype, p->edns_version, &echo, reply);
 	}
+	if (ret == KNOT_EOK && badcookie_retry(p, reply, &echo)) {
+		/* A second BADCOOKIE: dig goes to TCP, which needs no cookie (RFC 7873 §5.3). */
+		if (p->comments) {
+			printf(";; BADCOOKIE, retrying in TCP mode.\n");
+		}
+		dig_params_t over_tcp = *p;
+		over_tcp.tcp = true;
+		dig_out_t tcp_out = *out;
+		tcp_out.params = &over_tcp;
+		dig_reply_clear(reply);
+		ret = exec_version(&tcp_out, server, qname, qtype, p->edns_version, &echo, reply);
+		out->banner_done = tcp_out.banner_done;
+	}
 	uint8_t version = 0;
 	if (ret == KNOT_EOK && badvers_retry(p, reply, &version)) {
 		if (p->comments) {

@@ -27,6 +27,10 @@ import socket
 import subprocess
 import threading
 
+import dns.edns
+import dns.message
+import dns.rcode
+import dns.rrset
 import pytest
 
 import conftest
@@ -478,6 +482,84 @@ def test_cookie_good_after_badcookie(knot):
     assert len(cookie) == 1 and cookie[0].endswith(" (good)"), got.stdout
     assert len(cookie[0].split()[2]) >= 32  # client (16 hex) + server cookie
     assert "status: NOERROR" in got.stdout
+
+
+class CookieLiar:
+    """BADCOOKIE with a server cookie to every UDP query; over TCP (where RFC
+    7873 §5.3 lets a client go) an answer. Each reply echoes the client cookie."""
+
+    SERVER_COOKIE = bytes(range(1, 9))
+
+    def __init__(self):
+        self.port = conftest.free_port()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.udp.settimeout(0.2)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(4)
+        self.tcp.settimeout(0.2)
+        self.addr = "127.0.0.1"
+        self.stopping = False
+        self.threads = [threading.Thread(target=f, daemon=True)
+                        for f in (self.serve_udp, self.serve_tcp)]
+        for t in self.threads:
+            t.start()
+
+    def reply(self, data, badcookie):
+        query = dns.message.from_wire(data)
+        client = next(o.data[:8] for o in query.options if o.otype == 10)
+        reply = dns.message.make_response(query)
+        cookie = dns.edns.GenericOption(10, client + self.SERVER_COOKIE)
+        reply.use_edns(0, payload=1232, options=[cookie])
+        if badcookie:
+            reply.set_rcode(dns.rcode.BADCOOKIE)
+        else:
+            reply.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A",
+                                                    "192.0.2.7"))
+        return reply.to_wire()
+
+    def serve_udp(self):
+        while not self.stopping:
+            try:
+                data, peer = self.udp.recvfrom(4096)
+            except OSError:
+                continue
+            self.udp.sendto(self.reply(data, True), peer)
+
+    def serve_tcp(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                length = int.from_bytes(conn.recv(2), "big")
+                data = b""
+                while len(data) < length:
+                    data += conn.recv(length - len(data))
+                wire = self.reply(data, False)
+                conn.sendall(len(wire).to_bytes(2, "big") + wire)
+
+    def close(self):
+        self.stopping = True
+        for t in self.threads:
+            t.join(timeout=5)
+        self.udp.close()
+        self.tcp.close()
+
+
+def test_badcookie_twice_goes_to_tcp_like_dig():
+    liar = CookieLiar()
+    try:
+        got = assert_same(liar, "ex.test", "+tries=1", "+timeout=3")
+    finally:
+        liar.close()
+    assert got.stdout.startswith(";; BADCOOKIE, retrying.\n"
+                                 ";; BADCOOKIE, retrying in TCP mode.\n")
+    assert "(TCP)" in got.stdout and "192.0.2.7" in got.stdout
 
 
 def test_nocookie_sends_none(knot):
