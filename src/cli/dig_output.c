@@ -362,7 +362,9 @@ static char *multi_split(char **tok, size_t ntok, unsigned width)
 static size_t tokenize(char *text, char **tok, size_t max)
 {
 	size_t n = 0;
-	for (char *t = strtok(text, " "); t != NULL && n < max; t = strtok(NULL, " ")) {
+	char *save = NULL;
+	for (char *t = strtok_r(text, " ", &save); t != NULL && n < max;
+	     t = strtok_r(NULL, " ", &save)) {
 		tok[n++] = t;
 	}
 	return n;
