@@ -52,6 +52,23 @@ extern const canon_rule_t CANON_RULE_CNAME_TTL;
 extern const canon_rule_t CANON_RULE_ALIAS_AND_ADDRESS;
 extern const canon_rule_t CANON_RULE_MULTIPLE_ALIASES;
 extern const canon_rule_t CANON_RULE_RRSET_TOO_LARGE;
+extern const canon_rule_t CANON_RULE_MULTIPLE_SOA;
+extern const canon_rule_t CANON_RULE_TARGET_MISSING;
+extern const canon_rule_t CANON_RULE_TARGET_NO_ADDRESS;
+extern const canon_rule_t CANON_RULE_DELEGATION_NO_GLUE;
+extern const canon_rule_t CANON_RULE_MISSING_FINAL_DOT;
+extern const canon_rule_t CANON_RULE_RRSIG_MISSING;
+extern const canon_rule_t CANON_RULE_RRSIG_EXPIRED;
+extern const canon_rule_t CANON_RULE_RRSIG_NOT_YET_VALID;
+
+/* The rule of this module named 'id' ("cname-chain"), or NULL. */
+const canon_rule_t *canon_rule_by_id(const char *id);
+
+/*
+ * The time (seconds since the epoch) RRSIG validity periods are compared with
+ * by every later check; 0 (the default) means the clock. For `canon check --now`.
+ */
+void canon_check_set_now(int64_t now);
 
 typedef struct {
 	const canon_rule_t *rule;
