@@ -547,6 +547,9 @@ static void check_target_not_alias(check_t *c, const canon_node_t *node, const c
 	canon_findings_add(c->findings, rule->rule, rrset_file(c, node, rrset), line, node->owner,
 	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
 	                   name, owner, rule->why);
+	if (end != NULL) {
+		canon_findings_set_fix(c->findings, end); /* canon check --fix repoints it. */
+	}
 }
 
 /* Whether the first four labels of 'name' are decimal octets, as in "192.0.2.1.example.". */
@@ -1099,7 +1102,9 @@ static void check_sig_times(check_t *c, const canon_node_t *node, const canon_rr
 	type_text(rrset->rr.type, type, sizeof(type));
 	const char *file = rrset_file(c, node, canon_node_rrset(node, KNOT_RRTYPE_RRSIG));
 	uint32_t line = sig_line(c, node, rrset->rr.type);
-	bool expired = (int32_t)(expiration - now) < 0;
+	/* Before the inception is "not yet valid" even when the window, too long for RFC 1982,
+	 * wraps. */
+	bool expired = (int32_t)(now - inception) >= 0;
 	time_text(expired ? expiration : inception, when, sizeof(when));
 	snprintf(hint, sizeof(hint), "sign the zone again%s",
 	         expired ? "" : " with an inception time in the past");
