@@ -668,7 +668,8 @@ def test_serve_refuses_alias_conflicts(aw):
     try:
         for origin in ("bad.example.", "bad2.example."):
             for qtype in ("A", "SOA"):
-                check(ask(server, origin, qtype), rcode=dns.rcode.REFUSED, aa=False)
+                # Not loaded: SERVFAIL, as BIND and Knot answer for a zone that failed.
+                check(ask(server, origin, qtype), rcode=dns.rcode.SERVFAIL, aa=False)
         log = server.logtext()
         assert re.search(r"alias-and-address\.zone:9: .*\[alias-and-address\]", log), log
         assert re.search(r"multiple-aliases\.zone:9: .*\[multiple-aliases\]", log), log
