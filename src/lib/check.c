@@ -13,6 +13,7 @@
 
 #include "lib/alias.h"
 #include "lib/check.h"
+#include "lib/log.h"
 #include "lib/name.h"
 #include "lib/rdata.h"
 
@@ -268,6 +269,83 @@ void canon_findings_print(const canon_findings_t *findings, FILE *out)
 		        f->rule->id);
 		if (f->hint != NULL) {
 			fprintf(out, "  hint: %s\n", f->hint);
+		}
+	}
+}
+
+/* How many findings of one rule a load logged, and how many it left out. */
+typedef struct {
+	const canon_rule_t *rule;
+	size_t logged;
+	size_t more;
+} rule_tally_t;
+
+/* The tally of 'rule' in 'tallies' (count used), added when new; NULL when out of room. */
+static rule_tally_t *tally_of(rule_tally_t *tallies, size_t *count, size_t cap,
+                              const canon_rule_t *rule)
+{
+	for (size_t i = 0; i < *count; i++) {
+		if (tallies[i].rule == rule) {
+			return &tallies[i];
+		}
+	}
+	if (*count == cap) {
+		return NULL;
+	}
+	tallies[*count] = (rule_tally_t){.rule = rule};
+	return &tallies[(*count)++];
+}
+
+/* 9990 as "9,990": the summary lines are read by people. */
+static void grouped(size_t n, char *out, size_t size)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof(digits), "%zu", n);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0) {
+			out[o++] = ',';
+		}
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
+static canon_log_level_t finding_level(const canon_finding_t *f)
+{
+	return f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR : CANON_LOG_WARNING;
+}
+
+void canon_findings_log(const canon_findings_t *findings, const char *origin, const char *why,
+                        size_t per_rule)
+{
+	/* Rules are a fixed set: a rule beyond this many is logged in full. */
+	rule_tally_t tallies[64];
+	size_t count = 0;
+	for (size_t i = 0; i < findings->count; i++) {
+		const canon_finding_t *f = &findings->items[i];
+		rule_tally_t *t = tally_of(tallies, &count, 64, f->rule);
+		if (t != NULL && t->logged >= per_rule && !f->rule->blocks_load) {
+			t->more++;
+			continue;
+		}
+		if (t != NULL) {
+			t->logged++;
+		}
+		char place[PATH_MAX + 32];
+		canon_finding_place(f, place, sizeof(place));
+		canon_log(finding_level(f), "zone %s: %s%s%s: %s [%s]", origin, why ? why : "",
+		          why ? ": " : "", place, f->message, f->rule->id);
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (tallies[i].more > 0) {
+			char n[40];
+			grouped(tallies[i].more, n, sizeof(n));
+			canon_log(tallies[i].rule->severity == CANON_SEVERITY_ERROR
+			                  ? CANON_LOG_ERROR
+			                  : CANON_LOG_WARNING,
+			          "zone %s: %s%s... and %s more [%s]", origin, why ? why : "",
+			          why ? ": " : "", n, tallies[i].rule->id);
 		}
 	}
 }

@@ -122,6 +122,16 @@ void canon_finding_place(const canon_finding_t *finding, char *out, size_t size)
 void canon_findings_print(const canon_findings_t *findings, FILE *out);
 
 /*
+ * Log findings about zone 'origin' (lib/log.h), each as "zone ORIGIN: [WHY: ]
+ * PLACE: message [rule]": the first 'per_rule' of each rule one by one, then
+ * one line per rule for the rest ("zone ORIGIN: ... and 9,990 more
+ * [cname-chain]"), so that a zone with many findings logs a bounded number of
+ * lines. Findings that block loading are always logged. 'why' may be NULL.
+ */
+void canon_findings_log(const canon_findings_t *findings, const char *origin, const char *why,
+                        size_t per_rule);
+
+/*
  * The rule that forbids RRsets of 'type' and 'other' at one name (CNAME and
  * other data, DNAME and CNAME, ALIAS and addresses), or NULL when they may
  * share it. The load-time checks and RFC 2136 UPDATE (§3.4.2.2) both ask here.

@@ -966,87 +966,6 @@ int canon_zone_load_full(const char *origin, const char *path, canon_flatten_t f
 	return 0;
 }
 
-/* How many findings of one rule a load logged, and how many it left out. */
-typedef struct {
-	const canon_rule_t *rule;
-	size_t logged;
-	size_t more;
-} rule_tally_t;
-
-/* The tally of 'rule' in 'tallies' (count used), added when new; NULL when out of room. */
-static rule_tally_t *tally_of(rule_tally_t *tallies, size_t *count, size_t cap,
-                              const canon_rule_t *rule)
-{
-	for (size_t i = 0; i < *count; i++) {
-		if (tallies[i].rule == rule) {
-			return &tallies[i];
-		}
-	}
-	if (*count == cap) {
-		return NULL;
-	}
-	tallies[*count] = (rule_tally_t){.rule = rule};
-	return &tallies[(*count)++];
-}
-
-/* 9990 as "9,990": the summary lines are read by people. */
-static void grouped(size_t n, char *out, size_t size)
-{
-	char digits[32];
-	int len = snprintf(digits, sizeof(digits), "%zu", n);
-	size_t o = 0;
-	for (int i = 0; i < len && o + 2 < size; i++) {
-		if (i > 0 && (len - i) % 3 == 0) {
-			out[o++] = ',';
-		}
-		out[o++] = digits[i];
-	}
-	out[o] = '\0';
-}
-
-static canon_log_level_t finding_level(const canon_finding_t *f)
-{
-	return f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR : CANON_LOG_WARNING;
-}
-
-/*
- * Log a load's findings: the first CANON_LOAD_FINDINGS_LOGGED of each rule one
- * by one, then one summary line per rule for the rest ("... and 9,990 more
- * [cname-chain]"), so a zone with many findings logs a bounded number of lines
- * at every load. A finding that blocks loading is always logged.
- */
-static void log_findings(const char *origin, const canon_findings_t *findings)
-{
-	/* Rules are a fixed set: a rule beyond this many is logged in full. */
-	rule_tally_t tallies[64];
-	size_t count = 0;
-	for (size_t i = 0; i < findings->count; i++) {
-		const canon_finding_t *f = &findings->items[i];
-		rule_tally_t *t = tally_of(tallies, &count, 64, f->rule);
-		if (t != NULL && t->logged >= CANON_LOAD_FINDINGS_LOGGED && !f->rule->blocks_load) {
-			t->more++;
-			continue;
-		}
-		if (t != NULL) {
-			t->logged++;
-		}
-		char place[PATH_MAX + 32];
-		canon_finding_place(f, place, sizeof(place));
-		canon_log(finding_level(f), "zone %s: %s: %s [%s]", origin, place, f->message,
-		          f->rule->id);
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (tallies[i].more > 0) {
-			char n[40];
-			grouped(tallies[i].more, n, sizeof(n));
-			canon_log(tallies[i].rule->severity == CANON_SEVERITY_ERROR
-			                  ? CANON_LOG_ERROR
-			                  : CANON_LOG_WARNING,
-			          "zone %s: ... and %s more [%s]", origin, n, tallies[i].rule->id);
-		}
-	}
-}
-
 /* Why a load failed, for the one line that says the zone is not served. */
 static void failure_reason(const canon_findings_t *findings, const canon_zone_t *zone, char *why,
                            size_t size)
@@ -1070,7 +989,7 @@ int canon_zone_load_for_serving(const char *origin, const char *path, canon_flat
 	canon_findings_init(&findings);
 	canon_zone_t *loaded = NULL;
 	int ret = canon_zone_load_full(origin, path, flatten, &findings, &loaded, NULL);
-	log_findings(origin, &findings);
+	canon_findings_log(&findings, origin, NULL, CANON_LOAD_FINDINGS_LOGGED);
 	if (ret == 0 && (canon_findings_block_load(&findings) || loaded->soa == NULL)) {
 		ret = -EINVAL;
 	}

@@ -32,8 +32,8 @@
 #include "serve/zonemgr.h"
 #include "serve/zonemgr_internal.h"
 
-/* Findings logged one by one when a change adds them; the rest are counted. */
-#define NEW_FINDINGS_LOGGED 10
+/* Findings of one rule logged one by one when a change adds them; the rest are counted. */
+#define NEW_FINDINGS_LOGGED 3
 
 /* ---- findings: log what a change adds, not the whole zone again ---- */
 
@@ -133,23 +133,17 @@ static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char 
 		return true;
 	}
 	uint64_t *keys = zm_finding_keys(&findings);
-	size_t logged = 0, more = 0;
+	canon_findings_t added; /* The findings the predecessor did not have. */
+	canon_findings_init(&added);
 	for (size_t i = 0; keys != NULL && i < findings.count; i++) {
 		uint64_t key = zm_finding_key(&findings.items[i]);
-		if (z->finding_keys != NULL && bsearch(&key, z->finding_keys, z->finding_count,
-		                                       sizeof(key), zm_key_cmp) != NULL) {
-			continue;
-		}
-		if (logged++ < NEW_FINDINGS_LOGGED) {
-			log_finding(z->origin, why, &findings.items[i]);
-		} else {
-			more++;
+		if (z->finding_keys == NULL || bsearch(&key, z->finding_keys, z->finding_count,
+		                                       sizeof(key), zm_key_cmp) == NULL) {
+			canon_findings_append_copy(&added, &findings.items[i]);
 		}
 	}
-	if (more > 0) {
-		canon_log(CANON_LOG_WARNING, "zone %s: %s: ... and %zu more findings", z->origin,
-		          why, more);
-	}
+	canon_findings_log(&added, z->origin, why, NEW_FINDINGS_LOGGED);
+	canon_findings_free(&added);
 	if (keys != NULL) {
 		free(z->finding_keys);
 		z->finding_keys = keys;
