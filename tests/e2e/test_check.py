@@ -699,6 +699,33 @@ def test_now_judges_signature_windows():
     assert doc["findings"] == [] and status == 0
 
 
+def test_missing_final_dot_every_target_type(tmp_path):
+    """DNAME, ALIAS, NS and SRV targets too; the finding names the name meant; names that
+    exist, one-label names and names past a zone cut are left alone."""
+    zone = write(tmp_path / "dots.zone", """\
+$ORIGIN example.com.
+$TTL 3600
+@       SOA     ns1 hostmaster 1 7200 3600 1209600 300
+@       NS      ns1
+ns1     A       192.0.2.53
+@       ALIAS   lb.provider.net
+old     DNAME   legacy.dev
+_x._tcp SRV     0 0 443 api.vendor.com
+sub     NS      ns.dns-host.org
+www     CNAME   cdn
+cdn     A       192.0.2.7
+io      NS      ns1
+fine    CNAME   foo.io
+""")
+    doc, status = check_both([], [zone])
+    found = {(f["line"], f["type"]): f for f in doc["findings"]}
+    assert {k for k, f in found.items() if f["rule"] == "missing-final-dot"} == \
+        {(6, "TYPE65401"), (7, "DNAME"), (8, "SRV"), (9, "NS")}, doc["findings"]
+    assert "lb.provider.net." in found[(6, "TYPE65401")]["message"]
+    assert found[(8, "SRV")]["hint"] == "write the target as api.vendor.com., with the final dot"
+    assert status == 1
+
+
 # ---------------------------------------------------------------- --resolve
 
 @pytest.fixture(scope="module")

@@ -135,14 +135,21 @@ def test_many_findings_log_bounded_lines(tmp_path, servers):
 def test_failed_zone_names_rule_and_place_and_answers_servfail(tmp_path, servers):
     good = str(tmp_path / "good.zone")
     bad = str(tmp_path / "bad.zone")
+    state = tmp_path / "state"
+    state.mkdir()
     write(good, GOOD)
     write(bad, BAD.format(serial=1, extra=CNAME_AND_A))
-    s = start(tmp_path, {"good.test.": good, "bad.test.": bad})
+    s = start(tmp_path, {"good.test.": good, "bad.test.": bad}, ["--state-dir", str(state)])
     servers.append(s)
     text = wait_for_log(s, r"zone bad\.test\.: load from .* failed, not served: ")
     line = re.search(r"^.*zone bad\.test\.: load from .* failed, not served: .*$", text,
                      re.M).group(0)
     assert f"{bad}:{BAD_LINE}:" in line and line.endswith("[cname-and-other-data]"), line
+    # canon ctl zone-status gives the same reason.
+    out = subprocess.run([CANON_BIN, "ctl", "-s", str(state / "canon.sock"), "zone-status",
+                          "bad.test."], capture_output=True, text=True, timeout=30)
+    assert re.search(rf"^  last error: not loaded: {re.escape(bad)}:{BAD_LINE}: .*"
+                     r"\[cname-and-other-data\]$", out.stdout, re.M), (out.stdout, out.stderr)
     for tcp in (False, True):
         for qname in ("bad.test.", "www.bad.test.", "nowhere.bad.test."):
             reply = rcode(s, qname, tcp=tcp)
