@@ -7,6 +7,8 @@
   while the other zones keep answering and names of no zone stay REFUSED.
 - A reload (SIGHUP, `canon ctl reload`) logs one line for each zone it kept at
   its old version, and says how many it kept when it is done.
+- The newer checker rules at load: two SOAs stop a load; an expired signature
+  is logged and the zone served.
 
 Every wait is bounded (WAIT seconds).
 
@@ -23,7 +25,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from conftest import CANON_BIN, Server, free_port, wait_for_dns
+from conftest import CANON_BIN, ZONES_DIR, Server, free_port, wait_for_dns
 
 WAIT = 20.0  # seconds; loading the 10,000-chain zone takes well under one
 CHAINS = 10000
@@ -208,3 +210,26 @@ def test_reload_reports_each_kept_zone(tmp_path, servers):
     added = text.splitlines()[before:]
     kept = [line for line in added if ": kept serial 1 (the old version): " in line]
     assert len(kept) == 2, "\n".join(added)
+
+
+def test_new_rules_at_load(tmp_path, servers):
+    """Two SOAs stop a load (SERVFAIL, the line names [multiple-soa]); an expired signature
+    in a signed zone is logged and the zone is served."""
+    corpus = os.path.join(ZONES_DIR, "check")
+    two = os.path.join(corpus, "multiple-soa.zone")
+    expired = os.path.join(corpus, "rrsig-expired.zone")
+    good = str(tmp_path / "good.zone")
+    write(good, GOOD)
+    s = start(tmp_path, {"good.test.": good, "example.com.": two})
+    servers.append(s)
+    text = wait_for_log(s, r"zone example\.com\.: load from .* failed, not served: ")
+    assert re.search(rf"not served: {re.escape(two)}:9: .*\[multiple-soa\]$", text, re.M), text
+    assert rcode(s, "example.com.", "SOA").rcode() == dns.rcode.SERVFAIL
+    s.stop()
+    s2 = start(tmp_path, {"example.com.": expired}, qname="example.com.")
+    servers.append(s2)
+    text = wait_for_log(s2, r"zone example\.com\. loaded from")
+    assert re.search(rf"zone example\.com\.: {re.escape(expired)}:18: .*\[rrsig-expired\]$",
+                     text, re.M), text
+    reply = rcode(s2, "host.example.com.")
+    assert reply.rcode() == dns.rcode.NOERROR and reply.answer
