@@ -784,7 +784,8 @@ static key_slot_t *keys;
 static size_t key_count;
 static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const canon_sign_key_t *key_find_or_open(const char *state_dir, const char *origin)
+static const canon_sign_key_t *key_find_or_open(const char *state_dir, const char *origin,
+                                                char *why, size_t why_size)
 {
 	for (size_t i = 0; i < key_count; i++) {
 		if (strcmp(keys[i].origin, origin) == 0) {
@@ -794,7 +795,7 @@ static const canon_sign_key_t *key_find_or_open(const char *state_dir, const cha
 	char error[4400];
 	canon_sign_key_t *key = NULL;
 	if (canon_sign_key_open(state_dir, origin, &key, error, sizeof(error)) != 0) {
-		canon_log(CANON_LOG_ERROR, "zone %s: dnssec=online: %s", origin, error);
+		snprintf(why, why_size, "dnssec=online: %s", error);
 		return NULL;
 	}
 	key_slot_t *grown = realloc(keys, (key_count + 1) * sizeof(*keys));
@@ -803,7 +804,7 @@ static const canon_sign_key_t *key_find_or_open(const char *state_dir, const cha
 		keys = grown != NULL ? grown : keys;
 		free(name);
 		canon_sign_key_free(key);
-		canon_log(CANON_LOG_ERROR, "zone %s: dnssec=online: out of memory", origin);
+		snprintf(why, why_size, "dnssec=online: out of memory");
 		return NULL;
 	}
 	keys = grown;
@@ -815,24 +816,33 @@ static const canon_sign_key_t *key_find_or_open(const char *state_dir, const cha
 	return key;
 }
 
-int canon_online_attach(const char *state_dir, canon_zone_conf_t *conf)
+int canon_online_attach(const char *state_dir, canon_zone_conf_t *conf, char *why, size_t why_size)
 {
+	char own[512];
+	if (why == NULL) {
+		why = own;
+		why_size = sizeof(own);
+	}
 	if (!conf->dnssec_online) {
 		return 0;
 	}
 	if (state_dir == NULL) {
-		canon_log(CANON_LOG_ERROR, "zone %s: dnssec=online needs state-dir", conf->origin);
-		return -EINVAL;
+		snprintf(why, why_size, "dnssec=online needs state-dir");
+	} else {
+		pthread_mutex_lock(&keys_lock);
+		const canon_sign_key_t *key =
+		        key_find_or_open(state_dir, conf->origin, why, why_size);
+		pthread_mutex_unlock(&keys_lock);
+		if (key != NULL) {
+			__atomic_store_n(&conf->online_key, key, __ATOMIC_RELEASE);
+			canon_online_enable();
+			return 0;
+		}
 	}
-	pthread_mutex_lock(&keys_lock);
-	const canon_sign_key_t *key = key_find_or_open(state_dir, conf->origin);
-	pthread_mutex_unlock(&keys_lock);
-	if (key == NULL) {
-		return -EIO;
+	if (why == own) {
+		canon_log(CANON_LOG_ERROR, "zone %s: %s", conf->origin, why);
 	}
-	__atomic_store_n(&conf->online_key, key, __ATOMIC_RELEASE);
-	canon_online_enable();
-	return 0;
+	return -EIO;
 }
 
 /* Types that make a zone pre-signed: its own keys, signatures or denial chain. */
@@ -842,7 +852,8 @@ static bool dnssec_type(uint16_t type)
 	       type == KNOT_RRTYPE_NSEC3PARAM || type == KNOT_RRTYPE_DNSKEY;
 }
 
-int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone)
+int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone, char *why,
+                            size_t why_size)
 {
 	if (!conf->dnssec_online) {
 		return 0;
@@ -857,12 +868,12 @@ int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *z
 			char owner[KNOT_DNAME_TXT_MAXLEN], tname[32];
 			knot_dname_to_str(owner, node->owner, sizeof(owner));
 			knot_rrtype_to_string(type, tname, sizeof(tname));
-			canon_log(
-			        CANON_LOG_ERROR,
-			        "zone %s: dnssec=online, but %s is already signed (%s %s): a "
-			        "zone is either pre-signed or signed online; remove dnssec=online "
-			        "to serve its signatures, or its DNSSEC records to sign online",
-			        conf->origin, conf->file, owner, tname);
+			snprintf(
+			        why, why_size,
+			        "dnssec=online, but %s is already signed (%s %s): a zone is either "
+			        "pre-signed or signed online; remove dnssec=online to serve its "
+			        "signatures, or its DNSSEC records to sign online",
+			        conf->file, owner, tname);
 			return -EINVAL;
 		}
 	}

@@ -59,12 +59,14 @@ int canon_online_sign_answer(canon_online_cache_t *cache, const canon_zonetable_
 
 /*
  * For a dnssec=online zone: its key from 'state_dir' (made there at the first
- * start), set in conf->online_key. 0, or negative after logging why.
+ * start), set in conf->online_key. 0, or negative with the reason in 'why'
+ * (NULL: logged instead).
  */
-int canon_online_attach(const char *state_dir, canon_zone_conf_t *conf);
+int canon_online_attach(const char *state_dir, canon_zone_conf_t *conf, char *why, size_t why_size);
 
 /*
  * A dnssec=online zone must not be pre-signed (RRSIG, NSEC, NSEC3,
- * NSEC3PARAM or DNSKEY in it): 0, or -EINVAL after logging the record.
+ * NSEC3PARAM or DNSKEY in it): 0, or -EINVAL with the record named in 'why'.
  */
-int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone);
+int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone, char *why,
+                            size_t why_size);
