@@ -852,8 +852,8 @@ static bool dnssec_type(uint16_t type)
 	       type == KNOT_RRTYPE_NSEC3PARAM || type == KNOT_RRTYPE_DNSKEY;
 }
 
-int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone, char *why,
-                            size_t why_size)
+int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone,
+                            const char *source, char *why, size_t why_size)
 {
 	if (!conf->dnssec_online) {
 		return 0;
@@ -873,7 +873,7 @@ int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *z
 			        "dnssec=online, but %s is already signed (%s %s): a zone is either "
 			        "pre-signed or signed online; remove dnssec=online to serve its "
 			        "signatures, or its DNSSEC records to sign online",
-			        conf->file, owner, tname);
+			        source, owner, tname);
 			return -EINVAL;
 		}
 	}

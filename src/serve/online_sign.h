@@ -67,6 +67,7 @@ int canon_online_attach(const char *state_dir, canon_zone_conf_t *conf, char *wh
 /*
  * A dnssec=online zone must not be pre-signed (RRSIG, NSEC, NSEC3,
  * NSEC3PARAM or DNSKEY in it): 0, or -EINVAL with the record named in 'why'.
+ * 'source' names where 'zone' came from in that message (its file, a change).
  */
-int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone, char *why,
-                            size_t why_size);
+int canon_online_check_zone(const canon_zone_conf_t *conf, const canon_zone_t *zone,
+                            const char *source, char *why, size_t why_size);

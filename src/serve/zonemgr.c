@@ -191,7 +191,7 @@ static canon_zone_t *load_file(canon_zonemgr_t *mgr, zm_zone_t *z, char *why, si
 		return NULL;
 	}
 	/* dnssec=online: the zone must not be signed already, and its key is at hand. */
-	if (canon_online_check_zone(z->conf, zone, why, why_size) != 0 ||
+	if (canon_online_check_zone(z->conf, zone, z->conf->file, why, why_size) != 0 ||
 	    canon_online_attach(mgr->conf->state_dir, (canon_zone_conf_t *)z->conf, why,
 	                        why_size) != 0) {
 		canon_zone_free(zone);
@@ -436,6 +436,13 @@ int zm_commit_version(canon_zonemgr_t *mgr, zm_zone_t *z, canon_zone_t *next,
 	char why[192];
 	snprintf(why, sizeof(why), "change %u -> %u by %s", ch->serial_from, ch->serial_to, who);
 	if (check_version(z, next, why)) {
+		return -EINVAL;
+	}
+	char signed_why[512];
+	if (canon_online_check_zone(z->conf, next, "the new version", signed_why,
+	                            sizeof(signed_why)) != 0) {
+		/* canon signs a dnssec=online zone: DNSSEC records of its own contradict that. */
+		canon_log(CANON_LOG_ERROR, "zone %s: %s refused: %s", z->origin, why, signed_why);
 		return -EINVAL;
 	}
 	if (z->journal != NULL) {

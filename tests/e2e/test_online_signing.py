@@ -413,6 +413,25 @@ def test_update_records_validate(world):
     assert before != after
 
 
+def test_update_cannot_presign_an_online_zone(world):
+    """A zone is pre-signed or online, also after an UPDATE: adding a DNSKEY or an
+    RRSIG to a dnssec=online zone is REFUSED, and the log says why."""
+    signer = world["signer"]
+    for record in (f"update add {ORIGIN} 300 DNSKEY 256 3 13 "
+                   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==",
+                   f"update add www.{ORIGIN} 300 RRSIG A 13 3 300 20300101000000 20200101000000 "
+                   "1 online.test. AAAA"):
+        script = (f"server {signer.addr} {signer.port}\nzone {ORIGIN}\n{record}\nsend\n")
+        p = subprocess.run([conftest.need_tool("nsupdate"), "-t", "5", "-y",
+                            f"{KEY[1]}:{KEY[0]}:{KEY[2]}"], input=script, capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode != 0 and "REFUSED" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert "already signed" in signer.logtext()
+    resp = ask(signer, ORIGIN, "DNSKEY", do=False)
+    assert [dns.dnssec.key_id(rd) for r in resp.answer for rd in r] == \
+        [dns.dnssec.key_id(world["key"])]
+
+
 def test_tampered_signature_is_bogus(world):
     """Through a relay the answers validate; with one octet of each signature
     flipped, the same relay's answers are bogus: SERVFAIL from unbound, a
