@@ -539,3 +539,48 @@ def test_config_file_zone_line(tmp_path):
         assert (tmp_path / "state" / "keys" / f"{ORIGIN}pem").exists()
     finally:
         server.stop()
+
+
+def test_reload_turns_online_signing_on_and_off(tmp_path):
+    """SIGHUP re-reads the zone lines: dnssec=online added to a served zone
+    makes its key and signs from then on; taken away, answers are unsigned."""
+    import signal
+    import time
+    zone = tmp_path / "z.zone"
+    zone.write_text(ZONE.replace("al ALIAS host.target.test.\n", ""))
+    port = conftest.free_port()
+    conf = tmp_path / "canon.conf"
+
+    def write(opts):
+        conf.write_text(f"listen: 127.0.0.1:{port}\nworkers: 1\nstate-dir: state\n"
+                        f"zone: {ORIGIN} z.zone {opts}\n")
+
+    def signed():
+        resp = ask(server, fqdn("www"), "A")
+        return any(r.rdtype == dns.rdatatype.RRSIG for r in resp.answer)
+
+    def wait_for(want):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if signed() == want:
+                return True
+            time.sleep(0.1)
+        return False
+
+    (tmp_path / "state").mkdir()
+    write("")
+    server = conftest.Server([conftest.CANON_BIN, "serve", "-c", str(conf)], "127.0.0.1", port,
+                             str(tmp_path / "canon.log"))
+    try:
+        assert conftest.wait_for_dns("127.0.0.1", port, qname=ORIGIN), server.logtext()
+        assert not signed()
+        write("dnssec=online")
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(True), server.logtext()
+        assert (tmp_path / "state" / "keys" / f"{ORIGIN}pem").exists()
+        assert dnskey_of(server) is not None
+        write("")
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(False), server.logtext()
+    finally:
+        server.stop()
