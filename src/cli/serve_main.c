@@ -78,7 +78,8 @@ static void usage(FILE *out)
 /* Where the zone options start in ORIGIN=FILE,OPTION=...: the first ",NAME=" of a known option. */
 static const char *options_start(const char *file)
 {
-	static const char *names[] = {",flatten=", ",update=", ",transfer=", ",notify=", ",dnssec="};
+	static const char *names[] = {
+	        ",flatten=", ",update=", ",transfer=", ",notify=", ",dnssec="};
 	const char *first = NULL;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *at = strstr(file, names[i]);

@@ -294,10 +294,10 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 		int ret = canon_lookup(ctx->table, ctx->aliases, knot_pkt_wire_qname(a->query),
 		                       knot_pkt_qtype(a->query), flags, &ans, mm);
 		if (ret == 0 && ctx->online != NULL) {
-			/* dnssec=online zones: keys, RRSIGs, compact denial (serve/online_sign.h). */
-			ret = canon_online_sign_answer(ctx->online, ctx->table,
-			                               knot_pkt_wire_qname(a->query),
-			                               knot_pkt_qtype(a->query), flags != 0, &ans, mm);
+			/* dnssec=online: keys, RRSIGs, compact denial (serve/online_sign.h). */
+			ret = canon_online_sign_answer(
+			        ctx->online, ctx->table, knot_pkt_wire_qname(a->query),
+			        knot_pkt_qtype(a->query), flags != 0, &ans, mm);
 		}
 		if (ret == 0) {
 			if (ctx->metrics != NULL) {

@@ -32,7 +32,7 @@ typedef struct {
 	struct canon_worker *worker;      /* UPDATE and transfers go through it; NULL: NOTIMP. */
 	const canon_tsig_keyring_t *keys; /* TSIG keys for signed queries (NULL: none). */
 	canon_metrics_t *metrics;         /* The worker's counters (NULL: not counted). */
-	canon_online_cache_t *online;     /* The worker's signature cache (NULL: no online signing). */
+	canon_online_cache_t *online;     /* The worker's signature cache, or NULL. */
 } canon_query_ctx_t;
 
 /*

@@ -70,7 +70,7 @@ struct canon_worker {
 	uint64_t tcp_idle_ms;  /* tcp-idle-timeout */
 	canon_query_ctx_t *contexts[2]; /* The UDP and TCP contexts, to refresh their table. */
 	canon_metrics_t metrics;        /* Written by this worker only (serve/metrics.h). */
-	canon_online_cache_t online;    /* Signatures of dnssec=online zones (serve/online_sign.h). */
+	canon_online_cache_t online;    /* dnssec=online signatures (serve/online_sign.h). */
 };
 
 /* Allocate the worker's buffers; sockets are opened by the caller. 0 or -1. */
