@@ -319,3 +319,29 @@ def test_nsd_same_checks(tmp_path, zone, track):
     client = bytes.fromhex("0102030405060708")
     data = cookie_of(ask(nsd, "127.0.0.1", options=[cookie_option(client)]))
     assert len(data) == 24 and data[:8] == client and data[8] == 1
+
+
+def test_resolver_answers_cookies(tmp_path, zone, track):
+    """canon resolve shares lib/cookie.c: a client cookie gets an RFC 9018 server
+    cookie back, which the next query carries; a malformed one is FORMERR."""
+    auth = track(start(tmp_path, zone))
+    port = conftest.free_port()
+    res = track(conftest.Server(
+        [conftest.CANON_BIN, "resolve", "--listen", f"127.0.0.1:{port}",
+         "--forward", f"127.0.0.1:{auth.port}"],
+        "127.0.0.1", port, str(tmp_path / "resolve.log")))
+    assert conftest.wait_for_dns("127.0.0.1", port, qname=ORIGIN)
+    client = bytes.fromhex("2122232425262728")
+
+    def ask_resolver(data):
+        q = dns.message.make_query("www." + ORIGIN, "A", use_edns=0,
+                                   options=[cookie_option(data)])
+        return dns.query.udp(q, "127.0.0.1", port=port, timeout=3)
+
+    first = ask_resolver(client)
+    data = cookie_of(first)
+    assert first.rcode() == dns.rcode.NOERROR and first.answer
+    assert len(data) == 24 and data[:8] == client and data[8] == 1
+    second = ask_resolver(data)
+    assert second.rcode() == dns.rcode.NOERROR and cookie_of(second)[:8] == client
+    assert ask_resolver(b"123").rcode() == dns.rcode.FORMERR
