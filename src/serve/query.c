@@ -442,10 +442,11 @@ static void count_response(const canon_query_ctx_t *ctx, const uint8_t *query, s
 
 /* Response rate limiting (serve/rrl.h): drop or truncate the answer past the limit. */
 static void rate_limit(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
-                       uint8_t *resp, size_t *len)
+                       uint8_t *resp, size_t *len, canon_cookie_status_t cookie)
 {
+	bool client_cookie = cookie == CANON_COOKIE_CLIENT || cookie == CANON_COOKIE_BAD;
 	canon_rrl_action_t action =
-	        canon_rrl_apply(ctx->rrl, peer, resp, len, (uint32_t)time(NULL));
+	        canon_rrl_apply(ctx->rrl, peer, resp, len, (uint32_t)time(NULL), client_cookie);
 	if (ctx->metrics == NULL || action == CANON_RRL_PASS) {
 		return;
 	}
@@ -463,7 +464,7 @@ size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_st
 	                            &cookie);
 	/* RFC 7873 §5.2.5 and NSD, Knot: a client that proved its address is not limited. */
 	if (ctx->rrl != NULL && len > 0 && peer != NULL && cookie != CANON_COOKIE_VALID) {
-		rate_limit(ctx, peer, resp, &len);
+		rate_limit(ctx, peer, resp, &len, cookie);
 	}
 	if (ctx->metrics != NULL) {
 		count_response(ctx, query, query_len, resp, len, stream, badvers);

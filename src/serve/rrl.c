@@ -133,8 +133,58 @@ static size_t slip(uint8_t *resp, size_t len, size_t question)
 	return cut < len ? cut : len;
 }
 
+/*
+ * Where the OPT record of the answer 'resp' starts, and its length; false when
+ * it has none. The OPT's owner is the root, so it holds no compression pointer.
+ */
+static bool find_opt(const uint8_t *resp, size_t len, size_t question, size_t *start,
+                     size_t *opt_len)
+{
+	const uint8_t *pos = resp + KNOT_WIRE_HEADER_SIZE + question, *end = resp + len;
+	unsigned total = knot_wire_get_ancount(resp) + knot_wire_get_nscount(resp) +
+	                 knot_wire_get_arcount(resp);
+	for (unsigned i = 0; i < total; i++) {
+		int size = knot_dname_wire_check(pos, end, resp);
+		if (size <= 0 || end - pos < size + 10) {
+			return false;
+		}
+		size_t rr_len = (size_t)size + 10 + knot_wire_read_u16(pos + size + 8);
+		if ((size_t)(end - pos) < rr_len) {
+			return false;
+		}
+		if (knot_wire_read_u16(pos + size) == KNOT_RRTYPE_OPT && size == 1) {
+			*start = (size_t)(pos - resp);
+			*opt_len = rr_len;
+			return true;
+		}
+		pos += rr_len;
+	}
+	return false;
+}
+
+/*
+ * RFC 7873 §5.2.3: header, question and the answer's OPT (with its fresh
+ * server cookie), rcode BADCOOKIE (23: 7 in the header, 1 in the OPT's
+ * extended rcode, RFC 6891 §6.1.3). 0 when the answer has no OPT.
+ */
+static size_t slip_badcookie(uint8_t *resp, size_t len, size_t question)
+{
+	size_t start, opt_len;
+	if (question == 0 || !find_opt(resp, len, question, &start, &opt_len)) {
+		return 0;
+	}
+	size_t cut = KNOT_WIRE_HEADER_SIZE + question;
+	memmove(resp + cut, resp + start, opt_len);
+	resp[cut + 5] = KNOT_RCODE_BADCOOKIE >> 4; /* Owner (1), type, class, then the TTL. */
+	knot_wire_set_ancount(resp, 0);
+	knot_wire_set_nscount(resp, 0);
+	knot_wire_set_arcount(resp, 1);
+	knot_wire_set_rcode(resp, KNOT_RCODE_BADCOOKIE & 0xf);
+	return cut + opt_len;
+}
+
 canon_rrl_action_t canon_rrl_apply(canon_rrl_t *rrl, const struct sockaddr_storage *client,
-                                   uint8_t *resp, size_t *len, uint32_t now)
+                                   uint8_t *resp, size_t *len, uint32_t now, bool cookie)
 {
 	if (rrl == NULL || *len < KNOT_WIRE_HEADER_SIZE ||
 	    canon_conf_rrl_exempt(rrl->conf, client)) {
@@ -162,7 +212,9 @@ canon_rrl_action_t canon_rrl_apply(canon_rrl_t *rrl, const struct sockaddr_stora
 	}
 	if (rrl->slip > 0 && ++rrl->slip_count >= rrl->slip) {
 		rrl->slip_count = 0;
-		*len = slip(resp, *len, name_len > 0 ? (size_t)name_len + 4 : 0);
+		size_t question = name_len > 0 ? (size_t)name_len + 4 : 0;
+		size_t badcookie = cookie ? slip_badcookie(resp, *len, question) : 0;
+		*len = badcookie > 0 ? badcookie : slip(resp, *len, question);
 		return CANON_RRL_SLIPPED;
 	}
 	*len = 0;

@@ -66,6 +66,10 @@ void canon_rrl_free(canon_rrl_t *rrl);
  * Count the UDP answer 'resp' of '*len' octets to 'client' at time 'now'
  * (seconds) and limit it: on CANON_RRL_DROPPED *len is 0, on
  * CANON_RRL_SLIPPED the answer is cut in place and *len is its new length.
+ * 'cookie': the query had a client cookie (and no valid server cookie), so
+ * the answer's OPT carries a fresh server cookie: a slip then keeps that OPT
+ * and says BADCOOKIE instead of TC (RFC 7873 §5.2.3, as BIND does), and the
+ * client's retry with the cookie is not limited.
  */
 canon_rrl_action_t canon_rrl_apply(canon_rrl_t *rrl, const struct sockaddr_storage *client,
-                                   uint8_t *resp, size_t *len, uint32_t now);
+                                   uint8_t *resp, size_t *len, uint32_t now, bool cookie);

@@ -281,6 +281,26 @@ def test_slip_sends_truncated_answers(tmp_path, zone, track, slip):
     assert m["canon_rrl_dropped_total"] == limited - len(truncated)
 
 
+def test_slip_with_a_client_cookie_is_badcookie(tmp_path, zone, track):
+    """RFC 7873 §5.2.3 (as BIND does): a limited client that sent a client cookie
+    gets BADCOOKIE with a fresh server cookie instead of TC, and its retry with
+    that cookie is answered."""
+    canon = track(start(tmp_path, zone, "--rate-limit", "5", "--rate-limit-slip", "1"))
+    client = bytes.fromhex("3132333435363738")
+    wait_next_second()
+    responses = flood(canon, "127.0.1.4", 20, options=[cookie_option(client)], wait=0.3)
+    assert len(responses) == 20
+    full = [r for r in responses if r.rcode() == dns.rcode.NOERROR]
+    bad = [r for r in responses if r.rcode() == dns.rcode.BADCOOKIE]
+    assert len(full) == 5 and len(bad) == 15
+    for r in bad:
+        assert not r.answer and not r.flags & dns.flags.TC
+        assert cookie_of(r)[:8] == client and len(cookie_of(r)) == 24
+    retry = flood(canon, "127.0.1.4", 20, options=[cookie_option(cookie_of(bad[-1]))],
+                  wait=0.3)
+    assert len(retry) == 20 and all(r.rcode() == dns.rcode.NOERROR and r.answer for r in retry)
+
+
 def test_rate_limit_settings_are_checked(tmp_path, zone):
     for args, word in ((["--rate-limit", "-1"], "rate-limit"),
                        (["--rate-limit-slip", "1000"], "rate-limit-slip"),

@@ -67,7 +67,7 @@ static canon_rrl_action_t send_one(canon_rrl_t *rrl, const char *client, const u
 	size_t len = response(wire, qname, strlen((const char *)qname) + 1, KNOT_RRTYPE_A, rcode,
 	                      rcode == KNOT_RCODE_NOERROR ? 1 : 0);
 	struct sockaddr_storage ss = addr(client);
-	canon_rrl_action_t action = canon_rrl_apply(rrl, &ss, wire, &len, now);
+	canon_rrl_action_t action = canon_rrl_apply(rrl, &ss, wire, &len, now, false);
 	if (len_out != NULL) {
 		*len_out = len;
 	}
