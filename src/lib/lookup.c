@@ -19,10 +19,11 @@
 typedef struct {
 	const canon_zonetable_t *table;
 	const canon_alias_source_t *aliases;
-	bool nested;      /* Inside alias_from_zones: an ALIAS here is not followed again. */
-	bool dnssec;      /* DO was set: RRSIGs and proofs go in (RFC 4035 §3.1). */
-	bool nodata;      /* The last answer_node() found no data of the type. */
-	bool minimal_any; /* CANON_LOOKUP_MINIMAL_ANY */
+	bool nested; /* Inside alias_from_zones: an ALIAS here is not followed again. */
+	bool dnssec; /* DO was set: RRSIGs and proofs go in (RFC 4035 §3.1). */
+	bool nodata; /* The last answer_node() found no data of the type. */
+	/* CANON_LOOKUP_MINIMAL_ANY: one RRset for ANY (RFC 8482). */
+	bool minimal_any;
 	uint16_t qtype;
 	canon_answer_t *answer;
 	knot_mm_t *mm;

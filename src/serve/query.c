@@ -123,8 +123,9 @@ static void put_answer(answer_t *a, const canon_answer_t *ans)
 
 /*
  * RFC 7873 §5.2: a client cookie gets ours back, whether the server cookie it
- * came with was good or not (we do not require cookies, so no BADCOOKIE).
- * Returns false for a malformed COOKIE option: FORMERR (§5.2.2).
+ * came with was good or not: cookies are not required, so BADCOOKIE is only
+ * sent when rate limiting slips the answer (serve/rrl.c). Returns false for a
+ * malformed COOKIE option: FORMERR (§5.2.2).
  */
 static bool answer_cookie(answer_t *a)
 {
@@ -462,7 +463,8 @@ size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_st
 	canon_cookie_status_t cookie = CANON_COOKIE_NONE;
 	size_t len = answer_message(ctx, peer, query, query_len, resp, resp_size, stream, &badvers,
 	                            &cookie);
-	/* RFC 7873 §5.2.5 and NSD, Knot: a client that proved its address is not limited. */
+	/* A valid server cookie proves the address (RFC 7873 §5.2.5): not limited, as in NSD, BIND.
+	 */
 	if (ctx->rrl != NULL && len > 0 && peer != NULL && cookie != CANON_COOKIE_VALID) {
 		rate_limit(ctx, peer, resp, &len, cookie);
 	}

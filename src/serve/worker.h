@@ -66,14 +66,17 @@ struct canon_worker {
 	canon_udp_batch_t *udp;  /* recvmmsg/sendmmsg buffers. */
 	canon_tcp_conn_t *conns; /* Open TCP connections, a doubly linked list. */
 	unsigned conn_count;
-	unsigned tcp_max;        /* Slots: this worker's share of tcp-max-clients. */
-	unsigned tcp_per_addr;   /* Slots one address (IPv6: /64) may hold: TCP_PER_ADDR_SHARE. */
-	uint64_t tcp_idle_ms;    /* tcp-idle-timeout */
-	time_t tcp_evict_logged; /* When evictions were last logged (tcp.c). */
-	unsigned tcp_evictions_unlogged; /* Evictions since. */
-	struct canon_rrl *rrl;          /* This worker's rate-limit table, or NULL (serve/rrl.h). */
+	unsigned tcp_max;      /* Slots: this worker's share of tcp-max-clients. */
+	unsigned tcp_per_addr; /* Slots one address (IPv6: /64) may hold: TCP_PER_ADDR_SHARE. */
+	uint64_t tcp_idle_ms;  /* tcp-idle-timeout */
 	canon_query_ctx_t *contexts[2]; /* The UDP and TCP contexts, to refresh their table. */
 	canon_metrics_t metrics;        /* Written by this worker only (serve/metrics.h). */
+
+	/* TCP evictions: when last logged (tcp.c logs at most once a minute), how many since. */
+	time_t tcp_evict_logged;
+	unsigned tcp_evictions_unlogged;
+	/* This worker's rate-limit table (serve/rrl.h), or NULL when rate-limit is 0. */
+	struct canon_rrl *rrl;
 };
 
 /* Allocate the worker's buffers; sockets are opened by the caller. 0 or -1. */
