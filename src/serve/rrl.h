@@ -7,11 +7,12 @@
  *
  * Each worker owns one table and is its only reader and writer: nothing is
  * shared, locked or atomic on the query path. The limit therefore applies per
- * worker (as with Knot's per-thread tables before it moved to a shared one):
- * a client whose queries the kernel spreads over W workers (SO_REUSEPORT
- * hashes the source port) may get up to W times the limit. A shared table
- * would need an atomic read-modify-write on a cache line every worker writes
- * for every answer, which the query path must not do.
+ * worker (NSD's table is likewise per server process): a client whose queries
+ * the kernel spreads over W workers (SO_REUSEPORT hashes the source port) may
+ * get up to W times the limit. A shared table, even with relaxed atomics,
+ * would need a read-modify-write on cache lines every worker writes, for
+ * every answer: the line bounces between cores under exactly the flood RRL
+ * is for, and the query path must not write shared lines.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
