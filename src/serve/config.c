@@ -554,6 +554,11 @@ const char *canon_conf_add_rate_limit_exempt(canon_serve_conf_t *conf, const cha
 	}
 	strcpy(copy, text);
 	char *save = NULL;
+	if (strtok_r(copy, " \t,", &save) == NULL) {
+		return "rate-limit-exempt needs at least one address prefix";
+	}
+	strcpy(copy, text);
+	save = NULL;
 	for (char *item = strtok_r(copy, " \t,", &save); item != NULL;
 	     item = strtok_r(NULL, " \t,", &save)) {
 		canon_acl_entry_t entry = {0};

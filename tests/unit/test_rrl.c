@@ -176,6 +176,7 @@ static void test_exempt(void **state)
 	assert_null(canon_conf_set_rate_limit(&conf, "1"));
 	assert_null(canon_conf_add_rate_limit_exempt(&conf, "192.0.2.0/25, 2001:db8::/32"));
 	assert_non_null(canon_conf_add_rate_limit_exempt(&conf, "192.0.2.0/40"));
+	assert_non_null(canon_conf_add_rate_limit_exempt(&conf, " , "));
 	assert_non_null(canon_conf_set_rate_limit(&conf, "-1"));
 	assert_non_null(canon_conf_set_rate_limit_slip(&conf, "101"));
 	canon_rrl_t *rrl = canon_rrl_new(&conf);
