@@ -124,13 +124,13 @@ static void put_answer(answer_t *a, const canon_answer_t *ans)
 /*
  * RFC 7873 §5.2: a client cookie gets ours back, whether the server cookie it
  * came with was good or not: cookies are not required, so BADCOOKIE is only
- * sent when rate limiting slips the answer (serve/rrl.c). Returns false for a
- * malformed COOKIE option: FORMERR (§5.2.2).
+ * sent when rate limiting slips the answer (serve/rrl.c). A malformed COOKIE
+ * option is answered FORMERR (§5.2.2) by the caller.
  */
-static bool answer_cookie(answer_t *a)
+static canon_cookie_status_t answer_cookie(answer_t *a)
 {
 	if (a->ctx->cookies == NULL || a->peer == NULL) {
-		return true;
+		return CANON_COOKIE_NONE;
 	}
 	canon_cookie_status_t status =
 	        canon_cookie_answer(a->ctx->cookies, a->query->opt_rr, a->peer,
@@ -138,7 +138,7 @@ static bool answer_cookie(answer_t *a)
 	if (a->cookie != NULL) {
 		*a->cookie = status;
 	}
-	return status != CANON_COOKIE_MALFORMED;
+	return status;
 }
 
 /* RFC 8914 §2: an Extended DNS Error option (INFO-CODE, EXTRA-TEXT) in our OPT. */
@@ -290,6 +290,7 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 	}
 	knot_pkt_reserve(a->resp, tsig_room);
 	uint8_t rcode = check_question(a->query);
+	bool cookie_request = false; /* Answered by the OPT alone. */
 	if (a->edns) {
 		uint8_t version = knot_edns_get_version(a->query->opt_rr);
 		if (knot_edns_init(&a->opt, ctx->udp_max_payload, 0, EDNS_VERSION, mm) !=
@@ -299,8 +300,14 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 		if (knot_edns_do(a->query->opt_rr)) {
 			knot_edns_set_do(&a->opt); /* RFC 3225 §3: the DO bit is copied. */
 		}
-		if (!answer_cookie(a)) {
+		canon_cookie_status_t cookie = answer_cookie(a);
+		if (cookie == CANON_COOKIE_MALFORMED) {
 			rcode = KNOT_RCODE_FORMERR;
+		} else if (cookie != CANON_COOKIE_NONE && rcode == KNOT_RCODE_FORMERR &&
+		           knot_wire_get_qdcount(a->query->wire) == 0) {
+			/* RFC 7873 §5.4 (and RFC 9619): no question, a COOKIE: a cookie request. */
+			rcode = KNOT_RCODE_NOERROR;
+			cookie_request = true;
 		}
 		knot_pkt_reserve(a->resp, knot_edns_wire_size(&a->opt));
 		if (version != EDNS_VERSION) {
@@ -314,7 +321,7 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 			return a->resp->size;
 		}
 	}
-	if (rcode == KNOT_RCODE_NOERROR) {
+	if (rcode == KNOT_RCODE_NOERROR && !cookie_request) {
 		canon_answer_t ans;
 		unsigned flags =
 		        a->edns && knot_edns_do(a->query->opt_rr) ? CANON_LOOKUP_DNSSEC : 0;

@@ -174,6 +174,17 @@ def test_cookie_round_trip(tmp_path, zone, track):
     # §5.2.2: a malformed COOKIE (client cookie not 8 octets) is FORMERR.
     malformed = ask(canon, "127.0.0.1", options=[cookie_option(b"12345")])
     assert malformed.rcode() == dns.rcode.FORMERR
+    # §5.4 (and RFC 9619): no question and a COOKIE asks for a server cookie: NOERROR,
+    # as nsd answers; without the COOKIE no question stays FORMERR.
+    request = dns.message.Message()
+    request.use_edns(0, options=[cookie_option(client)])
+    r = dns.query.udp(request, canon.addr, port=canon.port, timeout=2)
+    assert r.rcode() == dns.rcode.NOERROR and not r.question and not r.answer
+    assert cookie_of(r)[:8] == client and len(cookie_of(r)) == 24
+    request = dns.message.Message()
+    request.use_edns(0)
+    r = dns.query.udp(request, canon.addr, port=canon.port, timeout=2)
+    assert r.rcode() == dns.rcode.FORMERR
 
 
 def test_valid_server_cookie_is_exempt_from_rate_limit(tmp_path, zone, track):
