@@ -238,6 +238,25 @@ def test_cookie_with_real_clients(tmp_path, zone, track, tool):
     assert "status: NOERROR" not in third  # dropped: no valid cookie
 
 
+
+@pytest.mark.parametrize("tool", ["dig", "kdig"])
+def test_real_clients_retry_a_badcookie_slip(tmp_path, zone, track, tool):
+    """Over the limit, a fresh client cookie is slipped as BADCOOKIE with a server
+    cookie (RFC 7873 §5.2.3); dig and kdig resend with it, and are answered."""
+    exe = shutil.which(tool)
+    if exe is None:
+        pytest.skip(f"{tool} not installed")
+    canon = track(start(tmp_path, zone, "--rate-limit", "3", "--rate-limit-slip", "1"))
+    wait_next_second()
+    flood(canon, "127.0.1.10", 20, wait=0.2)  # the network is over its limit now
+    tries = ["+tries=1"] if tool == "dig" else ["+retry=0"]
+    out = subprocess.run([exe, "@127.0.0.1", "-p", str(canon.port), "-b", "127.0.1.10",
+                          "+norec", "+timeout=1", *tries, "+cookie", "www." + ORIGIN, "A"],
+                         capture_output=True, text=True, timeout=10).stdout
+    assert "BADCOOKIE" in out, out  # both print the BADCOOKIE before they retry
+    assert "status: NOERROR" in out and "192.0.2.2" in out, out
+
+
 # --- response rate limiting --------------------------------------------------------------------
 
 
