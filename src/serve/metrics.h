@@ -36,6 +36,9 @@ typedef struct {
 	uint64_t chained[CANON_METRICS_HOPS];                              /* [hops - 1] */
 	uint64_t flattened;
 	uint64_t stale;
+	uint64_t rrl_dropped; /* UDP answers not sent: over rate-limit (serve/rrl.h) */
+	uint64_t rrl_slipped; /* UDP answers sent cut, with TC, instead */
+	uint64_t tcp_evicted; /* Idle TCP connections closed for a new one (serve/tcp.c) */
 } canon_metrics_t;
 
 /* Add one to a counter of the calling worker's own block. */
