@@ -14,12 +14,15 @@
 #include <libknot/consts.h>
 #include <libknot/dname.h>
 
+/* Room after a prepared name's wire so that hashing reads whole 8-octet words. */
+#define CANON_NAME_PAD 8
+
 typedef struct {
-	uint8_t wire[KNOT_DNAME_MAXLEN];          /* Lower-case. */
-	uint8_t labels;                           /* Labels before the root label. */
-	uint8_t offset[KNOT_DNAME_MAXLABELS + 1]; /* Start of the suffix at label i. */
-	uint32_t hash[KNOT_DNAME_MAXLABELS + 1];  /* canon_name_hash() of that suffix. */
-	uint16_t size;                            /* Wire size of the whole name. */
+	uint8_t wire[KNOT_DNAME_MAXLEN + CANON_NAME_PAD]; /* Lower-case. */
+	uint8_t labels;                                   /* Labels before the root label. */
+	uint8_t offset[KNOT_DNAME_MAXLABELS + 1];         /* Start of the suffix at label i. */
+	uint32_t hash[KNOT_DNAME_MAXLABELS + 1];          /* canon_name_hash() of that suffix. */
+	uint16_t size;                                    /* Wire size of the whole name. */
 } canon_name_t;
 
 /* Hash of a lower-case wire-format name; equal names hash equal. */
