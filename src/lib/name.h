@@ -49,6 +49,26 @@ static inline const knot_dname_t *canon_name_parent(const knot_dname_t *name)
 	return *name == 0 ? name : name + *name + 1;
 }
 
+/*
+ * Wire size of the uncompressed name at 'name' (labels of at most 63 octets, at
+ * most 255 octets in all, RFC 1035 §2.3.4), or -1 when it is not one or runs
+ * past 'end': knot_dname_wire_check() without a packet, for the query path.
+ */
+static inline int canon_name_wire_size(const uint8_t *name, const uint8_t *end)
+{
+	const uint8_t *p = name;
+	while (p < end && *p != 0) {
+		if (*p > KNOT_DNAME_MAXLABELLEN) {
+			return -1; /* A compression pointer or a reserved label type. */
+		}
+		p += *p + 1;
+		if (p - name >= KNOT_DNAME_MAXLEN) {
+			return -1;
+		}
+	}
+	return p < end ? (int)(p - name) + 1 : -1;
+}
+
 /* Whether two lower-case names of known sizes are equal. */
 static inline bool canon_name_equal(const knot_dname_t *a, uint16_t a_size, const knot_dname_t *b,
                                     uint16_t b_size)

@@ -11,6 +11,7 @@
 
 #include "lib/edns.h"
 #include "lib/lookup.h"
+#include "lib/name.h"
 #include "serve/query.h"
 #include "serve/requests.h"
 
@@ -389,7 +390,7 @@ static uint16_t wire_qtype(const uint8_t *query, size_t query_len)
 		return 0;
 	}
 	const uint8_t *name = query + KNOT_WIRE_HEADER_SIZE, *end = query + query_len;
-	int size = knot_dname_wire_check(name, end, NULL);
+	int size = canon_name_wire_size(name, end);
 	if (size <= 0 || end - name < size + 2) {
 		return 0;
 	}
