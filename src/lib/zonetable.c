@@ -52,6 +52,10 @@ canon_zonetable_t *canon_zonetable_new(canon_zone_t *const *zones, size_t count)
 		table->slots[slot] = zone;
 		table->zones[table->count++] = zone;
 		zone->refs++;
+		int labels = knot_dname_labels(zone->apex_name, NULL);
+		if (labels > table->max_labels) {
+			table->max_labels = (uint8_t)labels;
+		}
 	}
 	return table;
 }
@@ -59,6 +63,11 @@ canon_zonetable_t *canon_zonetable_new(canon_zone_t *const *zones, size_t count)
 const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const canon_name_t *name,
                                          unsigned first)
 {
+	/* Suffixes with more labels than any apex are no zone: not looked up. */
+	unsigned deepest = table->max_labels;
+	if (name->labels > deepest && first < name->labels - deepest) {
+		first = name->labels - deepest;
+	}
 	for (unsigned i = first; i <= name->labels; i++) {
 		const canon_zone_t *zone =
 		        slot_lookup(table, canon_name_suffix(name, i),

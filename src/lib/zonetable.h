@@ -16,6 +16,7 @@ typedef struct canon_zonetable {
 	size_t count;
 	canon_zone_t **slots; /* Open-addressing hash of apex names. */
 	uint32_t slot_mask;
+	uint8_t max_labels; /* Labels of the deepest apex: no longer suffix can be a zone. */
 } canon_zonetable_t;
 
 /*
