@@ -62,6 +62,21 @@ static inline uint64_t hash_label(uint64_t h, const uint8_t *label)
 	return h;
 }
 
+void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size)
+{
+	if (size >= 8) {
+		/* Whole words, the last one overlapping the one before. */
+		for (size_t i = 0; i + 8 <= size; i += 8) {
+			store_le64(dst + i, lower_word(load_le64(name + i)));
+		}
+		store_le64(dst + size - 8, lower_word(load_le64(name + size - 8)));
+	} else {
+		for (size_t i = 0; i < size; i++) {
+			dst[i] = lower_octet(name[i]);
+		}
+	}
+}
+
 void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 {
 	unsigned count = 0, pos = 0;
@@ -74,17 +89,7 @@ void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 	unsigned size = pos + 1;
 	prepared->size = (uint16_t)size;
 	uint8_t *wire = prepared->wire;
-	if (size >= 8) {
-		/* Whole words, the last one overlapping the one before. */
-		for (unsigned i = 0; i + 8 <= size; i += 8) {
-			store_le64(wire + i, lower_word(load_le64(name + i)));
-		}
-		store_le64(wire + size - 8, lower_word(load_le64(name + size - 8)));
-	} else {
-		for (unsigned i = 0; i < size; i++) {
-			wire[i] = lower_octet(name[i]);
-		}
-	}
+	canon_name_copy_lower(wire, name, size);
 	/* Labels are folded in from the right, so every suffix's hash falls out of one pass. */
 	uint64_t h = HASH_SEED;
 	prepared->hash[count] = (uint32_t)h;

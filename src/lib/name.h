@@ -28,6 +28,12 @@ typedef struct {
 /* Hash of a lower-case wire-format name; equal names hash equal. */
 uint32_t canon_name_hash(const knot_dname_t *lower);
 
+/*
+ * Copy the uncompressed name 'name' of wire size 'size' into 'dst' (room for
+ * 'size' octets), lower-cased: knot_dname_copy_lower() a word at a time.
+ */
+void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size);
+
 /* Prepare 'name' (any case, uncompressed wire format) for lookups. */
 void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name);
 

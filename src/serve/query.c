@@ -12,6 +12,7 @@
 #include "lib/edns.h"
 #include "lib/lookup.h"
 #include "lib/name.h"
+#include "lib/parse.h"
 #include "serve/query.h"
 #include "serve/requests.h"
 
@@ -373,7 +374,7 @@ static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr
 	if (a.query == NULL) {
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
 	}
-	if (knot_pkt_parse(a.query, KNOT_PF_NOCANON) != KNOT_EOK) {
+	if (canon_query_parse(a.query) != KNOT_EOK) {
 		if (opcode != KNOT_OPCODE_QUERY && opcode != KNOT_OPCODE_UPDATE) {
 			return answer_header_only(query, resp, KNOT_RCODE_NOTIMPL);
 		}
