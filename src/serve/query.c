@@ -79,6 +79,9 @@ static uint8_t check_question(const knot_pkt_t *query)
 static bool put_section(answer_t *a, const canon_answer_t *ans, knot_section_t id)
 {
 	const canon_answer_section_t *section = &ans->section[id];
+	if (section->count == 0) {
+		return true; /* Nothing to begin: the next section can start right away. */
+	}
 	if (knot_pkt_begin(a->resp, id) != KNOT_EOK) {
 		return false;
 	}
