@@ -62,7 +62,7 @@ static inline uint64_t hash_label(uint64_t h, const uint8_t *label)
 	return h;
 }
 
-void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size)
+static inline void copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size)
 {
 	if (size >= 8) {
 		/* Whole words, the last one overlapping the one before. */
@@ -77,6 +77,11 @@ void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size)
 	}
 }
 
+void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size)
+{
+	copy_lower(dst, name, size);
+}
+
 void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 {
 	unsigned count = 0, pos = 0;
@@ -89,7 +94,7 @@ void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 	unsigned size = pos + 1;
 	prepared->size = (uint16_t)size;
 	uint8_t *wire = prepared->wire;
-	canon_name_copy_lower(wire, name, size);
+	copy_lower(wire, name, size);
 	/* Labels are folded in from the right, so every suffix's hash falls out of one pass. */
 	uint64_t h = HASH_SEED;
 	prepared->hash[count] = (uint32_t)h;

@@ -6,8 +6,8 @@
 #include "lib/name.h"
 #include "lib/zonetable.h"
 
-static canon_zone_t *slot_lookup(const canon_zonetable_t *table, const knot_dname_t *lower,
-                                 uint16_t size, uint32_t hash)
+static inline canon_zone_t *slot_lookup(const canon_zonetable_t *table, const knot_dname_t *lower,
+                                        uint16_t size, uint32_t hash)
 {
 	for (uint32_t i = hash & table->slot_mask;; i = (i + 1) & table->slot_mask) {
 		canon_zone_t *zone = table->slots[i];
