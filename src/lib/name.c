@@ -47,16 +47,17 @@ static inline uint8_t lower_octet(uint8_t c)
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
-/* Fold one label (its length octet and its octets) into 'h'. */
+/*
+ * Fold one label (its length octet and its octets) into 'h', in whole words.
+ * A word may run on into the next labels: those are the rest of the same
+ * suffix, so the suffix's hash still depends on nothing else; past the end of
+ * the name the words read zeros (canon_name_prepare pads the name with them).
+ */
 static inline uint64_t hash_label(uint64_t h, const uint8_t *label)
 {
 	unsigned len = label[0] + 1u;
 	for (unsigned k = 0; k < len; k += 8) {
-		uint64_t w = load_le64(label + k);
-		if (len - k < 8) {
-			w &= (1ull << (8 * (len - k))) - 1; /* Not the next label's octets. */
-		}
-		h = (h ^ w) * HASH_MUL;
+		h = (h ^ load_le64(label + k)) * HASH_MUL;
 		h ^= h >> 32;
 	}
 	return h;
@@ -95,6 +96,7 @@ void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 	prepared->size = (uint16_t)size;
 	uint8_t *wire = prepared->wire;
 	copy_lower(wire, name, size);
+	store_le64(wire + size, 0); /* The padding hash_label() may read. */
 	/* Labels are folded in from the right, so every suffix's hash falls out of one pass. */
 	uint64_t h = HASH_SEED;
 	prepared->hash[count] = (uint32_t)h;
