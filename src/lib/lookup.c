@@ -688,6 +688,12 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 			}
 			return 0;
 		}
+		if (canon_zone_unloaded(zone)) {
+			/* A configured zone whose file failed to load: SERVFAIL, as BIND and Knot.
+			 */
+			answer->rcode = KNOT_RCODE_SERVFAIL;
+			return 0;
+		}
 		if (answer->hops == 0) {
 			answer->aa = true;
 		}
