@@ -313,7 +313,7 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_
 {
 	const canon_node_t *node = NULL;
 	*wildcard = false;
-	if (knot_dname_in_bailiwick(name->wire, zone->apex_name) < 0) {
+	if (!canon_name_under(name, zone->apex_name, zone->apex->owner_size)) {
 		return NULL; /* Not in this zone (nor its apex): no additional data from here. */
 	}
 	switch (canon_zone_find(zone, name, &node)) {

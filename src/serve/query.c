@@ -12,6 +12,8 @@
 
 #include "lib/edns.h"
 #include "lib/lookup.h"
+#include "lib/name.h"
+#include "lib/parse.h"
 #include "serve/query.h"
 #include "serve/requests.h"
 #include "serve/rrl.h"
@@ -80,6 +82,9 @@ static uint8_t check_question(const knot_pkt_t *query)
 static bool put_section(answer_t *a, const canon_answer_t *ans, knot_section_t id)
 {
 	const canon_answer_section_t *section = &ans->section[id];
+	if (section->count == 0) {
+		return true; /* Nothing to begin: the next section can start right away. */
+	}
 	if (knot_pkt_begin(a->resp, id) != KNOT_EOK) {
 		return false;
 	}
@@ -408,7 +413,7 @@ static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr
 	if (a.query == NULL) {
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
 	}
-	if (knot_pkt_parse(a.query, KNOT_PF_NOCANON) != KNOT_EOK) {
+	if (canon_query_parse(a.query) != KNOT_EOK) {
 		if (opcode != KNOT_OPCODE_QUERY && opcode != KNOT_OPCODE_UPDATE) {
 			return answer_header_only(query, resp, KNOT_RCODE_NOTIMPL);
 		}
@@ -425,7 +430,7 @@ static uint16_t wire_qtype(const uint8_t *query, size_t query_len)
 		return 0;
 	}
 	const uint8_t *name = query + KNOT_WIRE_HEADER_SIZE, *end = query + query_len;
-	int size = knot_dname_wire_check(name, end, NULL);
+	int size = canon_name_wire_size(name, end);
 	if (size <= 0 || end - name < size + 2) {
 		return 0;
 	}
