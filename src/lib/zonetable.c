@@ -7,8 +7,8 @@
 #include "lib/name.h"
 #include "lib/zonetable.h"
 
-static canon_zone_t *slot_lookup(const canon_zonetable_t *table, const knot_dname_t *lower,
-                                 uint16_t size, uint32_t hash)
+static inline canon_zone_t *slot_lookup(const canon_zonetable_t *table, const knot_dname_t *lower,
+                                        uint16_t size, uint32_t hash)
 {
 	for (uint32_t i = hash & table->slot_mask;; i = (i + 1) & table->slot_mask) {
 		canon_zone_t *zone = table->slots[i];
@@ -30,6 +30,10 @@ static void slot_insert(canon_zonetable_t *table, canon_zone_t *zone)
 		slot = (slot + 1) & table->slot_mask;
 	}
 	table->slots[slot] = zone;
+	int labels = knot_dname_labels(zone->apex_name, NULL);
+	if (labels > table->max_labels) {
+		table->max_labels = (uint8_t)labels;
+	}
 }
 
 /* An empty zone for 'apex' with no SOA: the seal's -ENOENT is what makes it a placeholder. */
@@ -111,6 +115,11 @@ canon_zonetable_t *canon_zonetable_new_unloaded(canon_zone_t *const *zones, size
 const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const canon_name_t *name,
                                          unsigned first)
 {
+	/* Suffixes with more labels than any apex are no zone: not looked up. */
+	unsigned deepest = table->max_labels;
+	if (name->labels > deepest && first < name->labels - deepest) {
+		first = name->labels - deepest;
+	}
 	for (unsigned i = first; i <= name->labels; i++) {
 		const canon_zone_t *zone =
 		        slot_lookup(table, canon_name_suffix(name, i),

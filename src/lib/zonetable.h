@@ -17,6 +17,8 @@ typedef struct canon_zonetable {
 	size_t count;
 	canon_zone_t **slots; /* Open-addressing hash of apex names. */
 	uint32_t slot_mask;
+	/* Labels of the deepest apex, loaded or not: no longer suffix can be a zone. */
+	uint8_t max_labels;
 	/*
 	 * Zones configured but not loaded (their file failed): an empty sealed
 	 * zone with no SOA for each, found by canon_zonetable_find() (so that

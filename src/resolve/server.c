@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <libknot/rrtype/opt.h>
 
 #include "lib/arena.h"
+#include "lib/cookie.h"
 #include "lib/edns.h"
 #include "lib/listen.h"
 #include "lib/log.h"
@@ -59,7 +61,8 @@ typedef struct {
 	pthread_cond_t ready;
 	job_t *jobs; /* Ring of QUEUE_SIZE. */
 	size_t head, count;
-	atomic_uint tcp_active; /* Connections held by pool threads (at most TCP_MAX). */
+	atomic_uint tcp_active;        /* Connections held by pool threads (at most TCP_MAX). */
+	canon_cookie_secret_t cookies; /* DNS cookies (lib/cookie.h), random per start. */
 } server_t;
 
 static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const *rrs,
@@ -75,7 +78,8 @@ static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const 
 }
 
 /* The answer to 'query' from 'res' (or just 'rcode' when res is NULL). */
-static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *res, uint8_t rcode,
+static size_t build_response(const server_t *srv, const struct sockaddr_storage *peer,
+                             const knot_pkt_t *query, const canon_resolution_t *res, uint8_t rcode,
                              bool tcp, uint8_t *out, size_t size, knot_mm_t *mm)
 {
 	uint16_t limit = tcp ? KNOT_WIRE_MAX_PKTSIZE : KNOT_WIRE_MIN_PKTSIZE;
@@ -92,6 +96,12 @@ static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *
 	knot_rrset_t opt;
 	if (edns) {
 		knot_edns_init(&opt, 1232, 0, 0, mm);
+		/* RFC 7873 §5.2: our cookie back to a client cookie; FORMERR when malformed. */
+		if (canon_cookie_answer(&srv->cookies, query->opt_rr, peer, (uint32_t)time(NULL),
+		                        &opt, mm) == CANON_COOKIE_MALFORMED) {
+			res = NULL;
+			rcode = KNOT_RCODE_FORMERR;
+		}
 		if (res != NULL && res->ede != KNOT_EDNS_EDE_NONE) {
 			canon_edns_add_ede(&opt, res->ede, res->ede_text, mm);
 		}
@@ -163,7 +173,7 @@ static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool c
 		rcode = KNOT_RCODE_REFUSED;
 	}
 	if (rcode != KNOT_RCODE_NOERROR) {
-		return build_response(q, NULL, rcode, tcp, out, size, mm);
+		return build_response(srv, peer, q, NULL, rcode, tcp, out, size, mm);
 	}
 	canon_resolution_t res;
 	int ret = canon_resolve(srv->resolver, knot_pkt_qname(q), knot_pkt_qtype(q),
@@ -173,9 +183,9 @@ static size_t answer(server_t *srv, uint8_t *query, size_t len, bool tcp, bool c
 		return 0;
 	}
 	if (ret != 0) {
-		return build_response(q, NULL, KNOT_RCODE_SERVFAIL, tcp, out, size, mm);
+		return build_response(srv, peer, q, NULL, KNOT_RCODE_SERVFAIL, tcp, out, size, mm);
 	}
-	return build_response(q, &res, 0, tcp, out, size, mm);
+	return build_response(srv, peer, q, &res, 0, tcp, out, size, mm);
 }
 
 /* --- the pool ------------------------------------------------------------- */
@@ -423,6 +433,7 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 	server_t srv = {.listen = listen, .listen_count = count, .resolver = resolver};
 	atomic_init(&srv.stopping, false);
 	atomic_init(&srv.tcp_active, 0);
+	canon_cookie_secret_random(&srv.cookies);
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.ready, NULL);
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));

@@ -22,6 +22,10 @@
  *   zone-max-size: 1073741824    # bytes of zone text one zone may read ($INCLUDEs too)
  *   tcp-max-clients: 1024        # TCP connections of the whole server, split across workers
  *   tcp-idle-timeout: 10         # seconds a TCP connection may wait between queries
+ *   rate-limit: 0                # UDP answers a second per /24 (/56) and kind; 0: off
+ *   rate-limit-slip: 2           # every Nth limited answer goes out with TC; 0: none
+ *   rate-limit-exempt: 10.0.0.0/8 2001:db8::/32   # prefixes never limited
+ *   cookie-secret: 32 HEX DIGITS # DNS cookie secret (default: random at start)
  *
  * and for canon resolve:
  *
@@ -39,6 +43,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/cookie.h"
 #include "lib/listen.h"
 #include "lib/tsig.h"
 #include "lib/zone_load.h"
@@ -50,6 +55,11 @@
 #define CANON_TCP_MAX_CLIENTS_MAX      65536
 #define CANON_TCP_IDLE_TIMEOUT_DEFAULT 10 /* RFC 7766 §6.2.3: seconds, as before */
 #define CANON_TCP_IDLE_TIMEOUT_MAX     3600
+
+/* Bounds of rate-limit (default 0: off) and rate-limit-slip (NSD's default, 2). */
+#define CANON_RATE_LIMIT_MAX          1000000
+#define CANON_RATE_LIMIT_SLIP_DEFAULT 2
+#define CANON_RATE_LIMIT_SLIP_MAX     100
 
 /* Who may transfer a zone: a TSIG key, or an address prefix. */
 typedef struct {
@@ -101,6 +111,11 @@ typedef struct {
 	uint64_t zone_max_size;    /* zone-max-size: bytes (lib/zone_load.h) */
 	unsigned tcp_max_clients;  /* tcp-max-clients: per server, split across the workers */
 	unsigned tcp_idle_timeout; /* tcp-idle-timeout: seconds (RFC 7766 §6.2.3) */
+	unsigned rate_limit;      /* rate-limit: UDP answers a second per network and kind; 0 off */
+	unsigned rate_limit_slip; /* rate-limit-slip: every Nth limited answer has TC; 0 never */
+	canon_acl_entry_t *rrl_exempt; /* rate-limit-exempt: prefixes (key unused) */
+	size_t rrl_exempt_count;
+	canon_cookie_secret_t cookie_secret; /* cookie-secret, or random (RFC 7873 §7.1) */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -115,6 +130,17 @@ void canon_conf_init(canon_serve_conf_t *conf);
 /* Parse "N" for tcp-max-clients / tcp-idle-timeout into 'conf'; NULL or what is wrong. */
 const char *canon_conf_set_tcp_max_clients(canon_serve_conf_t *conf, const char *text);
 const char *canon_conf_set_tcp_idle_timeout(canon_serve_conf_t *conf, const char *text);
+
+/* Parse rate-limit, rate-limit-slip "N", rate-limit-exempt "PREFIX ..."; NULL or what is wrong. */
+const char *canon_conf_set_rate_limit(canon_serve_conf_t *conf, const char *text);
+const char *canon_conf_set_rate_limit_slip(canon_serve_conf_t *conf, const char *text);
+const char *canon_conf_add_rate_limit_exempt(canon_serve_conf_t *conf, const char *text);
+
+/* Parse cookie-secret (CANON_COOKIE_SECRET_HEX hex digits); NULL or what is wrong. */
+const char *canon_conf_set_cookie_secret(canon_serve_conf_t *conf, const char *text);
+
+/* Whether 'addr' is in a rate-limit-exempt prefix. */
+bool canon_conf_rrl_exempt(const canon_serve_conf_t *conf, const struct sockaddr_storage *addr);
 void canon_conf_free(canon_serve_conf_t *conf);
 
 /* Free an array of zone settings (a zone list replaced by a reload). */

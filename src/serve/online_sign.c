@@ -401,11 +401,28 @@ static void predecessor(const knot_dname_t *name, uint8_t *out)
 
 /* ---- sections ---- */
 
-/* Append to a section; -ENOSPC when full (an RRset without its RRSIG would be bogus). */
-static int push(canon_answer_section_t *section, const knot_rrset_t *rr, uint16_t hint)
+/*
+ * Append to a section, growing it into the query's arena as the lookup does
+ * (lib/lookup.h); -ENOSPC past 32,768 RRsets (an RRset without its RRSIG
+ * would be bogus, so nothing is dropped), -ENOMEM when the arena is full.
+ */
+static int push(online_t *o, canon_answer_section_t *section, const knot_rrset_t *rr, uint16_t hint)
 {
-	if (section->count >= CANON_SECTION_MAX) {
-		return -ENOSPC;
+	if (section->count == section->capacity) {
+		if (section->capacity > UINT16_MAX / 2) {
+			return -ENOSPC;
+		}
+		uint16_t capacity =
+		        section->capacity ? (uint16_t)(section->capacity * 2) : CANON_SECTION_MAX;
+		canon_answer_rr_t *rrs = o->mm->alloc(o->mm->ctx, capacity * sizeof(*rrs));
+		if (rrs == NULL) {
+			return -ENOMEM;
+		}
+		if (section->count > 0) {
+			memcpy(rrs, section->rrs, section->count * sizeof(*rrs));
+		}
+		section->rrs = rrs;
+		section->capacity = capacity;
 	}
 	section->rrs[section->count].rr = rr;
 	section->rrs[section->count].compr_hint = hint;
@@ -500,15 +517,15 @@ static int add_cover(online_t *o, const canon_sign_key_t *key, const canon_zone_
 	if (sig == NULL) {
 		return -EIO;
 	}
-	int ret = push(auth, nsec, KNOT_COMPR_HINT_NONE);
-	return ret == 0 ? push(auth, sig, KNOT_COMPR_HINT_NONE) : ret;
+	int ret = push(o, auth, nsec, KNOT_COMPR_HINT_NONE);
+	return ret == 0 ? push(o, auth, sig, KNOT_COMPR_HINT_NONE) : ret;
 }
 
 /* Sign one RRset of a section into 'out' (after it), when its zone is online. */
 static int sign_one(online_t *o, const knot_rrset_t *rr, uint16_t hint, canon_answer_section_t *out,
                     canon_answer_section_t *auth_extra)
 {
-	int ret = push(out, rr, hint);
+	int ret = push(o, out, rr, hint);
 	if (ret != 0 || !o->dnssec || rr->type == KNOT_RRTYPE_RRSIG) {
 		return ret;
 	}
@@ -528,20 +545,24 @@ static int sign_one(online_t *o, const knot_rrset_t *rr, uint16_t hint, canon_an
 	if (sig == NULL) {
 		return -EIO;
 	}
-	ret = push(out, sig, hint);
+	ret = push(o, out, sig, hint);
 	if (ret == 0 && wildcard != NULL) {
 		ret = add_cover(o, key, zone, rr->owner, wildcard, auth_extra);
 	}
 	return ret;
 }
 
-/* Every section, each RRset followed by its RRSIG. */
+/*
+ * Every section, each RRset followed by its RRSIG. The new sections are
+ * built in the arena (canon_answer_section_t.rrs); their own in-place array
+ * stays unused.
+ */
 static int sign_sections(online_t *o)
 {
-	canon_answer_section_t extra = {.count = 0};
+	canon_answer_section_t extra = {.rrs = NULL, .count = 0, .capacity = 0};
 	for (int id = KNOT_ANSWER; id <= KNOT_ADDITIONAL; id++) {
 		canon_answer_section_t *section = &o->answer->section[id];
-		canon_answer_section_t out = {.count = 0};
+		canon_answer_section_t out = {.rrs = NULL, .count = 0, .capacity = 0};
 		for (uint16_t i = 0; i < section->count; i++) {
 			int ret = sign_one(o, section->rrs[i].rr, section->rrs[i].compr_hint, &out,
 			                   &extra);
@@ -550,11 +571,16 @@ static int sign_sections(online_t *o)
 			}
 		}
 		for (uint16_t i = 0; id == KNOT_AUTHORITY && i < extra.count; i++) {
-			if (push(&out, extra.rrs[i].rr, KNOT_COMPR_HINT_NONE) != 0) {
-				return -ENOSPC;
+			int ret = push(o, &out, extra.rrs[i].rr, KNOT_COMPR_HINT_NONE);
+			if (ret != 0) {
+				return ret;
 			}
 		}
-		*section = out;
+		if (out.count > 0) {
+			section->rrs = out.rrs;
+			section->capacity = out.capacity;
+		}
+		section->count = out.count;
 	}
 	return 0;
 }
@@ -607,7 +633,7 @@ static int add_keys(online_t *o, const canon_zone_t *zone, const canon_sign_key_
 	for (size_t i = 0; i < 3; i++) {
 		if (any || sets[i]->type == qtype) {
 			authority_has(o->answer, &zone->negative_soa, true);
-			int ret = push(&o->answer->section[KNOT_ANSWER], sets[i],
+			int ret = push(o, &o->answer->section[KNOT_ANSWER], sets[i],
 			               o->answer->hops == 0 ? KNOT_COMPR_HINT_QNAME
 			                                    : KNOT_COMPR_HINT_NONE);
 			if (ret != 0) {
@@ -647,7 +673,7 @@ static int add_denial(online_t *o, const canon_zone_t *zone, const knot_dname_t 
 	if (nsec == NULL) {
 		return -ENOMEM;
 	}
-	return push(&answer->section[KNOT_AUTHORITY], nsec, KNOT_COMPR_HINT_NONE);
+	return push(o, &answer->section[KNOT_AUTHORITY], nsec, KNOT_COMPR_HINT_NONE);
 }
 
 /* RFC 4035 §3.1.4: a referral from an online zone without DS proves that with an NSEC. */
@@ -677,7 +703,7 @@ static int add_insecure_referral(online_t *o)
 	size_t next_len = successor(ns->owner, next);
 	knot_rrset_t *nsec =
 	        make_nsec(o, ns->owner, next, next_len, types, count, zone->negative_soa.ttl);
-	return nsec != NULL ? push(auth, nsec, KNOT_COMPR_HINT_NONE) : -ENOMEM;
+	return nsec != NULL ? push(o, auth, nsec, KNOT_COMPR_HINT_NONE) : -ENOMEM;
 }
 
 /* The final name's part: keys at an online apex, compact denial, insecure referrals. */
