@@ -51,17 +51,21 @@ FUZZ_UPDATE_SECONDS ?= 20
 
 FUZZ_ZONE_SECONDS ?= 10
 
+FUZZ_CONFIG_SECONDS ?= 10
+
 FUZZ_RESOLVE_SECONDS ?= 10
 
-# Short libFuzzer runs of the query and UPDATE paths, the zone loader and the resolver's
-# handling of server replies (part of `make test`); longer: FUZZ_SECONDS=3600 (and
-# FUZZ_UPDATE_SECONDS, FUZZ_ZONE_SECONDS, FUZZ_RESOLVE_SECONDS).
+# Short libFuzzer runs of the query and UPDATE paths, the zone loader, the config parser and
+# the resolver's handling of server replies (part of `make test`); longer: FUZZ_SECONDS=3600
+# (and FUZZ_UPDATE_SECONDS, FUZZ_ZONE_SECONDS, FUZZ_CONFIG_SECONDS, FUZZ_RESOLVE_SECONDS).
 fuzz: deps-test
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCANON_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_query fuzz_update fuzz_zone fuzz_resolve
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_query fuzz_update fuzz_zone fuzz_config \
+		fuzz_resolve
 	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_query $(FUZZ_SECONDS) fuzz/corpus
 	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_update $(FUZZ_UPDATE_SECONDS) fuzz/corpus-update
 	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_zone $(FUZZ_ZONE_SECONDS) fuzz/corpus-zone
+	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_config $(FUZZ_CONFIG_SECONDS) fuzz/corpus-config
 	@bash scripts/fuzz-run build-fuzz/fuzz/fuzz_resolve $(FUZZ_RESOLVE_SECONDS) fuzz/corpus-resolve
 
 format:

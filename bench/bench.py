@@ -790,6 +790,7 @@ def main(argv):
     results["table"] = {"header": header, "rows": [r for r in rows if r]}
 
     log()
+    log(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     log(f"== canon benchmark: {meta['owner_names']} names / {recs} records, one worker each, "
         f"{client_desc(args)}, {args.duration} s x {args.rounds} round(s), best round ==")
     print_table(rows, header)
@@ -797,6 +798,9 @@ def main(argv):
         e = results["echo"]
         log(f"harness ceiling (bench/echo.c, recvmmsg echo, mixed file, {args.client}): {fmt_qps(e['qps'])} QPS"
             f" (echo cpu {e.get('cpu_pct', 0):.0f}%{client_cpu(e)})")
+        mx = "mixed" if "mixed" in args.mixes else args.mixes[0]
+        log(f"QPS {mx} / echo ceiling: " + ", ".join(
+            f"{k} {best(k, mx) / e['qps']:.2f}" for k in SERVERS if best(k, mx)))
     log()
     log("server CPU per answer in the best run, µs (and the server's CPU use, % of one core: near 100% = the")
     log("server was the bottleneck, well below = the client was and the QPS above understates the server):")

@@ -9,7 +9,7 @@
  * (two syscalls per batch, nothing per query, no allocation in the loop).
  *
  *   blast -s ADDR -p PORT -d FILE [-l SECONDS] [-q WINDOW] [-t TIMEOUT]
- *         [-b BATCH] [-e] [-D] [-S]
+ *         [-b BATCH] [-n COUNT] [-e] [-D] [-S]
  *
  *   -d FILE     queries in dnsperf format: "name TYPE" per line (blank lines
  *               and lines starting with ';' or '#' are skipped); sent in file
@@ -19,6 +19,8 @@
  *   -t TIMEOUT  seconds after which an unanswered query counts as lost and
  *               its slot is given to the next query (default 1)
  *   -b BATCH    most messages per sendmmsg/recvmmsg (default 64)
+ *   -n COUNT    stop after sending COUNT queries (or at -l, whichever is
+ *               first): bench/cost.py counts instructions for a fixed set
  *   -e          add an EDNS0 OPT record (UDP size 4096), like dnsperf -e
  *   -D          set the DO bit (implies -e)
  *   -S          busy-poll: never block in recvmmsg (burns the client's core;
@@ -296,7 +298,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: blast -s ADDR -p PORT -d FILE [-l SECONDS] [-q WINDOW] [-t TIMEOUT] "
-	        "[-b BATCH] [-e] [-D] [-S]\n");
+	        "[-b BATCH] [-n COUNT] [-e] [-D] [-S]\n");
 	exit(2);
 }
 
@@ -314,8 +316,9 @@ int main(int argc, char **argv)
 	const char *server = "127.0.0.1", *port = "53", *file = NULL;
 	double duration = 8, timeout = 1;
 	long window = 200, batch = 64;
+	unsigned long long count = 0; /* 0: no limit but the duration */
 	int edns = 0, dnssec = 0, spin = 0, c;
-	while ((c = getopt(argc, argv, "s:p:d:l:q:t:b:eDSh")) != -1) {
+	while ((c = getopt(argc, argv, "s:p:d:l:q:t:b:n:eDSh")) != -1) {
 		switch (c) {
 		case 's':
 			server = optarg;
@@ -337,6 +340,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			batch = atol(optarg);
+			break;
+		case 'n':
+			count = strtoull(optarg, NULL, 10);
 			break;
 		case 'e':
 			edns = 1;
@@ -425,7 +431,7 @@ int main(int argc, char **argv)
 	int stopping = 0;
 
 	for (;;) {
-		if (!stopping && now >= t_end) {
+		if (!stopping && (now >= t_end || (count && n_sent >= count))) {
 			stopping = 1;
 			t_stop = now;
 			drain_deadline = now + timeout_ns;
@@ -444,6 +450,12 @@ int main(int argc, char **argv)
 			uint32_t k = (uint32_t)window - inflight;
 			if (k > (uint32_t)batch) {
 				k = (uint32_t)batch;
+			}
+			if (count && count - n_sent < k) {
+				k = (uint32_t)(count - n_sent);
+				if (k == 0) {
+					break;
+				}
 			}
 			if (free_tail - free_head < k) {
 				k = free_tail -

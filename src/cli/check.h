@@ -16,7 +16,10 @@ typedef struct {
 	bool json;
 	bool fix;
 	bool resolve;
-	const char *resolver; /* ADDR[:PORT] for --resolve, or NULL for resolv.conf's. */
+	const char *resolver;    /* ADDR[:PORT] for --resolve, or NULL for resolv.conf's. */
+	canon_flatten_t flatten; /* --flatten: check the zone as `serve` with flatten= uses it. */
+	const char **ignore;     /* --ignore: rule ids whose findings are dropped. */
+	size_t ignore_count;
 	char **files;
 	int file_count;
 } canon_check_opts_t;
@@ -27,7 +30,12 @@ typedef struct {
 	canon_zone_t *zone;                /* NULL when the file could not be read. */
 	canon_zone_positions_t *positions; /* Where the zone's records were read. */
 	canon_findings_t findings;
+	size_t *ignored; /* Per --ignore rule (opts.ignore order): findings dropped. */
 } canon_check_zone_t;
+
+/* The rules only --resolve applies (check_resolve.c). */
+extern const canon_rule_t CANON_RULE_DANGLING_EXTERNAL;
+extern const canon_rule_t CANON_RULE_UNRESOLVED;
 
 /*
  * --fix: print each zone file with the targets of in-zone alias chains

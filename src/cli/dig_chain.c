@@ -13,9 +13,13 @@
  *   ;;   >  <name> <why>, re-querying <server>
  *   ;;   =  <name> <ttl> <type> <rdata>        (one per final record)
  *   ;;   !  <name> <STATUS> <detail>           (the failure, if any)
- *   ;; CHAIN END: <n> hops, <STATUS>, effective TTL <ttl>
+ *   ;; CHAIN END: <n> hops, <STATUS>, effective TTL <ttl>[, DNSSEC: <what>]
  * STATUS is ANSWER, NXDOMAIN, NODATA, LOOP, LEFT, TOOLONG, YXDOMAIN, NOREPLY
- * or the reply's rcode (SERVFAIL, REFUSED, ...).
+ * or the reply's rcode (SERVFAIL, REFUSED, ...). LEFT also covers an
+ * authoritative server's REFUSED for a name outside its zones.
+ * With +dnssec a record line whose RRset came with its RRSIG ends in
+ * "(signed)", and the end line says "DNSSEC: all signed" or how many of the
+ * records were not (a synthesized CNAME is never signed: RFC 6672 §5.3).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <stdlib.h>
@@ -36,6 +40,8 @@ typedef struct {
 	uint32_t ttl;
 	char type[16];
 	char *text;
+	bool is_rr;   /* a hop or final record (counted for DNSSEC) */
+	bool signed_; /* its RRset came with an RRSIG covering it */
 } chain_line_t;
 
 typedef struct {
@@ -52,6 +58,7 @@ typedef struct {
 	bool asked; /* the reply in hand was asked about cur itself */
 	char why_left[KNOT_DNAME_TXT_MAXLEN + 32]; /* why the reply stops at cur */
 	unsigned requeries;
+	bool dnssec; /* +dnssec: mark the signed records */
 } chain_t;
 
 typedef enum {
@@ -100,15 +107,40 @@ static void chain_ttl(chain_t *c, uint32_t ttl)
 	}
 }
 
-/* A record line (hop or final); text is taken over. */
-static void chain_add_rr(chain_t *c, const char *mark, const knot_dname_t *owner, uint16_t type,
-                         uint32_t ttl, char *text)
+/* RFC 4035 §3.1.1: an RRset's RRSIGs share its owner and name its type in
+ * Type Covered; the server puts them in the same section. */
+static bool rrset_signed(const knot_pkt_t *pkt, const knot_dname_t *owner, uint16_t type)
 {
+	const knot_pktsection_t *answer = knot_pkt_section(pkt, KNOT_ANSWER);
+	for (uint16_t i = 0; i < answer->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(answer, i);
+		if (rr->type != KNOT_RRTYPE_RRSIG || !knot_dname_is_case_equal(rr->owner, owner)) {
+			continue;
+		}
+		const knot_rdata_t *rd = rr->rrs.rdata;
+		for (uint16_t j = 0; j < rr->rrs.count;
+		     j++, rd = knot_rdataset_next((knot_rdata_t *)rd)) {
+			if (knot_rrsig_type_covered(rd) == type) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* A record line (hop or final) from pkt; text is taken over. */
+static void chain_add_rr(chain_t *c, const knot_pkt_t *pkt, const char *mark,
+                         const knot_dname_t *owner, const knot_rrset_t *rr, char *text)
+{
+	uint16_t type = rr->type;
+	uint32_t ttl = rr->ttl;
 	chain_line_t *line = chain_add(c, mark, owner);
 	if (line == NULL) {
 		free(text);
 		return;
 	}
+	line->is_rr = true;
+	line->signed_ = rrset_signed(pkt, rr->owner, rr->type);
 	line->has_ttl = true;
 	line->ttl = ttl;
 	knot_rrtype_to_string(type, line->type, sizeof(line->type));
@@ -149,7 +181,7 @@ static bool chain_final(chain_t *c, const knot_pkt_t *pkt, uint16_t qtype)
 			continue;
 		}
 		for (uint16_t pos = 0; pos < rr->rrs.count; pos++) {
-			chain_add_rr(c, "=", rr->owner, rr->type, rr->ttl, dig_rdata_str(rr, pos));
+			chain_add_rr(c, pkt, "=", rr->owner, rr, dig_rdata_str(rr, pos));
 		}
 		found = true;
 	}
@@ -175,7 +207,7 @@ static step_t follow_cname(chain_t *c, const knot_pkt_t *pkt)
 		const knot_dname_t *target = knot_cname_name(rr->rrs.rdata);
 		char mark[8];
 		hop_mark(c, mark, sizeof(mark));
-		chain_add_rr(c, mark, c->cur, KNOT_RRTYPE_CNAME, rr->ttl, name_str(target));
+		chain_add_rr(c, pkt, mark, c->cur, rr, name_str(target));
 		name_set(c->cur, target);
 		return STEP_MOVED;
 	}
@@ -245,7 +277,7 @@ static step_t follow_dname(chain_t *c, const knot_pkt_t *pkt)
 	}
 	char mark[8];
 	hop_mark(c, mark, sizeof(mark));
-	chain_add_rr(c, mark, c->cur, KNOT_RRTYPE_DNAME, dname->ttl, dname_hop_text(synth, dname));
+	chain_add_rr(c, pkt, mark, c->cur, dname, dname_hop_text(synth, dname));
 	synthesized_ttl(c, pkt);
 	name_set(c->cur, synth);
 	return STEP_MOVED;
@@ -297,6 +329,11 @@ static step_t chain_dead_end(chain_t *c, const knot_pkt_t *pkt, uint16_t qtype)
 	if (rcode == KNOT_RCODE_NXDOMAIN) {
 		/* RFC 6604 §3: the rcode is that of the last name in the chain. */
 		return chain_fail(c, "NXDOMAIN", detail);
+	}
+	if (rcode == KNOT_RCODE_REFUSED && c->hops > 0 && !knot_wire_get_ra(pkt->wire)) {
+		/* An authoritative server (no RA, RFC 1035 §4.1.1) refuses names
+		 * outside its zones: the chain has left what it serves. */
+		return chain_fail(c, "LEFT", "(outside this server's zones: it answered REFUSED)");
 	}
 	if (rcode != KNOT_RCODE_NOERROR) {
 		char buf[16];
@@ -459,12 +496,30 @@ static void chain_print_lines(const chain_t *c)
 	for (size_t i = 0; i < c->nlines; i++) {
 		const chain_line_t *l = &c->lines[i];
 		const char *text = l->text ? l->text : "?";
+		const char *sig = c->dnssec && l->signed_ ? " (signed)" : "";
 		if (l->has_ttl) {
-			printf(";; %3s  %-*s  %*u %-*s %s\n", l->mark, owner_w, l->owner, ttl_w,
-			       l->ttl, type_w, l->type, text);
+			printf(";; %3s  %-*s  %*u %-*s %s%s\n", l->mark, owner_w, l->owner, ttl_w,
+			       l->ttl, type_w, l->type, text, sig);
 		} else {
 			printf(";; %3s  %-*s  %s\n", l->mark, owner_w, l->owner, text);
 		}
+	}
+}
+
+/* ", DNSSEC: all signed" or how many records came without their RRSIG. */
+static void chain_print_dnssec(const chain_t *c)
+{
+	size_t records = 0, unsigned_ = 0;
+	for (size_t i = 0; i < c->nlines; i++) {
+		records += c->lines[i].is_rr;
+		unsigned_ += c->lines[i].is_rr && !c->lines[i].signed_;
+	}
+	if (records == 0) {
+		printf(", DNSSEC: no records");
+	} else if (unsigned_ == 0) {
+		printf(", DNSSEC: all signed");
+	} else {
+		printf(", DNSSEC: %zu of %zu unsigned", unsigned_, records);
 	}
 }
 
@@ -478,10 +533,14 @@ static void chain_print(const chain_t *c, const dig_params_t *p)
 	printf(";; CHAIN END: %u hop%s, %s, effective TTL ", c->hops, c->hops == 1 ? "" : "s",
 	       c->status);
 	if (c->ttl == CHAIN_TTL_NONE) {
-		printf("none\n");
+		printf("none");
 	} else {
-		printf("%u\n", (uint32_t)c->ttl);
+		printf("%u", (uint32_t)c->ttl);
 	}
+	if (c->dnssec) {
+		chain_print_dnssec(c);
+	}
+	printf("\n");
 }
 
 static void chain_free(chain_t *c)
@@ -507,6 +566,7 @@ int dig_chain_print(dig_out_t *out, const dig_server_t *server, const dig_reply_
 	}
 	c->ttl = CHAIN_TTL_NONE;
 	c->asked = true;
+	c->dnssec = p->dnssec;
 	name_set(c->cur, p->qname);
 	name_set(c->seen[0], p->qname);
 	canon_chain_init(&c->walk, c->seen[0]);

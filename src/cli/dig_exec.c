@@ -23,8 +23,44 @@ static uint16_t random_id(void)
 	return id;
 }
 
+/* RFC 7873 §4: a client cookie (8 octets), then the server's (8 to 32). */
+#define DIG_COOKIE_MAX 40
+
+typedef struct {
+	uint8_t data[DIG_COOKIE_MAX];
+	uint16_t len;
+} dig_cookie_t;
+
+/* The options dig puts in its OPT, in dig's order: NSID, then COOKIE. 'echo'
+ * is the cookie a server gave back (client + server cookie), or NULL. */
+static int query_add_options(knot_rrset_t *opt, const dig_params_t *p, const dig_cookie_t *echo,
+                             dig_reply_t *reply, knot_mm_t *mm)
+{
+	int ret = KNOT_EOK;
+	if (p->nsid) {
+		/* RFC 5001 §2.1: the request carries an empty NSID option. */
+		ret = knot_edns_add_option(opt, KNOT_EDNS_OPTION_NSID, 0, NULL, mm);
+	}
+	if (ret == KNOT_EOK && p->cookie && echo != NULL) {
+		/* RFC 7873 §5.3: send back the server cookie with our client cookie. */
+		memcpy(reply->cookie, echo->data, sizeof(reply->cookie));
+		reply->cookie_sent = true;
+		ret = knot_edns_add_option(opt, KNOT_EDNS_OPTION_COOKIE, echo->len, echo->data, mm);
+	} else if (ret == KNOT_EOK && p->cookie) {
+		/* RFC 7873 §5.1: a fresh random client cookie, no server cookie yet. */
+		if (getrandom(reply->cookie, sizeof(reply->cookie), 0) != sizeof(reply->cookie)) {
+			return KNOT_ERROR;
+		}
+		reply->cookie_sent = true;
+		ret = knot_edns_add_option(opt, KNOT_EDNS_OPTION_COOKIE, sizeof(reply->cookie),
+		                           reply->cookie, mm);
+	}
+	return ret;
+}
+
 /* RFC 6891 §6.1: the OPT pseudo-RR carries the payload size, version and DO. */
-static int query_add_opt(knot_pkt_t *pkt, const dig_params_t *p, uint8_t version)
+static int query_add_opt(knot_pkt_t *pkt, const dig_params_t *p, uint8_t version,
+                         const dig_cookie_t *echo, dig_reply_t *reply)
 {
 	knot_rrset_t opt;
 	int ret = knot_pkt_begin(pkt, KNOT_ADDITIONAL);
@@ -37,15 +73,19 @@ static int query_add_opt(knot_pkt_t *pkt, const dig_params_t *p, uint8_t version
 	if (p->dnssec) {
 		knot_edns_set_do(&opt); /* RFC 3225 §3 */
 	}
-	ret = knot_pkt_put(pkt, KNOT_COMPR_HINT_NONE, &opt, KNOT_PF_FREE);
+	ret = query_add_options(&opt, p, echo, reply, &pkt->mm);
+	if (ret == KNOT_EOK) {
+		ret = knot_pkt_put(pkt, KNOT_COMPR_HINT_NONE, &opt, KNOT_PF_FREE);
+	}
 	if (ret != KNOT_EOK) {
 		knot_rrset_clear(&opt, &pkt->mm);
 	}
 	return ret;
 }
 
+/* The query; 'reply' remembers the cookie sent for the (good)/(bad) check. */
 static knot_pkt_t *query_build(const dig_params_t *p, const knot_dname_t *qname, uint16_t qtype,
-                               uint8_t version)
+                               uint8_t version, const dig_cookie_t *echo, dig_reply_t *reply)
 {
 	knot_pkt_t *pkt = knot_pkt_new(NULL, KNOT_WIRE_MAX_PKTSIZE, NULL);
 	if (pkt == NULL) {
@@ -63,7 +103,7 @@ static knot_pkt_t *query_build(const dig_params_t *p, const knot_dname_t *qname,
 	}
 	int ret = knot_pkt_put_question(pkt, qname, p->qclass, qtype);
 	if (ret == KNOT_EOK && p->edns) {
-		ret = query_add_opt(pkt, p, version);
+		ret = query_add_opt(pkt, p, version, echo, reply);
 	}
 	if (ret != KNOT_EOK) {
 		knot_pkt_free(pkt);
@@ -95,12 +135,32 @@ static void warn_reply(const char *why)
 	printf(";; Warning: %s\n", why);
 }
 
+/* What the query said that the reply is checked against. */
+typedef struct {
+	const knot_pkt_t *pkt;
+	size_t len; /* with the TSIG, if signed */
+	const canon_tsig_session_t *tsig;
+	bool cookie_sent;
+	uint8_t cookie[DIG_COOKIE_LEN];
+} dig_query_t;
+
+/* RFC 8945 §5.4: a signed query's reply must be signed with the same key. */
+static void reply_check_tsig(const dig_query_t *query, dig_reply_t *reply)
+{
+	if (query->tsig == NULL) {
+		return;
+	}
+	canon_tsig_session_t session = *query->tsig;
+	reply->tsig_checked = true;
+	reply->tsig_ret = canon_tsig_check_reply(&session, reply->wire, reply->len);
+}
+
 /* One transport, params->tries attempts; prints each failure as dig does. */
-static int exchange_tries(dig_out_t *out, const dig_server_t *server, const knot_pkt_t *query,
+static int exchange_tries(dig_out_t *out, const dig_server_t *server, const dig_query_t *query,
                           bool tcp, dig_reply_t *reply)
 {
 	const dig_params_t *p = out->params;
-	canon_msg_t q = {.data = query->wire, .len = query->size, .cap = query->size};
+	canon_msg_t q = {.data = query->pkt->wire, .len = query->len, .cap = query->len};
 	canon_msg_t r = {.data = malloc(DIG_REPLY_MAX), .cap = DIG_REPLY_MAX};
 	if (r.data == NULL) {
 		return KNOT_ENOMEM;
@@ -119,6 +179,9 @@ static int exchange_tries(dig_out_t *out, const dig_server_t *server, const knot
 			        .wire = r.data, .len = r.len, .tcp = tcp, .server = server};
 			reply->rtt_ms = (long)(canon_now_ms() - start);
 			reply->when = time(NULL);
+			reply->cookie_sent = query->cookie_sent;
+			memcpy(reply->cookie, query->cookie, sizeof(reply->cookie));
+			reply_check_tsig(query, reply);
 			return reply_parse(reply);
 		}
 		dig_print_comm_error(server, canon_net_strerror(ret));
@@ -129,24 +192,44 @@ static int exchange_tries(dig_out_t *out, const dig_server_t *server, const knot
 
 /* One query at one EDNS version, with the TC retry over TCP. */
 static int exec_version(dig_out_t *out, const dig_server_t *server, const knot_dname_t *qname,
-                        uint16_t qtype, uint8_t version, dig_reply_t *reply)
+                        uint16_t qtype, uint8_t version, const dig_cookie_t *echo,
+                        dig_reply_t *reply)
 {
 	const dig_params_t *p = out->params;
-	knot_pkt_t *query = query_build(p, qname, qtype, version);
-	if (query == NULL) {
+	dig_reply_t sent = {0};
+	knot_pkt_t *pkt = query_build(p, qname, qtype, version, echo, &sent);
+	if (pkt == NULL) {
 		fprintf(stderr, "canon dig: cannot build the query\n");
 		return KNOT_ENOMEM;
 	}
-	int ret = exchange_tries(out, server, query, p->tcp, reply);
+	dig_query_t query = {.pkt = pkt, .len = pkt->size, .cookie_sent = sent.cookie_sent};
+	memcpy(query.cookie, sent.cookie, sizeof(query.cookie));
+	canon_tsig_session_t session;
+	if (p->tsig_key != NULL) {
+		/* RFC 8945 §5.1: the TSIG is the last record of the request. */
+		int ret = canon_tsig_sign_request(&session, p->tsig_key, pkt->wire, &query.len,
+		                                  pkt->max_size);
+		if (ret != KNOT_EOK) {
+			fprintf(stderr, "canon dig: cannot sign the query: %s\n",
+			        knot_strerror(ret));
+			knot_pkt_free(pkt);
+			return ret;
+		}
+		query.tsig = &session;
+	}
+	if (p->qr) {
+		dig_print_query(out, pkt->wire, query.len);
+	}
+	int ret = exchange_tries(out, server, &query, p->tcp, reply);
 	/* RFC 7766 §5 / RFC 1035 §4.2.1: a truncated UDP reply is retried over TCP. */
 	if (ret == KNOT_EOK && !reply->tcp && knot_wire_get_tc(reply->wire) && !p->ignore_tc) {
-		if (!p->short_out) { /* +short turns dig's comments off */
+		if (p->comments) { /* dig says so only with +comments (+short turns them off) */
 			printf(";; Truncated, retrying in TCP mode.\n");
 		}
 		dig_reply_clear(reply);
-		ret = exchange_tries(out, server, query, true, reply);
+		ret = exchange_tries(out, server, &query, true, reply);
 	}
-	knot_pkt_free(query);
+	knot_pkt_free(pkt);
 	return ret;
 }
 
@@ -162,18 +245,61 @@ static bool badvers_retry(const dig_params_t *p, const dig_reply_t *reply, uint8
 	return true;
 }
 
+/* RFC 7873 §5.3: BADCOOKIE over UDP with our client cookie and a server
+ * cookie: ask again once, sending that server cookie back (as dig does). */
+static bool badcookie_retry(const dig_params_t *p, const dig_reply_t *reply, dig_cookie_t *echo)
+{
+	if (!p->cookie || reply->tcp || !reply->cookie_sent || reply->pkt == NULL ||
+	    reply->pkt->opt_rr == NULL || dig_reply_rcode(reply->pkt) != KNOT_RCODE_BADCOOKIE) {
+		return false;
+	}
+	uint8_t *opt = knot_edns_get_option(reply->pkt->opt_rr, KNOT_EDNS_OPTION_COOKIE, NULL);
+	uint16_t len = opt ? knot_edns_opt_get_length(opt) : 0;
+	if (len < 2 * DIG_COOKIE_LEN || len > DIG_COOKIE_MAX) {
+		return false;
+	}
+	const uint8_t *data = knot_edns_opt_get_data(opt);
+	if (memcmp(data, reply->cookie, DIG_COOKIE_LEN) != 0) {
+		return false;
+	}
+	memcpy(echo->data, data, len);
+	echo->len = len;
+	return true;
+}
+
 int dig_exec_query(dig_out_t *out, const dig_server_t *server, const knot_dname_t *qname,
                    uint16_t qtype, dig_reply_t *reply)
 {
 	const dig_params_t *p = out->params;
-	int ret = exec_version(out, server, qname, qtype, p->edns_version, reply);
+	int ret = exec_version(out, server, qname, qtype, p->edns_version, NULL, reply);
+	dig_cookie_t echo;
+	if (ret == KNOT_EOK && badcookie_retry(p, reply, &echo)) {
+		if (p->comments) {
+			printf(";; BADCOOKIE, retrying.\n");
+		}
+		dig_reply_clear(reply);
+		ret = exec_version(out, server, qname, qtype, p->edns_version, &echo, reply);
+	}
+	if (ret == KNOT_EOK && badcookie_retry(p, reply, &echo)) {
+		/* A second BADCOOKIE: dig goes to TCP, which needs no cookie (RFC 7873 §5.3). */
+		if (p->comments) {
+			printf(";; BADCOOKIE, retrying in TCP mode.\n");
+		}
+		dig_params_t over_tcp = *p;
+		over_tcp.tcp = true;
+		dig_out_t tcp_out = *out;
+		tcp_out.params = &over_tcp;
+		dig_reply_clear(reply);
+		ret = exec_version(&tcp_out, server, qname, qtype, p->edns_version, &echo, reply);
+		out->banner_done = tcp_out.banner_done;
+	}
 	uint8_t version = 0;
 	if (ret == KNOT_EOK && badvers_retry(p, reply, &version)) {
-		if (!p->short_out) {
+		if (p->comments) {
 			printf(";; BADVERS, retrying with EDNS version %u.\n", version);
 		}
 		dig_reply_clear(reply);
-		ret = exec_version(out, server, qname, qtype, version, reply);
+		ret = exec_version(out, server, qname, qtype, version, NULL, reply);
 	}
 	return ret;
 }
@@ -210,16 +336,10 @@ static bool server_seen(const dig_server_t *list, size_t count, const struct add
 	return false;
 }
 
-int dig_servers_resolve(const dig_params_t *p, dig_server_t *out, size_t max)
+/* Add the addresses of one @server (or resolv.conf's) to out[*count..max). */
+static int servers_add(const dig_params_t *p, const char *name, dig_server_t *out, size_t *count,
+                       size_t max)
 {
-	char conf[DIG_SERVER_NAME_MAX];
-	const char *name = p->server_arg;
-	if (name == NULL) {
-		name = resolv_conf_server(conf, sizeof(conf));
-	}
-	if (name == NULL) {
-		name = "127.0.0.1";
-	}
 	char port[8];
 	snprintf(port, sizeof(port), "%u", p->port);
 	struct addrinfo hints = {
@@ -231,17 +351,35 @@ int dig_servers_resolve(const dig_params_t *p, dig_server_t *out, size_t max)
 		        gai_strerror(ret));
 		return KNOT_EINVAL;
 	}
-	size_t count = 0;
-	for (struct addrinfo *ai = res; ai != NULL && count < max; ai = ai->ai_next) {
-		if (ai->ai_addrlen > sizeof(out->addr) || server_seen(out, count, ai)) {
+	for (struct addrinfo *ai = res; ai != NULL && *count < max; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(out->addr) || server_seen(out, *count, ai)) {
 			continue;
 		}
-		memcpy(&out[count].addr, ai->ai_addr, ai->ai_addrlen);
-		out[count].addrlen = ai->ai_addrlen;
-		snprintf(out[count].name, sizeof(out[count].name), "%s", name);
-		count++;
+		memcpy(&out[*count].addr, ai->ai_addr, ai->ai_addrlen);
+		out[*count].addrlen = ai->ai_addrlen;
+		snprintf(out[*count].name, sizeof(out[*count].name), "%s", name);
+		(*count)++;
 	}
 	freeaddrinfo(res);
+	return KNOT_EOK;
+}
+
+int dig_servers_resolve(const dig_params_t *p, dig_server_t *out, size_t max)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < p->nserver_args; i++) {
+		if (servers_add(p, p->server_args[i], out, &count, max) != KNOT_EOK) {
+			return KNOT_EINVAL;
+		}
+	}
+	if (p->nserver_args > 0) {
+		return (int)count;
+	}
+	char conf[DIG_SERVER_NAME_MAX];
+	const char *name = resolv_conf_server(conf, sizeof(conf));
+	if (servers_add(p, name ? name : "127.0.0.1", out, &count, max) != KNOT_EOK) {
+		return KNOT_EINVAL;
+	}
 	return (int)count;
 }
 

@@ -27,6 +27,9 @@ static void usage(FILE *out)
 	        "                   [--workers N] [--log-level LEVEL] [--user NAME] [-c "
 	        "canon.conf]\n"
 	        "                   [--control PATH] [--tcp-max-clients N] [--tcp-idle-timeout S]\n"
+	        "                   [--rate-limit N [--rate-limit-slip N] [--rate-limit-exempt "
+	        "PREFIX]...]\n"
+	        "                   [--cookie-secret HEX]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
@@ -38,6 +41,8 @@ static void usage(FILE *out)
 	        "(RFC 2136)\n"
 	        "                            transfer=KEY|PREFIX[,...]  who may AXFR/IXFR\n"
 	        "                            notify=ADDR:PORT[,...] secondaries to NOTIFY\n"
+	        "                            dnssec=online          sign answers online "
+	        "(key in state-dir)\n"
 	        "  -S, --state-dir DIR       where the zones' journals are kept\n"
 	        "      --catalog NAME[,transfer=...,notify=...]\n"
 	        "                            make catalog zone NAME (RFC 9432) of every zone "
@@ -62,6 +67,15 @@ static void usage(FILE *out)
 	        "                            closed (default 1024)\n"
 	        "      --tcp-idle-timeout S  seconds a TCP connection may wait between queries\n"
 	        "                            (default 10)\n"
+	        "      --rate-limit N        UDP answers a second per client /24 (IPv6 /56) and\n"
+	        "                            kind of answer, per worker; more are dropped\n"
+	        "                            (default 0: off)\n"
+	        "      --rate-limit-slip N   every Nth answer over the limit goes out truncated\n"
+	        "                            (TC) instead; 0 none, 1 all (default 2)\n"
+	        "      --rate-limit-exempt PREFIX\n"
+	        "                            clients never limited (repeatable; 192.0.2.0/24)\n"
+	        "      --cookie-secret HEX   DNS cookie secret, 32 hex digits (RFC 7873; default\n"
+	        "                            random at each start)\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
 	        "      --user NAME           run as NAME once the ports are bound (start as root)\n"
 	        "  -c, --config FILE         read settings from FILE (see canon.conf(5))\n"
@@ -76,7 +90,8 @@ static void usage(FILE *out)
 /* Where the zone options start in ORIGIN=FILE,OPTION=...: the first ",NAME=" of a known option. */
 static const char *options_start(const char *file)
 {
-	static const char *names[] = {",flatten=", ",update=", ",transfer=", ",notify="};
+	static const char *names[] = {
+	        ",flatten=", ",update=", ",transfer=", ",notify=", ",dnssec="};
 	const char *first = NULL;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *at = strstr(file, names[i]);
@@ -179,7 +194,15 @@ static int parse_workers(canon_serve_conf_t *conf, const char *arg)
 	return 0;
 }
 
-/* Report what canon_conf_set_tcp_*() found wrong, if anything; 0 or -1. */
+/* Long options without a short form. */
+enum {
+	OPT_RATE_LIMIT = 1000,
+	OPT_RATE_LIMIT_SLIP,
+	OPT_RATE_LIMIT_EXEMPT,
+	OPT_COOKIE_SECRET,
+};
+
+/* Report what a canon_conf_set_*() found wrong, if anything; 0 or -1. */
 static int tcp_option(const char *arg, const char *flag, const char *error)
 {
 	if (error != NULL) {
@@ -245,6 +268,17 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 	case 'I':
 		return tcp_option(arg, "--tcp-idle-timeout",
 		                  canon_conf_set_tcp_idle_timeout(conf, arg));
+	case OPT_RATE_LIMIT:
+		return tcp_option(arg, "--rate-limit", canon_conf_set_rate_limit(conf, arg));
+	case OPT_RATE_LIMIT_SLIP:
+		return tcp_option(arg, "--rate-limit-slip",
+		                  canon_conf_set_rate_limit_slip(conf, arg));
+	case OPT_RATE_LIMIT_EXEMPT:
+		return tcp_option(arg, "--rate-limit-exempt",
+		                  canon_conf_add_rate_limit_exempt(conf, arg));
+	case OPT_COOKIE_SECRET:
+		return tcp_option("(hidden)", "--cookie-secret",
+		                  canon_conf_set_cookie_secret(conf, arg));
 	default:
 		usage(stderr);
 		return -1;
@@ -291,6 +325,10 @@ int canon_serve_main(int argc, char **argv)
 	        {"control", required_argument, NULL, 'O'},
 	        {"tcp-max-clients", required_argument, NULL, 'T'},
 	        {"tcp-idle-timeout", required_argument, NULL, 'I'},
+	        {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
+	        {"rate-limit-slip", required_argument, NULL, OPT_RATE_LIMIT_SLIP},
+	        {"rate-limit-exempt", required_argument, NULL, OPT_RATE_LIMIT_EXEMPT},
+	        {"cookie-secret", required_argument, NULL, OPT_COOKIE_SECRET},
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};

@@ -1,16 +1,19 @@
 /*
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libknot/descriptor.h>
 #include <libknot/rrtype/rdname.h>
 
 #include "lib/alias.h"
 #include "lib/check.h"
+#include "lib/log.h"
 #include "lib/name.h"
 #include "lib/rdata.h"
 
@@ -43,6 +46,70 @@ const canon_rule_t CANON_RULE_CNAME_TTL = {"cname-ttl", W, false};
 const canon_rule_t CANON_RULE_ALIAS_AND_ADDRESS = {"alias-and-address", E, true};
 const canon_rule_t CANON_RULE_MULTIPLE_ALIASES = {"multiple-aliases", E, true};
 const canon_rule_t CANON_RULE_RRSET_TOO_LARGE = {"rrset-too-large", E, true};
+const canon_rule_t CANON_RULE_MULTIPLE_SOA = {"multiple-soa", E, true};
+const canon_rule_t CANON_RULE_TARGET_MISSING = {"target-missing", E, false};
+const canon_rule_t CANON_RULE_TARGET_NO_ADDRESS = {"target-no-address", E, false};
+const canon_rule_t CANON_RULE_DELEGATION_NO_GLUE = {"delegation-no-glue", E, false};
+const canon_rule_t CANON_RULE_MISSING_FINAL_DOT = {"missing-final-dot", E, false};
+const canon_rule_t CANON_RULE_RRSIG_MISSING = {"rrsig-missing", E, false};
+const canon_rule_t CANON_RULE_RRSIG_EXPIRED = {"rrsig-expired", E, false};
+const canon_rule_t CANON_RULE_RRSIG_NOT_YET_VALID = {"rrsig-not-yet-valid", E, false};
+
+/* Every rule of this module, for canon_rule_by_id(). */
+static const canon_rule_t *const ALL_RULES[] = {
+        &CANON_RULE_SYNTAX,
+        &CANON_RULE_UNREADABLE,
+        &CANON_RULE_OUT_OF_ZONE,
+        &CANON_RULE_BAD_CLASS,
+        &CANON_RULE_NO_SOA,
+        &CANON_RULE_SOA_NOT_APEX,
+        &CANON_RULE_TTL_MISMATCH,
+        &CANON_RULE_CNAME_AND_OTHER,
+        &CANON_RULE_CNAME_AT_APEX,
+        &CANON_RULE_MULTIPLE_CNAMES,
+        &CANON_RULE_DNAME_AND_CNAME,
+        &CANON_RULE_MULTIPLE_DNAMES,
+        &CANON_RULE_DATA_BELOW_DNAME,
+        &CANON_RULE_MX_TO_CNAME,
+        &CANON_RULE_NS_TO_CNAME,
+        &CANON_RULE_CNAME_LOOP,
+        &CANON_RULE_CNAME_CHAIN,
+        &CANON_RULE_CNAME_DANGLING,
+        &CANON_RULE_CNAME_TO_IP,
+        &CANON_RULE_ORIGIN_TWICE,
+        &CANON_RULE_SRV_TO_CNAME,
+        &CANON_RULE_PTR_TO_CNAME,
+        &CANON_RULE_CNAME_TTL,
+        &CANON_RULE_ALIAS_AND_ADDRESS,
+        &CANON_RULE_MULTIPLE_ALIASES,
+        &CANON_RULE_RRSET_TOO_LARGE,
+        &CANON_RULE_MULTIPLE_SOA,
+        &CANON_RULE_TARGET_MISSING,
+        &CANON_RULE_TARGET_NO_ADDRESS,
+        &CANON_RULE_DELEGATION_NO_GLUE,
+        &CANON_RULE_MISSING_FINAL_DOT,
+        &CANON_RULE_RRSIG_MISSING,
+        &CANON_RULE_RRSIG_EXPIRED,
+        &CANON_RULE_RRSIG_NOT_YET_VALID,
+};
+
+const canon_rule_t *canon_rule_by_id(const char *id)
+{
+	for (size_t i = 0; i < sizeof(ALL_RULES) / sizeof(ALL_RULES[0]); i++) {
+		if (strcmp(ALL_RULES[i]->id, id) == 0) {
+			return ALL_RULES[i];
+		}
+	}
+	return NULL;
+}
+
+/* The time signature validity is judged at; 0: the clock (canon_check_set_now). */
+static int64_t check_now;
+
+void canon_check_set_now(int64_t now)
+{
+	check_now = now;
+}
 
 #undef E
 #undef W
@@ -206,6 +273,83 @@ void canon_findings_print(const canon_findings_t *findings, FILE *out)
 	}
 }
 
+/* How many findings of one rule a load logged, and how many it left out. */
+typedef struct {
+	const canon_rule_t *rule;
+	size_t logged;
+	size_t more;
+} rule_tally_t;
+
+/* The tally of 'rule' in 'tallies' (count used), added when new; NULL when out of room. */
+static rule_tally_t *tally_of(rule_tally_t *tallies, size_t *count, size_t cap,
+                              const canon_rule_t *rule)
+{
+	for (size_t i = 0; i < *count; i++) {
+		if (tallies[i].rule == rule) {
+			return &tallies[i];
+		}
+	}
+	if (*count == cap) {
+		return NULL;
+	}
+	tallies[*count] = (rule_tally_t){.rule = rule};
+	return &tallies[(*count)++];
+}
+
+/* 9990 as "9,990": the summary lines are read by people. */
+static void grouped(size_t n, char *out, size_t size)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof(digits), "%zu", n);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < size; i++) {
+		if (i > 0 && (len - i) % 3 == 0) {
+			out[o++] = ',';
+		}
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
+static canon_log_level_t finding_level(const canon_finding_t *f)
+{
+	return f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR : CANON_LOG_WARNING;
+}
+
+void canon_findings_log(const canon_findings_t *findings, const char *origin, const char *why,
+                        size_t per_rule)
+{
+	/* Rules are a fixed set: a rule beyond this many is logged in full. */
+	rule_tally_t tallies[64];
+	size_t count = 0;
+	for (size_t i = 0; i < findings->count; i++) {
+		const canon_finding_t *f = &findings->items[i];
+		rule_tally_t *t = tally_of(tallies, &count, 64, f->rule);
+		if (t != NULL && t->logged >= per_rule && !f->rule->blocks_load) {
+			t->more++;
+			continue;
+		}
+		if (t != NULL) {
+			t->logged++;
+		}
+		char place[PATH_MAX + 32];
+		canon_finding_place(f, place, sizeof(place));
+		canon_log(finding_level(f), "zone %s: %s%s%s: %s [%s]", origin, why ? why : "",
+		          why ? ": " : "", place, f->message, f->rule->id);
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (tallies[i].more > 0) {
+			char n[40];
+			grouped(tallies[i].more, n, sizeof(n));
+			canon_log(tallies[i].rule->severity == CANON_SEVERITY_ERROR
+			                  ? CANON_LOG_ERROR
+			                  : CANON_LOG_WARNING,
+			          "zone %s: %s%s... and %s more [%s]", origin, why ? why : "",
+			          why ? ": " : "", n, tallies[i].rule->id);
+		}
+	}
+}
+
 /* Context for the rules of one zone. */
 typedef struct {
 	const canon_zone_t *zone;
@@ -252,6 +396,10 @@ static uint32_t record_line(const check_t *c, const canon_node_t *node, const ca
 
 static const char *type_text(uint16_t type, char *buf, size_t size)
 {
+	if (type == CANON_RRTYPE_ALIAS) {
+		snprintf(buf, size, "ALIAS");
+		return buf;
+	}
 	knot_rrtype_to_string(type, buf, size);
 	return buf;
 }
@@ -477,6 +625,9 @@ static void check_target_not_alias(check_t *c, const canon_node_t *node, const c
 	canon_findings_add(c->findings, rule->rule, rrset_file(c, node, rrset), line, node->owner,
 	                   rrset->rr.type, hint, "%s target %s of %s is an alias (CNAME); %s", type,
 	                   name, owner, rule->why);
+	if (end != NULL) {
+		canon_findings_set_fix(c->findings, end); /* canon check --fix repoints it. */
+	}
 }
 
 /* Whether the first four labels of 'name' are decimal octets, as in "192.0.2.1.example.". */
@@ -686,6 +837,9 @@ static uint32_t node_min_ttl(const canon_node_t *node)
 	return ttl;
 }
 
+static bool check_final_dot(check_t *c, const canon_node_t *node, uint16_t type, const char *file,
+                            uint32_t line, const knot_dname_t *target);
+
 /* A CNAME TTL this many times the target's is flagged: caches keep a stale alias. */
 #define CNAME_TTL_RATIO 10
 
@@ -705,6 +859,10 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 	knot_dname_to_str(owner, node->owner, sizeof(owner));
 	knot_dname_to_str(name, target, sizeof(name));
 	place_t at = place_of(c, node, cname);
+	if (where == CANON_FIND_NXNAME && found->wildcard == NULL &&
+	    check_final_dot(c, node, checked_type(node, cname), at.file, at.line, target)) {
+		return;
+	}
 	if (where == CANON_FIND_NXNAME && found->wildcard == NULL) {
 		canon_findings_add(
 		        c->findings, &CANON_RULE_CNAME_DANGLING, at.file, at.line, node->owner,
@@ -730,6 +888,334 @@ static void check_cname_target(check_t *c, const canon_node_t *node, const canon
 		        "is %u (RFC 2181 §10.1.1)",
 		        owner, cname->rr.ttl, name, target_ttl, cname->rr.ttl / target_ttl,
 		        target_ttl);
+	}
+}
+
+/* Whether 'node' answers A or AAAA: its own addresses, or an ALIAS's. */
+static bool has_address(const canon_node_t *node)
+{
+	return canon_node_rrset(node, KNOT_RRTYPE_A) != NULL ||
+	       canon_node_rrset(node, KNOT_RRTYPE_AAAA) != NULL || (node->flags & CANON_NODE_ALIAS);
+}
+
+/*
+ * Last labels that make a name look public: the generic TLDs zone files point
+ * at most, and any two-letter label (a country code). A relative target that
+ * ends in one of these before the origin was most likely written without its
+ * final dot.
+ */
+static bool tld_like(const uint8_t *label)
+{
+	static const char *const TLDS[] = {
+	        "com",  "net",  "org",  "edu",   "gov",    "mil",  "int",    "info", "biz",
+	        "io",   "dev",  "app",  "cloud", "online", "site", "tech",   "xyz",  "page",
+	        "arpa", "name", "mobi", "aero",  "email",  "host", "network"};
+	uint8_t len = label[0];
+	if (len == 2) {
+		return isalpha(label[1]) && isalpha(label[2]);
+	}
+	for (size_t i = 0; i < sizeof(TLDS) / sizeof(TLDS[0]); i++) {
+		if (strlen(TLDS[i]) == len && memcmp(TLDS[i], label + 1, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Whether 'lower' (in the zone) looks like a public name written without its
+ * final dot, so that the origin was appended (RFC 1035 §5.1): "status CNAME
+ * foo.statuspage.io" in example.com. becomes foo.statuspage.io.example.com.
+ * It is when the part before the origin has two labels or more and ends in a
+ * TLD-like label, and the name does not exist in the zone (a name that exists
+ * was meant). Writes the name probably meant (that part, absolute) to 'meant'.
+ */
+static bool missing_final_dot(const canon_zone_t *zone, const knot_dname_t *lower, char *meant,
+                              size_t size)
+{
+	size_t apex_labels = knot_dname_labels(zone->apex_name, NULL);
+	size_t labels = knot_dname_labels(lower, NULL);
+	if (labels < apex_labels + 2 || knot_dname_in_bailiwick(lower, zone->apex_name) <= 0 ||
+	    origin_twice(zone, lower)) {
+		return false;
+	}
+	const uint8_t *last = lower;
+	for (size_t i = 0; i < labels - apex_labels - 1; i++) {
+		last += *last + 1;
+	}
+	if (!tld_like(last)) {
+		return false;
+	}
+	canon_name_t prepared;
+	canon_name_prepare(&prepared, lower);
+	const canon_node_t *found = NULL;
+	canon_find_t where = canon_zone_find(zone, &prepared, &found);
+	if (where != CANON_FIND_NXNAME || found->wildcard != NULL) {
+		return false;
+	}
+	/* The part before the origin, as a name of its own. */
+	knot_dname_storage_t part;
+	size_t part_len = (size_t)(last + *last + 1 - lower);
+	memcpy(part, lower, part_len);
+	part[part_len] = 0;
+	knot_dname_to_str(meant, part, size);
+	return true;
+}
+
+/* Report a target that is probably missing its final dot; true when it was. */
+static bool check_final_dot(check_t *c, const canon_node_t *node, uint16_t type, const char *file,
+                            uint32_t line, const knot_dname_t *target)
+{
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, target);
+	char meant[KNOT_DNAME_TXT_MAXLEN + 1];
+	if (!missing_final_dot(c->zone, lower, meant, sizeof(meant))) {
+		return false;
+	}
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1], type_name[16];
+	char hint[KNOT_DNAME_TXT_MAXLEN + 64];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	knot_dname_to_str(name, target, sizeof(name));
+	type_text(type, type_name, sizeof(type_name));
+	snprintf(hint, sizeof(hint), "write the target as %s, with the final dot", meant);
+	canon_findings_add(c->findings, &CANON_RULE_MISSING_FINAL_DOT, file, line, node->owner,
+	                   type, hint,
+	                   "%s target of %s is %s, which does not exist in the zone: %s was "
+	                   "probably meant, written without its final dot, so the origin was "
+	                   "appended (RFC 1035 §5.1)",
+	                   type_name, owner, name, meant);
+	return true;
+}
+
+/* The node a name in the zone is answered from (its own, or the wildcard that covers it). */
+static const canon_node_t *answering_node(const canon_zone_t *zone, const knot_dname_t *lower,
+                                          canon_find_t *where)
+{
+	canon_name_t prepared;
+	canon_name_prepare(&prepared, lower);
+	const canon_node_t *found = NULL;
+	*where = canon_zone_find(zone, &prepared, &found);
+	if (*where == CANON_FIND_NXNAME) {
+		return found->wildcard; /* RFC 4592 §3.3.1; NULL: the name does not exist. */
+	}
+	return *where == CANON_FIND_FOUND ? found : NULL;
+}
+
+/*
+ * RFC 9471 §2.1: a delegation's name servers below the cut are reachable only
+ * through glue, so the parent must hold their addresses.
+ */
+static void check_glue(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
+                       uint32_t line, const knot_dname_t *target, const knot_dname_t *lower)
+{
+	const canon_node_t *glue = canon_zone_get_name(c->zone, lower);
+	if (glue != NULL && has_address(glue)) {
+		return;
+	}
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1];
+	char hint[2 * KNOT_DNAME_TXT_MAXLEN + 64];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	knot_dname_to_str(name, target, sizeof(name));
+	snprintf(hint, sizeof(hint), "add the address of %s (A or AAAA glue) beside the delegation",
+	         name);
+	canon_findings_add(c->findings, &CANON_RULE_DELEGATION_NO_GLUE, rrset_file(c, node, rrset),
+	                   line, node->owner, KNOT_RRTYPE_NS, hint,
+	                   "delegation %s names the server %s, inside the delegated zone, but "
+	                   "the zone has no glue address for it: resolvers cannot reach the "
+	                   "child zone (RFC 9471 §2.1, RFC 1034 §4.2.1)",
+	                   owner, name);
+}
+
+/*
+ * RFC 1034 §3.6.2, RFC 1035 §3.3.9 and §3.3.11, RFC 2782: the host an NS, MX or
+ * SRV names is looked up for its addresses. In the zone it must exist and own
+ * A or AAAA records. Targets at or below a zone cut belong to the child (only
+ * a delegation's own servers need glue there); aliases are judged by
+ * check_target_not_alias.
+ */
+static void check_target_host(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
+                              uint32_t line, const knot_dname_t *target)
+{
+	uint16_t type = rrset->rr.type;
+	if ((type != KNOT_RRTYPE_NS && type != KNOT_RRTYPE_MX && type != KNOT_RRTYPE_SRV) ||
+	    knot_dname_size(target) == 1 || (node->flags & CANON_NODE_BELOW_CUT)) {
+		return; /* "." is a null MX (RFC 7505) or "no service" SRV (RFC 2782). */
+	}
+	knot_dname_storage_t lower;
+	knot_dname_copy_lower(lower, target);
+	if (knot_dname_in_bailiwick(lower, c->zone->apex_name) < 0) {
+		return; /* Out of zone: only --resolve can tell. */
+	}
+	const char *file = rrset_file(c, node, rrset);
+	if (check_final_dot(c, node, type, file, line, target)) {
+		return;
+	}
+	canon_find_t where;
+	const canon_node_t *host = answering_node(c->zone, lower, &where);
+	if (where == CANON_FIND_DELEG) {
+		if (type == KNOT_RRTYPE_NS && (node->flags & CANON_NODE_DELEG) &&
+		    knot_dname_in_bailiwick(lower, node->owner) >= 0) {
+			check_glue(c, node, rrset, line, target, lower);
+		}
+		return;
+	}
+	if (where == CANON_FIND_DNAME || (host != NULL && (host->flags & CANON_NODE_CNAME))) {
+		return;
+	}
+	if (host != NULL && has_address(host)) {
+		return;
+	}
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], name[KNOT_DNAME_TXT_MAXLEN + 1], type_name[16];
+	char hint[KNOT_DNAME_TXT_MAXLEN + 96];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	knot_dname_to_str(name, target, sizeof(name));
+	type_text(type, type_name, sizeof(type_name));
+	if (host == NULL) {
+		snprintf(hint, sizeof(hint),
+		         "add an A or AAAA record for %s, or point the %s at a "
+		         "host that has one",
+		         name, type_name);
+		canon_findings_add(c->findings, &CANON_RULE_TARGET_MISSING, file, line, node->owner,
+		                   type, hint,
+		                   "%s target %s of %s does not exist in the zone: it has no "
+		                   "address to reach (RFC 1034 §3.6.2, RFC 1035 §3.3)",
+		                   type_name, name, owner);
+		return;
+	}
+	snprintf(hint, sizeof(hint), "add an A or AAAA record at %s", name);
+	canon_findings_add(c->findings, &CANON_RULE_TARGET_NO_ADDRESS, file, line, node->owner,
+	                   type, hint,
+	                   "%s target %s of %s has no address (A or AAAA) in the zone: the "
+	                   "host it names cannot be reached (RFC 1034 §3.6.2, RFC 1035 §3.3)",
+	                   type_name, name, owner);
+}
+
+/* RFC 1035 §5.2, RFC 1034 §4.2.1: a zone has exactly one SOA record. */
+static void check_soa(check_t *c)
+{
+	const canon_rrset_t *soa = canon_node_rrset(c->zone->apex, KNOT_RRTYPE_SOA);
+	if (soa == NULL || soa->rr.rrs.count < 2) {
+		return;
+	}
+	place_t at = place_of(c, c->zone->apex, soa);
+	canon_findings_add(c->findings, &CANON_RULE_MULTIPLE_SOA, at.file, at.last,
+	                   c->zone->apex_name, KNOT_RRTYPE_SOA, "keep exactly one SOA record",
+	                   "the apex has %u SOA records; a zone has exactly one (RFC 1035 §5.2, "
+	                   "RFC 1034 §4.2.1)",
+	                   soa->rr.rrs.count);
+}
+
+/* RRSIG RDATA (RFC 4034 §3.1): Type Covered at 0, Expiration at 8, Inception at 12. */
+static uint32_t sig_u32(const knot_rdata_t *rdata, size_t at)
+{
+	const uint8_t *p = rdata->data + at;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A signed zone: a DNSKEY and RRSIGs at the apex (RFC 4035 §2.1-2.2). */
+static bool zone_signed(const canon_zone_t *zone)
+{
+	return canon_node_rrset(zone->apex, KNOT_RRTYPE_DNSKEY) != NULL &&
+	       canon_node_rrset(zone->apex, KNOT_RRTYPE_RRSIG) != NULL;
+}
+
+/* Whether RFC 4035 §2.2 wants 'type' at 'node' signed: authoritative data only. */
+static bool needs_sig(const canon_node_t *node, uint16_t type)
+{
+	if (type == KNOT_RRTYPE_RRSIG || (node->flags & CANON_NODE_BELOW_CUT)) {
+		return false; /* Glue and occluded data are not signed. */
+	}
+	if (node->flags & CANON_NODE_DELEG) {
+		return type == KNOT_RRTYPE_DS || type == KNOT_RRTYPE_NSEC;
+	}
+	return true;
+}
+
+/* The line of the first RRSIG at 'node' that covers 'type' (0: none, or no place). */
+static uint32_t sig_line(const check_t *c, const canon_node_t *node, uint16_t type)
+{
+	const canon_rrset_t *rrsig = canon_node_rrset(node, KNOT_RRTYPE_RRSIG);
+	knot_rdata_t *rdata = rrsig->rr.rrs.rdata;
+	for (uint16_t i = 0; i < rrsig->rr.rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
+		if (rdata->len >= 2 && (rdata->data[0] << 8 | rdata->data[1]) == type) {
+			return record_line(c, node, rrsig, i);
+		}
+	}
+	return 0;
+}
+
+static void time_text(uint32_t t, char *out, size_t size)
+{
+	time_t when = (time_t)t;
+	struct tm tm;
+	strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&when, &tm));
+}
+
+/*
+ * RFC 4034 §3.1.5, RFC 4035 §5.3.1: a signature is usable only between its
+ * inception and expiration, compared in serial number arithmetic (RFC 1982).
+ * An RRset none of whose signatures is valid now validates as bogus.
+ */
+static void check_sig_times(check_t *c, const canon_node_t *node, const canon_rrset_t *rrset,
+                            uint32_t now)
+{
+	const knot_rdataset_t *sigs = &rrset->sigs->rrs;
+	knot_rdata_t *rdata = sigs->rdata;
+	uint32_t expiration = 0, inception = 0;
+	for (uint16_t i = 0; i < sigs->count; i++, rdata = knot_rdataset_next(rdata)) {
+		if (rdata->len < 16) {
+			continue;
+		}
+		expiration = sig_u32(rdata, 8);
+		inception = sig_u32(rdata, 12);
+		if ((int32_t)(now - inception) >= 0 && (int32_t)(expiration - now) >= 0) {
+			return;
+		}
+	}
+	if (expiration == 0 && inception == 0) {
+		return;
+	}
+	char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[16], when[40], hint[128];
+	knot_dname_to_str(owner, node->owner, sizeof(owner));
+	type_text(rrset->rr.type, type, sizeof(type));
+	const char *file = rrset_file(c, node, canon_node_rrset(node, KNOT_RRTYPE_RRSIG));
+	uint32_t line = sig_line(c, node, rrset->rr.type);
+	/* Before the inception is "not yet valid" even when the window, too long for RFC 1982,
+	 * wraps. */
+	bool expired = (int32_t)(now - inception) >= 0;
+	time_text(expired ? expiration : inception, when, sizeof(when));
+	snprintf(hint, sizeof(hint), "sign the zone again%s",
+	         expired ? "" : " with an inception time in the past");
+	canon_findings_add(c->findings,
+	                   expired ? &CANON_RULE_RRSIG_EXPIRED : &CANON_RULE_RRSIG_NOT_YET_VALID,
+	                   file, line, node->owner, rrset->rr.type, hint,
+	                   "the RRSIG of %s %s %s %s: validating resolvers answer SERVFAIL for "
+	                   "it (RFC 4034 §3.1.5, RFC 4035 §5.3.1)",
+	                   owner, type, expired ? "expired on" : "is not valid before", when);
+}
+
+/* RFC 4035 §2.2: in a signed zone every authoritative RRset has an RRSIG. */
+static void check_sigs(check_t *c, const canon_node_t *node, uint32_t now)
+{
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const canon_rrset_t *rrset = &node->rrsets[i];
+		if (!needs_sig(node, rrset->rr.type)) {
+			continue;
+		}
+		if (rrset->sigs != NULL) {
+			check_sig_times(c, node, rrset, now);
+			continue;
+		}
+		char owner[KNOT_DNAME_TXT_MAXLEN + 1], type[16];
+		knot_dname_to_str(owner, node->owner, sizeof(owner));
+		type_text(rrset->rr.type, type, sizeof(type));
+		place_t at = place_of(c, node, rrset);
+		canon_findings_add(c->findings, &CANON_RULE_RRSIG_MISSING, at.file, at.line,
+		                   node->owner, rrset->rr.type,
+		                   "sign the zone again after changing it",
+		                   "%s %s has no RRSIG in a signed zone: validating resolvers "
+		                   "answer SERVFAIL for it (RFC 4035 §2.2)",
+		                   owner, type);
 	}
 }
 
@@ -784,6 +1270,15 @@ static void check_node(check_t *c, const canon_node_t *node)
 	}
 	if (dname != NULL) {
 		check_dname_node(c, node, dname);
+		place_t at = place_of(c, node, dname);
+		check_final_dot(c, node, KNOT_RRTYPE_DNAME, at.file, at.line,
+		                knot_dname_target(dname->rr.rrs.rdata));
+	}
+	if (alias != NULL) {
+		/* An ALIAS's data, like a flattened CNAME's, is one name. */
+		place_t at = place_of(c, node, alias);
+		check_final_dot(c, node, CANON_RRTYPE_ALIAS, at.file, at.line,
+		                knot_cname_name(alias->rr.rrs.rdata));
 	}
 	if (node->flags & CANON_NODE_BELOW_DNAME) {
 		check_below_dname(c, node);
@@ -800,6 +1295,7 @@ static void check_node(check_t *c, const canon_node_t *node)
 				uint32_t line = record_line(c, node, rrset, j);
 				check_target_not_alias(c, node, rrset, line, target);
 				check_target_text(c, node, rrset, line, target);
+				check_target_host(c, node, rrset, line, target);
 			}
 		}
 	}
@@ -809,7 +1305,15 @@ void canon_check_zone(const canon_zone_t *zone, const canon_zone_positions_t *po
                       canon_findings_t *findings)
 {
 	check_t c = {.zone = zone, .positions = positions, .findings = findings};
+	if (zone->apex != NULL) {
+		check_soa(&c);
+	}
+	bool is_signed = zone->apex != NULL && zone_signed(zone);
+	uint32_t now = (uint32_t)(check_now != 0 ? check_now : (int64_t)time(NULL));
 	for (size_t i = 0; i < zone->node_count; i++) {
 		check_node(&c, zone->nodes[i]);
+		if (is_signed) {
+			check_sigs(&c, zone->nodes[i], now);
+		}
 	}
 }

@@ -52,6 +52,23 @@ extern const canon_rule_t CANON_RULE_CNAME_TTL;
 extern const canon_rule_t CANON_RULE_ALIAS_AND_ADDRESS;
 extern const canon_rule_t CANON_RULE_MULTIPLE_ALIASES;
 extern const canon_rule_t CANON_RULE_RRSET_TOO_LARGE;
+extern const canon_rule_t CANON_RULE_MULTIPLE_SOA;
+extern const canon_rule_t CANON_RULE_TARGET_MISSING;
+extern const canon_rule_t CANON_RULE_TARGET_NO_ADDRESS;
+extern const canon_rule_t CANON_RULE_DELEGATION_NO_GLUE;
+extern const canon_rule_t CANON_RULE_MISSING_FINAL_DOT;
+extern const canon_rule_t CANON_RULE_RRSIG_MISSING;
+extern const canon_rule_t CANON_RULE_RRSIG_EXPIRED;
+extern const canon_rule_t CANON_RULE_RRSIG_NOT_YET_VALID;
+
+/* The rule of this module named 'id' ("cname-chain"), or NULL. */
+const canon_rule_t *canon_rule_by_id(const char *id);
+
+/*
+ * The time (seconds since the epoch) RRSIG validity periods are compared with
+ * by every later check; 0 (the default) means the clock. For `canon check --now`.
+ */
+void canon_check_set_now(int64_t now);
 
 typedef struct {
 	const canon_rule_t *rule;
@@ -103,6 +120,16 @@ void canon_finding_place(const canon_finding_t *finding, char *out, size_t size)
 /* "PLACE: severity: message [rule]" lines (canon_finding_place), each followed by "  hint: ..." if
  * any. */
 void canon_findings_print(const canon_findings_t *findings, FILE *out);
+
+/*
+ * Log findings about zone 'origin' (lib/log.h), each as "zone ORIGIN: [WHY: ]
+ * PLACE: message [rule]": the first 'per_rule' of each rule one by one, then
+ * one line per rule for the rest ("zone ORIGIN: ... and 9,990 more
+ * [cname-chain]"), so that a zone with many findings logs a bounded number of
+ * lines. Findings that block loading are always logged. 'why' may be NULL.
+ */
+void canon_findings_log(const canon_findings_t *findings, const char *origin, const char *why,
+                        size_t per_rule);
 
 /*
  * The rule that forbids RRsets of 'type' and 'other' at one name (CNAME and

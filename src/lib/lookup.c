@@ -22,6 +22,8 @@ typedef struct {
 	bool nested; /* Inside alias_from_zones: an ALIAS here is not followed again. */
 	bool dnssec; /* DO was set: RRSIGs and proofs go in (RFC 4035 §3.1). */
 	bool nodata; /* The last answer_node() found no data of the type. */
+	/* CANON_LOOKUP_MINIMAL_ANY: one RRset for ANY (RFC 8482). */
+	bool minimal_any;
 	uint16_t qtype;
 	canon_answer_t *answer;
 	knot_mm_t *mm;
@@ -34,6 +36,26 @@ static uint16_t owner_hint(const lookup_t *lk)
 	return lk->answer->hops == 0 ? KNOT_COMPR_HINT_QNAME : KNOT_COMPR_HINT_NONE;
 }
 
+/*
+ * Move a full section into an arena block twice its size (the arena is the
+ * query's own: no malloc on the query path). False when the arena is spent.
+ */
+static bool section_grow(lookup_t *lk, canon_answer_section_t *section)
+{
+	if (section->capacity > UINT16_MAX / 2) {
+		return false;
+	}
+	uint16_t capacity = (uint16_t)(section->capacity * 2);
+	canon_answer_rr_t *rrs = lk->mm->alloc(lk->mm->ctx, capacity * sizeof(*rrs));
+	if (rrs == NULL) {
+		return false;
+	}
+	memcpy(rrs, section->rrs, section->count * sizeof(*rrs));
+	section->rrs = rrs;
+	section->capacity = capacity;
+	return true;
+}
+
 static inline void section_add(lookup_t *lk, knot_section_t id, const knot_rrset_t *rr,
                                uint16_t hint)
 {
@@ -43,12 +65,17 @@ static inline void section_add(lookup_t *lk, knot_section_t id, const knot_rrset
 			return;
 		}
 	}
-	/* A full section keeps what it has: the packet writer truncates anyway. */
-	if (section->count < CANON_SECTION_MAX) {
-		section->rrs[section->count].rr = rr;
-		section->rrs[section->count].compr_hint = hint;
-		section->count++;
+	if (section->count == section->capacity && !section_grow(lk, section)) {
+		/*
+		 * Never drop an answer or authority RRset silently: the writer
+		 * answers with TC (RFC 2181 §9). Additional data may be left out.
+		 */
+		lk->answer->truncated |= id != KNOT_ADDITIONAL;
+		return;
 	}
+	section->rrs[section->count].rr = rr;
+	section->rrs[section->count].compr_hint = hint;
+	section->count++;
 }
 
 static const knot_rrset_t *synthesize_owner(lookup_t *lk, const knot_rrset_t *rr,
@@ -286,7 +313,7 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_
 {
 	const canon_node_t *node = NULL;
 	*wildcard = false;
-	if (knot_dname_in_bailiwick(name->wire, zone->apex_name) < 0) {
+	if (!canon_name_under(name, zone->apex_name, zone->apex->owner_size)) {
 		return NULL; /* Not in this zone (nor its apex): no additional data from here. */
 	}
 	switch (canon_zone_find(zone, name, &node)) {
@@ -447,6 +474,24 @@ static bool any_includes(const lookup_t *lk, uint16_t type)
 }
 
 /*
+ * The one RRset a minimal ANY answer gives (RFC 8482 §4.2): the lowest type
+ * ANY would list, as knotd picks (its nodes keep RRsets sorted by type), so
+ * the choice does not depend on the zone file's order. -1 when none.
+ */
+static int minimal_any_index(const lookup_t *lk, const canon_node_t *node)
+{
+	int best = -1;
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		uint16_t type = answered_type(node, &node->rrsets[i]);
+		if (any_includes(lk, type) &&
+		    (best < 0 || type < answered_type(node, &node->rrsets[best]))) {
+			best = i;
+		}
+	}
+	return best;
+}
+
+/*
  * QTYPE RRSIG: every signature at the name, each with the TTL of the RRset it
  * covers (RFC 4034 §3), which the node's one RRSIG RRset cannot carry.
  */
@@ -496,10 +541,14 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 			return ret;
 		}
 	}
+	int only = qtype == KNOT_RRTYPE_ANY && lk->minimal_any ? minimal_any_index(lk, node) : -1;
 	for (uint16_t i = 0; qtype != KNOT_RRTYPE_RRSIG && i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		uint16_t type = answered_type(node, rrset);
 		if (qtype != KNOT_RRTYPE_ANY ? type != qtype : !any_includes(lk, type)) {
+			continue;
+		}
+		if (only >= 0 && i != only) {
 			continue;
 		}
 		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
@@ -657,6 +706,7 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 	lk.nested = nested;
 	lk.dnssec = (flags & CANON_LOOKUP_DNSSEC) != 0;
 	lk.nodata = false;
+	lk.minimal_any = (flags & CANON_LOOKUP_MINIMAL_ANY) != 0;
 	lk.qtype = qtype;
 	lk.answer = answer;
 	lk.mm = mm;
@@ -667,8 +717,11 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 	answer->hops = 0;
 	answer->flattened = false;
 	answer->chain_end = CANON_CHAIN_COMPLETE;
+	answer->truncated = false;
 	for (int i = 0; i < 3; i++) {
+		answer->section[i].rrs = answer->section[i].first;
 		answer->section[i].count = 0;
+		answer->section[i].capacity = CANON_SECTION_MAX;
 	}
 
 	const knot_dname_t *name = qname;
@@ -686,6 +739,12 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 			} else {
 				answer->chain_end = CANON_CHAIN_LEFT;
 			}
+			return 0;
+		}
+		if (canon_zone_unloaded(zone)) {
+			/* A configured zone whose file failed to load: SERVFAIL, as BIND and Knot.
+			 */
+			answer->rcode = KNOT_RCODE_SERVFAIL;
 			return 0;
 		}
 		if (answer->hops == 0) {

@@ -18,7 +18,10 @@
 #include "lib/alias.h" /* CANON_CHAIN_MAX, canon_chain_end_t */
 #include "lib/zonetable.h"
 
-/* Most RRsets one section can hold (ANY at a busy name plus a full chain). */
+/*
+ * RRsets one section holds in place (ANY at a busy name plus a full chain);
+ * a section that needs more grows into the lookup's arena.
+ */
 #define CANON_SECTION_MAX 64
 
 typedef struct {
@@ -27,8 +30,10 @@ typedef struct {
 } canon_answer_rr_t;
 
 typedef struct {
-	canon_answer_rr_t rrs[CANON_SECTION_MAX];
+	canon_answer_rr_t *rrs; /* 'first', or a larger copy in the arena. */
 	uint16_t count;
+	uint16_t capacity;
+	canon_answer_rr_t first[CANON_SECTION_MAX];
 } canon_answer_section_t;
 
 /* What an ALIAS source says about a target (see canon_alias_source_t). */
@@ -60,6 +65,7 @@ typedef struct canon_answer {
 	uint8_t hops;                      /* CNAME/DNAME links followed. */
 	bool flattened;                    /* A/AAAA from an ALIAS target's addresses. */
 	canon_chain_end_t chain_end;       /* Why the chase stopped. */
+	bool truncated;                    /* An RRset was left out (no room): answer with TC. */
 	canon_answer_section_t section[3]; /* KNOT_ANSWER, KNOT_AUTHORITY, KNOT_ADDITIONAL */
 } canon_answer_t;
 
@@ -71,6 +77,11 @@ enum {
 	 * §3.1, RFC 5155 §7.2). Without it no DNSSEC record is added unasked.
 	 */
 	CANON_LOOKUP_DNSSEC = 1 << 0,
+	/*
+	 * RFC 8482 §4.2: answer ANY with one RRset, the one of the lowest type at
+	 * the name, as knotd does (over UDP, where a full answer is an amplifier).
+	 */
+	CANON_LOOKUP_MINIMAL_ANY = 1 << 1,
 };
 
 /*

@@ -14,16 +14,25 @@
 #include <libknot/consts.h>
 #include <libknot/dname.h>
 
+/* Room after a prepared name's wire so that hashing reads whole 8-octet words. */
+#define CANON_NAME_PAD 8
+
 typedef struct {
-	uint8_t wire[KNOT_DNAME_MAXLEN];          /* Lower-case. */
-	uint8_t labels;                           /* Labels before the root label. */
-	uint8_t offset[KNOT_DNAME_MAXLABELS + 1]; /* Start of the suffix at label i. */
-	uint32_t hash[KNOT_DNAME_MAXLABELS + 1];  /* canon_name_hash() of that suffix. */
-	uint16_t size;                            /* Wire size of the whole name. */
+	uint8_t wire[KNOT_DNAME_MAXLEN + CANON_NAME_PAD]; /* Lower-case. */
+	uint8_t labels;                                   /* Labels before the root label. */
+	uint8_t offset[KNOT_DNAME_MAXLABELS + 1];         /* Start of the suffix at label i. */
+	uint32_t hash[KNOT_DNAME_MAXLABELS + 1];          /* canon_name_hash() of that suffix. */
+	uint16_t size;                                    /* Wire size of the whole name. */
 } canon_name_t;
 
 /* Hash of a lower-case wire-format name; equal names hash equal. */
 uint32_t canon_name_hash(const knot_dname_t *lower);
+
+/*
+ * Copy the uncompressed name 'name' of wire size 'size' into 'dst' (room for
+ * 'size' octets), lower-cased: knot_dname_copy_lower() a word at a time.
+ */
+void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size);
 
 /* Prepare 'name' (any case, uncompressed wire format) for lookups. */
 void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name);
@@ -46,9 +55,47 @@ static inline const knot_dname_t *canon_name_parent(const knot_dname_t *name)
 	return *name == 0 ? name : name + *name + 1;
 }
 
+/*
+ * Wire size of the uncompressed name at 'name' (labels of at most 63 octets, at
+ * most 255 octets in all, RFC 1035 §2.3.4), or -1 when it is not one or runs
+ * past 'end': knot_dname_wire_check() without a packet, for the query path.
+ */
+static inline int canon_name_wire_size(const uint8_t *name, const uint8_t *end)
+{
+	const uint8_t *p = name;
+	while (p < end && *p != 0) {
+		if (*p > KNOT_DNAME_MAXLABELLEN) {
+			return -1; /* A compression pointer or a reserved label type. */
+		}
+		p += *p + 1;
+		if (p - name >= KNOT_DNAME_MAXLEN) {
+			return -1;
+		}
+	}
+	return p < end ? (int)(p - name) + 1 : -1;
+}
+
 /* Whether two lower-case names of known sizes are equal. */
 static inline bool canon_name_equal(const knot_dname_t *a, uint16_t a_size, const knot_dname_t *b,
                                     uint16_t b_size)
 {
 	return a_size == b_size && memcmp(a, b, a_size) == 0;
+}
+
+/*
+ * Whether the prepared name is 'apex' (lower-case, of wire size 'apex_size')
+ * or below it: knot_dname_in_bailiwick() >= 0 from the suffix offsets, one
+ * comparison instead of a label walk.
+ */
+static inline bool canon_name_under(const canon_name_t *name, const knot_dname_t *apex,
+                                    uint16_t apex_size)
+{
+	for (unsigned i = 0; i <= name->labels; i++) {
+		uint16_t size = canon_name_suffix_size(name, i);
+		if (size <= apex_size) {
+			return size == apex_size &&
+			       memcmp(canon_name_suffix(name, i), apex, size) == 0;
+		}
+	}
+	return false;
 }

@@ -78,13 +78,15 @@ typedef struct canon_node {
 } canon_node_t;
 
 /*
- * A hash slot keeps the node's hash beside the pointer, so that probing past
+ * A hash slot keeps the node's hash beside its index, so that probing past
  * other names costs no memory access to their nodes (the lookup's cache misses
- * dominated the query path's own time).
+ * dominated the query path's own time). An index, not a pointer: 8 octets a
+ * slot instead of 16, 2 MiB less for a zone of 100,000 names (bench/run
+ * --memory).
  */
 typedef struct {
 	uint32_t hash;
-	canon_node_t *node; /* NULL: empty slot. */
+	uint32_t node; /* 1 + the node's index in the zone's nodes (its id); 0: empty slot. */
 } canon_slot_t;
 
 /* How a sealed zone proves that names and types do not exist (RFC 4035 §3.1.3, RFC 5155). */

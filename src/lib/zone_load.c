@@ -966,24 +966,37 @@ int canon_zone_load_full(const char *origin, const char *path, canon_flatten_t f
 	return 0;
 }
 
+/* Why a load failed, for the one line that says the zone is not served. */
+static void failure_reason(const canon_findings_t *findings, const canon_zone_t *zone, char *why,
+                           size_t size)
+{
+	for (size_t i = 0; i < findings->count; i++) {
+		const canon_finding_t *f = &findings->items[i];
+		if (f->rule->blocks_load) {
+			char place[PATH_MAX + 32];
+			canon_finding_place(f, place, sizeof(place));
+			snprintf(why, size, "%s: %s [%s]", place, f->message, f->rule->id);
+			return;
+		}
+	}
+	snprintf(why, size, "%s", zone == NULL ? "cannot read the zone" : "no SOA record");
+}
+
 int canon_zone_load_for_serving(const char *origin, const char *path, canon_flatten_t flatten,
-                                canon_zone_t **zone)
+                                canon_zone_t **zone, char *why, size_t why_size)
 {
 	canon_findings_t findings;
 	canon_findings_init(&findings);
 	canon_zone_t *loaded = NULL;
 	int ret = canon_zone_load_full(origin, path, flatten, &findings, &loaded, NULL);
-	for (size_t i = 0; i < findings.count; i++) {
-		const canon_finding_t *f = &findings.items[i];
-		char place[PATH_MAX + 32];
-		canon_finding_place(f, place, sizeof(place));
-		canon_log(f->rule->severity == CANON_SEVERITY_ERROR ? CANON_LOG_ERROR
-		                                                    : CANON_LOG_WARNING,
-		          "%s: %s [%s]", place, f->message, f->rule->id);
-	}
+	canon_findings_log(&findings, origin, NULL, CANON_LOAD_FINDINGS_LOGGED);
 	if (ret == 0 && (canon_findings_block_load(&findings) || loaded->soa == NULL)) {
 		ret = -EINVAL;
 	}
+	if (ret != 0 && why != NULL) {
+		failure_reason(&findings, ret == -EINVAL ? loaded : NULL, why, why_size);
+	}
+	/* Nothing of the check stays: serving memory holds the zone only (issue 15). */
 	canon_findings_free(&findings);
 	if (ret != 0) {
 		canon_zone_free(loaded);

@@ -69,12 +69,19 @@ int canon_zone_load_full(const char *origin, const char *path, canon_flatten_t f
                          canon_findings_t *findings, canon_zone_t **zone,
                          canon_zone_positions_t **positions);
 
+/* Findings of one rule logged one by one at a load; the rest are one summary line. */
+#define CANON_LOAD_FINDINGS_LOGGED 3
+
 /*
  * canon_zone_load() for serving: also fails (-EINVAL, zone freed) when a finding
- * blocks loading. Findings are logged, each as "file:line: message".
+ * blocks loading. Findings are logged as "zone ORIGIN: file:line: message
+ * [rule]", the first CANON_LOAD_FINDINGS_LOGGED of each rule, then one line per
+ * rule for the rest ("zone ORIGIN: ... and 9,990 more [cname-chain]"); they are
+ * freed before it returns. On failure 'why' (when not NULL) receives the
+ * finding that stopped the load, "file:line: message [rule]".
  */
 int canon_zone_load_for_serving(const char *origin, const char *path, canon_flatten_t flatten,
-                                canon_zone_t **zone);
+                                canon_zone_t **zone, char *why, size_t why_size);
 
 /*
  * The origin of a zone file when none is given: the owner of its first SOA

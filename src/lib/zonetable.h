@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/zone.h"
@@ -16,6 +17,16 @@ typedef struct canon_zonetable {
 	size_t count;
 	canon_zone_t **slots; /* Open-addressing hash of apex names. */
 	uint32_t slot_mask;
+	/* Labels of the deepest apex, loaded or not: no longer suffix can be a zone. */
+	uint8_t max_labels;
+	/*
+	 * Zones configured but not loaded (their file failed): an empty sealed
+	 * zone with no SOA for each, found by canon_zonetable_find() (so that
+	 * their names answer SERVFAIL, not REFUSED) but not listed in 'zones'
+	 * and never returned by canon_zonetable_get().
+	 */
+	canon_zone_t **unloaded;
+	size_t unloaded_count;
 } canon_zonetable_t;
 
 /*
@@ -25,13 +36,29 @@ typedef struct canon_zonetable {
 canon_zonetable_t *canon_zonetable_new(canon_zone_t *const *zones, size_t count);
 
 /*
+ * canon_zonetable_new() plus a placeholder for each of the 'unloaded_count'
+ * apex names in 'unloaded' (zones that failed to load): the table answers for
+ * their names, with a zone that has no SOA (canon_zone_unloaded). An apex that
+ * 'zones' also has is left out. NULL on allocation failure.
+ */
+canon_zonetable_t *canon_zonetable_new_unloaded(canon_zone_t *const *zones, size_t count,
+                                                const knot_dname_t *const *unloaded,
+                                                size_t unloaded_count);
+
+/* Whether 'zone' stands for a zone that failed to load (it has no SOA). */
+static inline bool canon_zone_unloaded(const canon_zone_t *zone)
+{
+	return zone->soa == NULL;
+}
+
+/*
  * The zone with the longest apex that is a suffix of 'name', trying suffixes
  * from label 'first' on (0: the whole name), or NULL.
  */
 const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const canon_name_t *name,
                                          unsigned first);
 
-/* The zone whose apex is exactly 'lower', or NULL. */
+/* The loaded zone whose apex is exactly 'lower', or NULL. */
 canon_zone_t *canon_zonetable_get(const canon_zonetable_t *table, const knot_dname_t *lower);
 
 /* Drop the table's references; zones left with none are freed. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include <libknot/rrtype/opt.h>
 
 #include "lib/arena.h"
+#include "lib/cookie.h"
 #include "lib/edns.h"
 #include "lib/listen.h"
 #include "lib/log.h"
@@ -95,6 +97,7 @@ typedef struct {
 	tcp_slot_t tcp[TCP_SLOTS];
 	int metrics_fd;                /* metrics: listener, or -1 */
 	counters_t counters[COUNTERS]; /* Pool threads first, then the front threads. */
+	canon_cookie_secret_t cookies; /* DNS cookies (lib/cookie.h), random per start. */
 } server_t;
 
 static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const *rrs,
@@ -110,7 +113,8 @@ static bool put_rrsets(knot_pkt_t *resp, knot_section_t id, knot_rrset_t *const 
 }
 
 /* The answer to 'query' from 'res' (or just 'rcode' when res is NULL). */
-static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *res, uint8_t rcode,
+static size_t build_response(const server_t *srv, const struct sockaddr_storage *peer,
+                             const knot_pkt_t *query, const canon_resolution_t *res, uint8_t rcode,
                              bool tcp, uint8_t *out, size_t size, knot_mm_t *mm)
 {
 	uint16_t limit = tcp ? KNOT_WIRE_MAX_PKTSIZE : KNOT_WIRE_MIN_PKTSIZE;
@@ -127,6 +131,12 @@ static size_t build_response(const knot_pkt_t *query, const canon_resolution_t *
 	knot_rrset_t opt;
 	if (edns) {
 		knot_edns_init(&opt, 1232, 0, 0, mm);
+		/* RFC 7873 §5.2: our cookie back to a client cookie; FORMERR when malformed. */
+		if (canon_cookie_answer(&srv->cookies, query->opt_rr, peer, (uint32_t)time(NULL),
+		                        &opt, mm) == CANON_COOKIE_MALFORMED) {
+			res = NULL;
+			rcode = KNOT_RCODE_FORMERR;
+		}
 		if (res != NULL && res->ede != KNOT_EDNS_EDE_NONE) {
 			canon_edns_add_ede(&opt, res->ede, res->ede_text, mm);
 		}
@@ -209,7 +219,7 @@ static size_t answer(server_t *srv, counters_t *cnt, uint8_t *query, size_t len,
 		rcode = KNOT_RCODE_BADVERS; /* Only EDNS version 0 exists (RFC 6891 §6.1.3). */
 	}
 	if (rcode != KNOT_RCODE_NOERROR) {
-		return build_response(q, NULL, rcode, tcp, out, size, mm);
+		return build_response(srv, peer, q, NULL, rcode, tcp, out, size, mm);
 	}
 	canon_resolution_t res;
 	int ret = canon_resolve(srv->resolver, knot_pkt_qname(q), knot_pkt_qtype(q),
@@ -225,9 +235,9 @@ static size_t answer(server_t *srv, counters_t *cnt, uint8_t *query, size_t len,
 		count(&cnt->upstream_failures, res.failed);
 	}
 	if (ret != 0) {
-		return build_response(q, NULL, KNOT_RCODE_SERVFAIL, tcp, out, size, mm);
+		return build_response(srv, peer, q, NULL, KNOT_RCODE_SERVFAIL, tcp, out, size, mm);
 	}
-	return build_response(q, &res, 0, tcp, out, size, mm);
+	return build_response(srv, peer, q, &res, 0, tcp, out, size, mm);
 }
 
 /* --- the pool ------------------------------------------------------------- */
@@ -683,6 +693,7 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 	server_t srv = {
 	        .listen = listen, .listen_count = count, .resolver = resolver, .metrics_fd = -1};
 	atomic_init(&srv.stopping, false);
+	canon_cookie_secret_random(&srv.cookies);
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_mutex_init(&srv.tcp_lock, NULL);
 	for (int i = 0; i < TCP_SLOTS; i++) {

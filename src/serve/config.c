@@ -27,6 +27,12 @@ void canon_conf_init(canon_serve_conf_t *conf)
 	conf->zone_max_size = CANON_ZONE_MAX_SIZE_DEFAULT;
 	conf->tcp_max_clients = CANON_TCP_MAX_CLIENTS_DEFAULT;
 	conf->tcp_idle_timeout = CANON_TCP_IDLE_TIMEOUT_DEFAULT;
+	conf->rate_limit_slip = CANON_RATE_LIMIT_SLIP_DEFAULT;
+	/*
+	 * A new secret for each start (RFC 7873 §7.1); getrandom(2) of 16 octets
+	 * only waits for the kernel's pool at boot and does not fail after.
+	 */
+	canon_cookie_secret_random(&conf->cookie_secret);
 }
 
 static void zone_conf_free(canon_zone_conf_t *zone)
@@ -65,6 +71,7 @@ void canon_conf_free(canon_serve_conf_t *conf)
 	free(conf->api_key);
 	free(conf->web_root);
 	free(conf->user);
+	free(conf->rrl_exempt);
 	canon_tsig_keyring_free(&conf->keys);
 	canon_conf_init(conf);
 }
@@ -196,7 +203,7 @@ static int zone_option(const canon_serve_conf_t *conf, canon_zone_conf_t *zone, 
 {
 	char *value = strchr(option, '=');
 	if (value == NULL) {
-		*error = "zone options are flatten=, update=, transfer= and notify=";
+		*error = "zone options are flatten=, update=, transfer=, notify= and dnssec=";
 		return -EINVAL;
 	}
 	*value++ = '\0';
@@ -213,7 +220,16 @@ static int zone_option(const canon_serve_conf_t *conf, canon_zone_conf_t *zone, 
 	if (strcmp(option, "notify") == 0) {
 		return add_notify(zone, value, error);
 	}
-	*error = "zone options are flatten=, update=, transfer= and notify=";
+	if (strcmp(option, "dnssec") == 0) {
+		/* docs/dnssec.md: "online" signs answers as they go out; "none" is the default. */
+		*error = "dnssec must be online or none";
+		if (strcmp(value, "online") != 0 && strcmp(value, "none") != 0) {
+			return -EINVAL;
+		}
+		zone->dnssec_online = strcmp(value, "online") == 0;
+		return 0;
+	}
+	*error = "zone options are flatten=, update=, transfer=, notify= and dnssec=";
 	return -EINVAL;
 }
 
@@ -353,6 +369,17 @@ bool canon_conf_transfer_allowed(const canon_zone_conf_t *zone, const struct soc
 	return false;
 }
 
+bool canon_conf_rrl_exempt(const canon_serve_conf_t *conf, const struct sockaddr_storage *addr)
+{
+	for (size_t i = 0; i < conf->rrl_exempt_count; i++) {
+		if (prefix_match(&conf->rrl_exempt[i].prefix, conf->rrl_exempt[i].prefix_len,
+		                 addr)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 bool canon_conf_update_allowed(const canon_zone_conf_t *zone, const canon_tsig_key_t *key)
 {
 	for (size_t i = 0; key != NULL && i < zone->update_key_count; i++) {
@@ -416,6 +443,13 @@ int canon_conf_validate(const canon_serve_conf_t *conf)
 			        conf->zones[i].origin);
 			return -EINVAL;
 		}
+		if (conf->zones[i].dnssec_online && conf->state_dir == NULL) {
+			fprintf(stderr,
+			        "zone %s: dnssec=online needs state-dir (--state-dir): the zone's "
+			        "signing key is kept there\n",
+			        conf->zones[i].origin);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -473,6 +507,65 @@ const char *canon_conf_set_tcp_idle_timeout(canon_serve_conf_t *conf, const char
 		return "tcp-idle-timeout must be 1..3600 seconds";
 	}
 	conf->tcp_idle_timeout = (unsigned)number;
+	return NULL;
+}
+
+const char *canon_conf_set_rate_limit(canon_serve_conf_t *conf, const char *text)
+{
+	unsigned long number;
+	if (parse_unsigned(text, 0, CANON_RATE_LIMIT_MAX, &number) != 0) {
+		return "rate-limit must be 0..1000000 answers a second (0: off)";
+	}
+	conf->rate_limit = (unsigned)number;
+	return NULL;
+}
+
+const char *canon_conf_set_rate_limit_slip(canon_serve_conf_t *conf, const char *text)
+{
+	unsigned long number;
+	if (parse_unsigned(text, 0, CANON_RATE_LIMIT_SLIP_MAX, &number) != 0) {
+		return "rate-limit-slip must be 0..100 (0: drop all, 1: truncate all)";
+	}
+	conf->rate_limit_slip = (unsigned)number;
+	return NULL;
+}
+
+const char *canon_conf_add_rate_limit_exempt(canon_serve_conf_t *conf, const char *text)
+{
+	char copy[1024];
+	if (strlen(text) >= sizeof(copy)) {
+		return "rate-limit-exempt: line too long";
+	}
+	strcpy(copy, text);
+	char *save = NULL;
+	if (strtok_r(copy, " \t,", &save) == NULL) {
+		return "rate-limit-exempt needs at least one address prefix";
+	}
+	strcpy(copy, text);
+	save = NULL;
+	for (char *item = strtok_r(copy, " \t,", &save); item != NULL;
+	     item = strtok_r(NULL, " \t,", &save)) {
+		canon_acl_entry_t entry = {0};
+		if (parse_prefix(item, &entry) != 0) {
+			return "rate-limit-exempt takes address prefixes such as 192.0.2.0/24 or "
+			       "2001:db8::/32";
+		}
+		canon_acl_entry_t *list =
+		        realloc(conf->rrl_exempt, (conf->rrl_exempt_count + 1) * sizeof(*list));
+		if (list == NULL) {
+			return "out of memory";
+		}
+		list[conf->rrl_exempt_count++] = entry;
+		conf->rrl_exempt = list;
+	}
+	return NULL;
+}
+
+const char *canon_conf_set_cookie_secret(canon_serve_conf_t *conf, const char *text)
+{
+	if (canon_cookie_secret_parse(&conf->cookie_secret, text) != 0) {
+		return "cookie-secret must be 32 hexadecimal digits (16 octets)";
+	}
 	return NULL;
 }
 
@@ -587,6 +680,18 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 	}
 	if (strcmp(key, "tcp-idle-timeout") == 0) {
 		return canon_conf_set_tcp_idle_timeout(conf, value);
+	}
+	if (strcmp(key, "rate-limit") == 0) {
+		return canon_conf_set_rate_limit(conf, value);
+	}
+	if (strcmp(key, "rate-limit-slip") == 0) {
+		return canon_conf_set_rate_limit_slip(conf, value);
+	}
+	if (strcmp(key, "rate-limit-exempt") == 0) {
+		return canon_conf_add_rate_limit_exempt(conf, value);
+	}
+	if (strcmp(key, "cookie-secret") == 0) {
+		return canon_conf_set_cookie_secret(conf, value);
 	}
 	if (strcmp(key, "workers") == 0) {
 		if (parse_unsigned(value, 1, 256, &number) != 0) {

@@ -12,6 +12,7 @@
  *   state-dir: /var/lib/canon    # journals of zones that change
  *   key: k1. hmac-sha256 BASE64  # TSIG key (repeatable)
  *   zone: example.org. example.org.zone update=k1 transfer=k1,127.0.0.0/8 notify=127.0.0.1:5301
+ *   zone: example.net. example.net.zone dnssec=online   # sign answers online (needs state-dir)
  *   journal-max-depth: 1000      # changesets kept per zone before a snapshot replaces them
  *   http: 127.0.0.1:8081         # the HTTP API (PowerDNS v1 subset) and the web page
  *   api-key: SECRET              # X-API-Key the API asks for; without it, loopback only
@@ -21,6 +22,10 @@
  *   zone-max-size: 1073741824    # bytes of zone text one zone may read ($INCLUDEs too)
  *   tcp-max-clients: 1024        # TCP connections of the whole server, split across workers
  *   tcp-idle-timeout: 10         # seconds a TCP connection may wait between queries
+ *   rate-limit: 0                # UDP answers a second per /24 (/56) and kind; 0: off
+ *   rate-limit-slip: 2           # every Nth limited answer goes out with TC; 0: none
+ *   rate-limit-exempt: 10.0.0.0/8 2001:db8::/32   # prefixes never limited
+ *   cookie-secret: 32 HEX DIGITS # DNS cookie secret (default: random at start)
  *
  * and for canon resolve:
  *
@@ -40,6 +45,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "lib/cookie.h"
 #include "lib/listen.h"
 #include "lib/prefix.h"
 #include "lib/tsig.h"
@@ -52,6 +58,11 @@
 #define CANON_TCP_MAX_CLIENTS_MAX      65536
 #define CANON_TCP_IDLE_TIMEOUT_DEFAULT 10 /* RFC 7766 §6.2.3: seconds, as before */
 #define CANON_TCP_IDLE_TIMEOUT_MAX     3600
+
+/* Bounds of rate-limit (default 0: off) and rate-limit-slip (NSD's default, 2). */
+#define CANON_RATE_LIMIT_MAX          1000000
+#define CANON_RATE_LIMIT_SLIP_DEFAULT 2
+#define CANON_RATE_LIMIT_SLIP_MAX     100
 
 /* Who may transfer a zone: a TSIG key, or an address prefix. */
 typedef struct {
@@ -71,6 +82,9 @@ typedef struct {
 	struct sockaddr_storage *notify; /* notify=ADDR:PORT[,...]: secondaries to NOTIFY */
 	socklen_t *notify_len;
 	size_t notify_count;
+	bool dnssec_online; /* dnssec=online: answers signed as they go out (docs/dnssec.md) */
+	/* Its key (lib/sign.h), set by the zone manager; owned by serve/online_key.c. */
+	const struct canon_sign_key *online_key;
 } canon_zone_conf_t;
 
 typedef struct {
@@ -100,6 +114,11 @@ typedef struct {
 	uint64_t zone_max_size;    /* zone-max-size: bytes (lib/zone_load.h) */
 	unsigned tcp_max_clients;  /* tcp-max-clients: per server, split across the workers */
 	unsigned tcp_idle_timeout; /* tcp-idle-timeout: seconds (RFC 7766 §6.2.3) */
+	unsigned rate_limit;      /* rate-limit: UDP answers a second per network and kind; 0 off */
+	unsigned rate_limit_slip; /* rate-limit-slip: every Nth limited answer has TC; 0 never */
+	canon_acl_entry_t *rrl_exempt; /* rate-limit-exempt: prefixes (key unused) */
+	size_t rrl_exempt_count;
+	canon_cookie_secret_t cookie_secret; /* cookie-secret, or random (RFC 7873 §7.1) */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -116,6 +135,17 @@ void canon_conf_init(canon_serve_conf_t *conf);
 /* Parse "N" for tcp-max-clients / tcp-idle-timeout into 'conf'; NULL or what is wrong. */
 const char *canon_conf_set_tcp_max_clients(canon_serve_conf_t *conf, const char *text);
 const char *canon_conf_set_tcp_idle_timeout(canon_serve_conf_t *conf, const char *text);
+
+/* Parse rate-limit, rate-limit-slip "N", rate-limit-exempt "PREFIX ..."; NULL or what is wrong. */
+const char *canon_conf_set_rate_limit(canon_serve_conf_t *conf, const char *text);
+const char *canon_conf_set_rate_limit_slip(canon_serve_conf_t *conf, const char *text);
+const char *canon_conf_add_rate_limit_exempt(canon_serve_conf_t *conf, const char *text);
+
+/* Parse cookie-secret (CANON_COOKIE_SECRET_HEX hex digits); NULL or what is wrong. */
+const char *canon_conf_set_cookie_secret(canon_serve_conf_t *conf, const char *text);
+
+/* Whether 'addr' is in a rate-limit-exempt prefix. */
+bool canon_conf_rrl_exempt(const canon_serve_conf_t *conf, const struct sockaddr_storage *addr);
 void canon_conf_free(canon_serve_conf_t *conf);
 
 /* Free an array of zone settings (a zone list replaced by a reload). */
@@ -132,7 +162,8 @@ int canon_conf_add_forward(canon_serve_conf_t *conf, const char *text);
 
 /*
  * Add a zone; 'options' is NULL or space-separated options: flatten=none|apex|all,
- * update=KEY[,KEY], transfer=KEY|PREFIX[,...], notify=ADDR:PORT[,...]. Keys must
+ * update=KEY[,KEY], transfer=KEY|PREFIX[,...], notify=ADDR:PORT[,...],
+ * dnssec=online|none. Keys must
  * be defined before. Returns 0, or -EINVAL with *error saying what is wrong.
  */
 int canon_conf_add_zone(canon_serve_conf_t *conf, const char *origin, const char *file,

@@ -88,6 +88,12 @@ static void sum(const canon_worker_t *workers, unsigned count, canon_metrics_t *
 		}
 		total->flattened += load(&m->flattened);
 		total->stale += load(&m->stale);
+		total->rrl_dropped += load(&m->rrl_dropped);
+		total->rrl_slipped += load(&m->rrl_slipped);
+		total->tcp_evicted += load(&m->tcp_evicted);
+		for (unsigned i = 0; i < 3; i++) {
+			total->signatures[i] += load(&m->signatures[i]);
+		}
 	}
 }
 
@@ -129,6 +135,22 @@ static void render_counters(FILE *out, const canon_metrics_t *t)
 	header(out, "canon_stale_answers_total", "counter",
 	       "Flattened answers from addresses past their TTL (RFC 8767, EDE 3).");
 	fprintf(out, "canon_stale_answers_total %" PRIu64 "\n", t->stale);
+	header(out, "canon_rrl_dropped_total", "counter",
+	       "UDP answers not sent because their client network was over rate-limit.");
+	fprintf(out, "canon_rrl_dropped_total %" PRIu64 "\n", t->rrl_dropped);
+	header(out, "canon_rrl_slipped_total", "counter",
+	       "UDP answers over rate-limit sent truncated (TC) instead (rate-limit-slip).");
+	fprintf(out, "canon_rrl_slipped_total %" PRIu64 "\n", t->rrl_slipped);
+	header(out, "canon_tcp_evicted_total", "counter",
+	       "Idle TCP connections closed to make room for a new one (tcp-max-clients).");
+	fprintf(out, "canon_tcp_evicted_total %" PRIu64 "\n", t->tcp_evicted);
+	header(out, "canon_online_signatures_total", "counter",
+	       "RRSIGs of dnssec=online zones put in answers: from the cache, made, failed.");
+	static const char *const SIG_RESULTS[3] = {"cached", "made", "failed"};
+	for (unsigned i = 0; i < 3; i++) {
+		fprintf(out, "canon_online_signatures_total{result=\"%s\"} %" PRIu64 "\n",
+		        SIG_RESULTS[i], t->signatures[i]);
+	}
 }
 
 /* A zone name as a label value: origins are presentation-format names, '\' and '"' escaped. */
@@ -236,6 +258,14 @@ int canon_metrics_write_text(const canon_worker_t *workers, unsigned count, FILE
 	}
 	fprintf(out, "flattened answers: %" PRIu64 "\n", t->flattened);
 	fprintf(out, "stale answers: %" PRIu64 "\n", t->stale);
+	fprintf(out, "rate-limited answers: %" PRIu64 " dropped, %" PRIu64 " truncated\n",
+	        t->rrl_dropped, t->rrl_slipped);
+	fprintf(out, "TCP connections evicted: %" PRIu64 "\n", t->tcp_evicted);
+	fprintf(out,
+	        "online signatures: %" PRIu64 " from the cache, %" PRIu64 " made, %" PRIu64
+	        " failed\n",
+	        t->signatures[CANON_SIG_CACHED], t->signatures[CANON_SIG_MADE],
+	        t->signatures[CANON_SIG_FAILED]);
 	free(t);
 	return 0;
 }

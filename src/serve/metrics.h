@@ -36,7 +36,15 @@ typedef struct {
 	uint64_t chained[CANON_METRICS_HOPS];                              /* [hops - 1] */
 	uint64_t flattened;
 	uint64_t stale;
+	uint64_t rrl_dropped; /* UDP answers not sent: over rate-limit (serve/rrl.h) */
+	uint64_t rrl_slipped; /* UDP answers sent cut, with TC, instead */
+	uint64_t tcp_evicted; /* Idle TCP connections closed for a new one (serve/tcp.c) */
+	/* dnssec=online: RRSIGs from the cache, made, failed (CANON_SIG_*, serve/online_sign.c) */
+	uint64_t signatures[3];
 } canon_metrics_t;
+
+/* Index into canon_metrics_t.signatures (serve/online_sign.c). */
+enum { CANON_SIG_CACHED, CANON_SIG_MADE, CANON_SIG_FAILED };
 
 /* Add one to a counter of the calling worker's own block. */
 static inline void canon_metrics_bump(uint64_t *counter)

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <string.h>
+#include <time.h>
 
 #include <libknot/descriptor.h>
 #include <libknot/errcode.h>
@@ -11,8 +12,11 @@
 
 #include "lib/edns.h"
 #include "lib/lookup.h"
+#include "lib/name.h"
+#include "lib/parse.h"
 #include "serve/query.h"
 #include "serve/requests.h"
+#include "serve/rrl.h"
 
 #define EDNS_VERSION 0
 
@@ -25,6 +29,7 @@ typedef struct {
 	knot_rrset_t opt; /* Our OPT record when the query had EDNS0. */
 	bool edns;
 	bool *badvers; /* Set when the answer is BADVERS (in the OPT, not the header), or NULL. */
+	canon_cookie_status_t *cookie; /* What the query's COOKIE was, or NULL. */
 } answer_t;
 
 /* A header-only answer for a message we could not parse (RFC 1035 §4.1.1). */
@@ -77,6 +82,9 @@ static uint8_t check_question(const knot_pkt_t *query)
 static bool put_section(answer_t *a, const canon_answer_t *ans, knot_section_t id)
 {
 	const canon_answer_section_t *section = &ans->section[id];
+	if (section->count == 0) {
+		return true; /* Nothing to begin: the next section can start right away. */
+	}
 	if (knot_pkt_begin(a->resp, id) != KNOT_EOK) {
 		return false;
 	}
@@ -104,7 +112,8 @@ static int reset_to_question(answer_t *a)
 
 static void put_answer(answer_t *a, const canon_answer_t *ans)
 {
-	if (!put_section(a, ans, KNOT_ANSWER) || !put_section(a, ans, KNOT_AUTHORITY)) {
+	if (ans->truncated || !put_section(a, ans, KNOT_ANSWER) ||
+	    !put_section(a, ans, KNOT_AUTHORITY)) {
 		reset_to_question(a);
 	} else {
 		/* Additional data that does not fit is left out without TC (RFC 2181 §9). */
@@ -115,6 +124,26 @@ static void put_answer(answer_t *a, const canon_answer_t *ans)
 	if (ans->aa) {
 		knot_wire_set_aa(a->resp->wire);
 	}
+}
+
+/*
+ * RFC 7873 §5.2: a client cookie gets ours back, whether the server cookie it
+ * came with was good or not: cookies are not required, so BADCOOKIE is only
+ * sent when rate limiting slips the answer (serve/rrl.c). A malformed COOKIE
+ * option is answered FORMERR (§5.2.2) by the caller.
+ */
+static canon_cookie_status_t answer_cookie(answer_t *a)
+{
+	if (a->ctx->cookies == NULL || a->peer == NULL) {
+		return CANON_COOKIE_NONE;
+	}
+	canon_cookie_status_t status =
+	        canon_cookie_answer(a->ctx->cookies, a->query->opt_rr, a->peer,
+	                            (uint32_t)time(NULL), &a->opt, &a->ctx->arena->mm);
+	if (a->cookie != NULL) {
+		*a->cookie = status;
+	}
+	return status;
 }
 
 /* RFC 8914 §2: an Extended DNS Error option (INFO-CODE, EXTRA-TEXT) in our OPT. */
@@ -266,6 +295,7 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 	}
 	knot_pkt_reserve(a->resp, tsig_room);
 	uint8_t rcode = check_question(a->query);
+	bool cookie_request = false; /* Answered by the OPT alone. */
 	if (a->edns) {
 		uint8_t version = knot_edns_get_version(a->query->opt_rr);
 		if (knot_edns_init(&a->opt, ctx->udp_max_payload, 0, EDNS_VERSION, mm) !=
@@ -274,6 +304,15 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 		}
 		if (knot_edns_do(a->query->opt_rr)) {
 			knot_edns_set_do(&a->opt); /* RFC 3225 §3: the DO bit is copied. */
+		}
+		canon_cookie_status_t cookie = answer_cookie(a);
+		if (cookie == CANON_COOKIE_MALFORMED) {
+			rcode = KNOT_RCODE_FORMERR;
+		} else if (cookie != CANON_COOKIE_NONE && rcode == KNOT_RCODE_FORMERR &&
+		           knot_wire_get_qdcount(a->query->wire) == 0) {
+			/* RFC 7873 §5.4 (and RFC 9619): no question, a COOKIE: a cookie request. */
+			rcode = KNOT_RCODE_NOERROR;
+			cookie_request = true;
 		}
 		knot_pkt_reserve(a->resp, knot_edns_wire_size(&a->opt));
 		if (version != EDNS_VERSION) {
@@ -287,12 +326,19 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 			return a->resp->size;
 		}
 	}
-	if (rcode == KNOT_RCODE_NOERROR) {
+	if (rcode == KNOT_RCODE_NOERROR && !cookie_request) {
 		canon_answer_t ans;
 		unsigned flags =
 		        a->edns && knot_edns_do(a->query->opt_rr) ? CANON_LOOKUP_DNSSEC : 0;
+		flags |= ctx->tcp ? 0 : CANON_LOOKUP_MINIMAL_ANY;
 		int ret = canon_lookup(ctx->table, ctx->aliases, knot_pkt_wire_qname(a->query),
 		                       knot_pkt_qtype(a->query), flags, &ans, mm);
+		if (ret == 0 && ctx->online != NULL) {
+			/* dnssec=online: keys, RRSIGs, compact denial (serve/online_sign.h). */
+			ret = canon_online_sign_answer(
+			        ctx->online, ctx->table, knot_pkt_wire_qname(a->query),
+			        knot_pkt_qtype(a->query), flags != 0, &ans, mm);
+		}
 		if (ret == 0) {
 			if (ctx->metrics != NULL) {
 				canon_metrics_answer(ctx->metrics, &ans);
@@ -356,7 +402,7 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 
 static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
                              uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
-                             canon_stream_t *stream, bool *badvers)
+                             canon_stream_t *stream, bool *badvers, canon_cookie_status_t *cookie)
 {
 	/* Too short for a header, or a response: nothing to say (RFC 1035 §4.1.1). */
 	if (query_len < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(query)) {
@@ -367,12 +413,13 @@ static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr
 	if (opcode == KNOT_OPCODE_UPDATE && ctx->worker != NULL) {
 		return answer_update(ctx, peer, query, query_len, resp, resp_size);
 	}
-	answer_t a = {.ctx = ctx, .peer = peer, .stream = stream, .badvers = badvers};
+	answer_t a = {
+	        .ctx = ctx, .peer = peer, .stream = stream, .badvers = badvers, .cookie = cookie};
 	a.query = knot_pkt_new(query, (uint16_t)query_len, &ctx->arena->mm);
 	if (a.query == NULL) {
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
 	}
-	if (knot_pkt_parse(a.query, KNOT_PF_NOCANON) != KNOT_EOK) {
+	if (canon_query_parse(a.query) != KNOT_EOK) {
 		if (opcode != KNOT_OPCODE_QUERY && opcode != KNOT_OPCODE_UPDATE) {
 			return answer_header_only(query, resp, KNOT_RCODE_NOTIMPL);
 		}
@@ -389,7 +436,7 @@ static uint16_t wire_qtype(const uint8_t *query, size_t query_len)
 		return 0;
 	}
 	const uint8_t *name = query + KNOT_WIRE_HEADER_SIZE, *end = query + query_len;
-	int size = knot_dname_wire_check(name, end, NULL);
+	int size = canon_name_wire_size(name, end);
 	if (size <= 0 || end - name < size + 2) {
 		return 0;
 	}
@@ -412,12 +459,33 @@ static void count_response(const canon_query_ctx_t *ctx, const uint8_t *query, s
 	canon_metrics_response(ctx->metrics, rcode, wire_qtype(query, query_len), ctx->tcp);
 }
 
+/* Response rate limiting (serve/rrl.h): drop or truncate the answer past the limit. */
+static void rate_limit(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
+                       uint8_t *resp, size_t *len, canon_cookie_status_t cookie)
+{
+	bool client_cookie = cookie == CANON_COOKIE_CLIENT || cookie == CANON_COOKIE_BAD;
+	canon_rrl_action_t action =
+	        canon_rrl_apply(ctx->rrl, peer, resp, len, (uint32_t)time(NULL), client_cookie);
+	if (ctx->metrics == NULL || action == CANON_RRL_PASS) {
+		return;
+	}
+	canon_metrics_bump(action == CANON_RRL_DROPPED ? &ctx->metrics->rrl_dropped
+	                                               : &ctx->metrics->rrl_slipped);
+}
+
 size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
                           uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
                           canon_stream_t *stream)
 {
 	bool badvers = false;
-	size_t len = answer_message(ctx, peer, query, query_len, resp, resp_size, stream, &badvers);
+	canon_cookie_status_t cookie = CANON_COOKIE_NONE;
+	size_t len = answer_message(ctx, peer, query, query_len, resp, resp_size, stream, &badvers,
+	                            &cookie);
+	/* A valid server cookie proves the address (RFC 7873 §5.2.5): not limited, as in NSD, BIND.
+	 */
+	if (ctx->rrl != NULL && len > 0 && peer != NULL && cookie != CANON_COOKIE_VALID) {
+		rate_limit(ctx, peer, resp, &len, cookie);
+	}
 	if (ctx->metrics != NULL) {
 		count_response(ctx, query, query_len, resp, len, stream, badvers);
 	}

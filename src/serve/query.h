@@ -11,10 +11,12 @@
 #include <sys/socket.h>
 
 #include "lib/arena.h"
+#include "lib/cookie.h"
 #include "lib/lookup.h"
 #include "lib/zonetable.h"
 #include "lib/tsig.h"
 #include "serve/metrics.h"
+#include "serve/online_sign.h"
 #include "serve/xfr_out.h"
 
 struct canon_worker;
@@ -31,6 +33,10 @@ typedef struct {
 	struct canon_worker *worker;      /* UPDATE and transfers go through it; NULL: NOTIMP. */
 	const canon_tsig_keyring_t *keys; /* TSIG keys for signed queries (NULL: none). */
 	canon_metrics_t *metrics;         /* The worker's counters (NULL: not counted). */
+	const canon_cookie_secret_t *cookies; /* Answer DNS cookies (RFC 7873), or NULL. */
+	struct canon_rrl *rrl;                /* The worker's rate limit (UDP), or NULL: none. */
+	/* The worker's signature cache for dnssec=online zones (serve/online_sign.h), or NULL. */
+	canon_online_cache_t *online;
 } canon_query_ctx_t;
 
 /*

@@ -382,7 +382,8 @@ static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, can
 		return close_failed(http_fd);
 	}
 	if (atomic_load(&server->table)->count == 0) {
-		canon_log(CANON_LOG_WARNING, "no zone loaded: every query will be REFUSED");
+		canon_log(CANON_LOG_WARNING, "no zone loaded: queries for zones that failed to "
+		                             "load answer SERVFAIL, every other one REFUSED");
 	}
 	if (aliases_start(al, server) != 0) {
 		canon_log(CANON_LOG_ERROR,

@@ -86,6 +86,28 @@ static void conn_watch(canon_worker_t *w, canon_tcp_conn_t *conn, uint32_t event
 	epoll_ctl(w->epoll_fd, EPOLL_CTL_MOD, conn->src.fd, &ev);
 }
 
+/* How often at most each worker logs that it evicted connections (seconds). */
+#define EVICT_LOG_INTERVAL 60
+
+/*
+ * Count an eviction, and log it at most once a EVICT_LOG_INTERVAL per worker:
+ * a flood of connections evicts on every accept and would flood the log too.
+ */
+static void note_eviction(canon_worker_t *w)
+{
+	canon_metrics_bump(&w->metrics.tcp_evicted);
+	w->tcp_evictions_unlogged++;
+	time_t now = time(NULL);
+	if (now - w->tcp_evict_logged >= EVICT_LOG_INTERVAL) {
+		canon_log(CANON_LOG_WARNING,
+		          "worker %u: all %u TCP slots taken (tcp-max-clients), closed %u idle "
+		          "connection(s) for new ones since the last such message",
+		          w->id, w->tcp_max, w->tcp_evictions_unlogged);
+		w->tcp_evict_logged = now;
+		w->tcp_evictions_unlogged = 0;
+	}
+}
+
 /*
  * Make room for a connection from 'peer': false when the peer already holds its
  * share of the slots (the new connection is refused). When every slot is taken,
@@ -113,6 +135,7 @@ static bool conn_make_room(canon_worker_t *w, const struct sockaddr_storage *pee
 			return false;
 		}
 		conn_close(w, victim);
+		note_eviction(w);
 	}
 	return true;
 }

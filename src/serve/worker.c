@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "serve/rrl.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
 #include "serve/worker.h"
@@ -30,7 +31,8 @@ int canon_worker_init(canon_worker_t *w, canon_server_t *server, unsigned id)
 	}
 	w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	w->udp = canon_udp_batch_new();
-	if (w->epoll_fd < 0 || w->udp == NULL ||
+	w->rrl = canon_rrl_new(server->conf);
+	if (w->epoll_fd < 0 || w->udp == NULL || (server->conf->rate_limit > 0 && w->rrl == NULL) ||
 	    canon_arena_init(&w->arena, CANON_QUERY_ARENA_SIZE) != 0) {
 		canon_log(CANON_LOG_ERROR, "worker %u: out of resources", id);
 		return -1;
@@ -91,7 +93,12 @@ void *canon_worker_run(void *arg)
 	udp.worker = w;
 	udp.keys = &server->conf->keys;
 	udp.metrics = &w->metrics;
+	udp.cookies = &server->conf->cookie_secret;
+	udp.rrl = w->rrl; /* UDP only: TCP answers go to a client that completed a handshake. */
+	w->online.metrics = &w->metrics;
+	udp.online = &w->online;
 	canon_query_ctx_t tcp = udp;
+	tcp.rrl = NULL;
 	tcp.tcp = true;
 	w->contexts[0] = &udp;
 	w->contexts[1] = &tcp;
@@ -138,5 +145,7 @@ void canon_worker_deinit(canon_worker_t *w)
 		close(w->epoll_fd);
 	}
 	canon_udp_batch_free(w->udp);
+	canon_rrl_free(w->rrl);
+	canon_online_cache_free(&w->online);
 	canon_arena_deinit(&w->arena);
 }

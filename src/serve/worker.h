@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lib/arena.h"
 #include "lib/zonetable.h"
@@ -70,6 +71,14 @@ struct canon_worker {
 	uint64_t tcp_idle_ms;  /* tcp-idle-timeout */
 	canon_query_ctx_t *contexts[2]; /* The UDP and TCP contexts, to refresh their table. */
 	canon_metrics_t metrics;        /* Written by this worker only (serve/metrics.h). */
+
+	/* TCP evictions: when last logged (tcp.c logs at most once a minute), how many since. */
+	time_t tcp_evict_logged;
+	unsigned tcp_evictions_unlogged;
+	/* This worker's rate-limit table (serve/rrl.h), or NULL when rate-limit is 0. */
+	struct canon_rrl *rrl;
+	/* Signatures of dnssec=online zones (serve/online_sign.h). */
+	canon_online_cache_t online;
 };
 
 /* Allocate the worker's buffers; sockets are opened by the caller. 0 or -1. */

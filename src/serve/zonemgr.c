@@ -28,12 +28,13 @@
 #include "lib/log.h"
 #include "lib/zone_load.h"
 #include "serve/notify.h"
+#include "serve/online_sign.h"
 #include "serve/update.h"
 #include "serve/zonemgr.h"
 #include "serve/zonemgr_internal.h"
 
-/* Findings logged one by one when a change adds them; the rest are counted. */
-#define NEW_FINDINGS_LOGGED 10
+/* Findings of one rule logged one by one when a change adds them; the rest are counted. */
+#define NEW_FINDINGS_LOGGED 3
 
 /* ---- findings: log what a change adds, not the whole zone again ---- */
 
@@ -107,36 +108,43 @@ static void remember_findings(zm_zone_t *z)
 static bool check_version(zm_zone_t *z, const canon_zone_t *version, const char *why)
 {
 	remember_findings(z);
+	z->refused[0] = '\0';
 	canon_findings_t findings;
 	canon_findings_init(&findings);
 	canon_check_zone(version, NULL, &findings);
 	if (canon_findings_block_load(&findings)) {
+		z->refused[0] = '\0';
 		for (size_t i = 0; i < findings.count; i++) {
-			if (findings.items[i].rule->blocks_load) {
-				log_finding(z->origin, why, &findings.items[i]);
+			const canon_finding_t *f = &findings.items[i];
+			if (f->rule->blocks_load) {
+				log_finding(z->origin, why, f);
+				if (z->refused[0] == '\0') {
+					char place[PATH_MAX + 32];
+					canon_finding_place(f, place, sizeof(place));
+					/* A long message is cut: the log above has it whole. */
+					if (snprintf(z->refused, sizeof(z->refused), "%s: %s [%s]",
+					             place, f->message,
+					             f->rule->id) >= (int)sizeof(z->refused)) {
+						z->refused[sizeof(z->refused) - 1] = '\0';
+					}
+				}
 			}
 		}
 		canon_findings_free(&findings);
 		return true;
 	}
 	uint64_t *keys = zm_finding_keys(&findings);
-	size_t logged = 0, more = 0;
+	canon_findings_t added; /* The findings the predecessor did not have. */
+	canon_findings_init(&added);
 	for (size_t i = 0; keys != NULL && i < findings.count; i++) {
 		uint64_t key = zm_finding_key(&findings.items[i]);
-		if (z->finding_keys != NULL && bsearch(&key, z->finding_keys, z->finding_count,
-		                                       sizeof(key), zm_key_cmp) != NULL) {
-			continue;
-		}
-		if (logged++ < NEW_FINDINGS_LOGGED) {
-			log_finding(z->origin, why, &findings.items[i]);
-		} else {
-			more++;
+		if (z->finding_keys == NULL || bsearch(&key, z->finding_keys, z->finding_count,
+		                                       sizeof(key), zm_key_cmp) == NULL) {
+			canon_findings_append_copy(&added, &findings.items[i]);
 		}
 	}
-	if (more > 0) {
-		canon_log(CANON_LOG_WARNING, "zone %s: %s: ... and %zu more findings", z->origin,
-		          why, more);
-	}
+	canon_findings_log(&added, z->origin, why, NEW_FINDINGS_LOGGED);
+	canon_findings_free(&added);
 	if (keys != NULL) {
 		free(z->finding_keys);
 		z->finding_keys = keys;
@@ -158,9 +166,11 @@ int zm_file_stat(const char *path, struct timespec *mtime)
 	return 0;
 }
 
-static canon_zone_t *load_file(zm_zone_t *z)
+/* Load the zone's file; NULL on failure, with the reason in 'why'. */
+static canon_zone_t *load_file(canon_zonemgr_t *mgr, zm_zone_t *z, char *why, size_t why_size)
 {
 	canon_zone_t *zone = NULL;
+	snprintf(why, why_size, "the process is stopping");
 	/*
 	 * SIGTERM came (serve/server.c): the load in progress stopped, and the
 	 * zones after it are not read at all, at start as in a reload.
@@ -176,8 +186,15 @@ static canon_zone_t *load_file(zm_zone_t *z)
 	 */
 	struct timespec mtime = {0};
 	zm_file_stat(z->conf->file, &mtime);
-	if (canon_zone_load_for_serving(z->conf->origin, z->conf->file, z->conf->flatten, &zone) !=
-	    0) {
+	if (canon_zone_load_for_serving(z->conf->origin, z->conf->file, z->conf->flatten, &zone,
+	                                why, why_size) != 0) {
+		return NULL;
+	}
+	/* dnssec=online: the zone must not be signed already, and its key is at hand. */
+	if (canon_online_check_zone(z->conf, zone, z->conf->file, why, why_size) != 0 ||
+	    canon_online_attach(mgr->conf->state_dir, (canon_zone_conf_t *)z->conf, why,
+	                        why_size) != 0) {
+		canon_zone_free(zone);
 		return NULL;
 	}
 	zone->settings = z->conf;
@@ -309,10 +326,17 @@ static void trim_heap(void)
 /* Load one zone: its file, then its journal. Returns 0, or -1 when it is not served. */
 int zm_zone_start(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
-	z->current = load_file(z);
+	char why[sizeof(z->last_error)];
+	z->current = load_file(mgr, z, why, sizeof(why));
 	if (z->current == NULL) {
-		canon_log(CANON_LOG_ERROR, "zone %s: load from %s failed, not served", z->origin,
-		          z->conf->file);
+		/* One line that says what stopped it; queries for the zone get SERVFAIL. */
+		canon_log(CANON_LOG_ERROR, "zone %s: load from %s failed, not served: %s",
+		          z->origin, z->conf->file, why);
+		if (snprintf(z->last_error, sizeof(z->last_error), "not loaded: %s", why) >=
+		    (int)sizeof(z->last_error)) {
+			z->last_error[sizeof(z->last_error) - 1] =
+			        '\0'; /* Cut; the log has it whole. */
+		}
 		return -1;
 	}
 	canon_log(CANON_LOG_INFO, "zone %s loaded from %s: %zu records, serial %u", z->origin,
@@ -352,16 +376,28 @@ void zm_publish(canon_zonemgr_t *mgr)
 		canon_log(CANON_LOG_ERROR, "out of memory: the new zone versions are not served");
 		return;
 	}
-	size_t n = 0;
-	for (size_t i = 0; i < mgr->count; i++) {
+	/* Zones that failed to load answer SERVFAIL (lib/zonetable.h). */
+	knot_dname_t **unloaded = calloc(mgr->count + 1, sizeof(*unloaded));
+	size_t n = 0, failed = 0;
+	for (size_t i = 0; unloaded != NULL && i < mgr->count; i++) {
 		if (mgr->zones[i].current != NULL) {
 			zones[n++] = mgr->zones[i].current;
+		} else if ((unloaded[failed] = knot_dname_from_str_alloc(mgr->zones[i].origin)) !=
+		           NULL) {
+			failed++;
 		}
 	}
 	if (mgr->catalog.current != NULL) {
 		zones[n++] = mgr->catalog.current;
 	}
-	canon_zonetable_t *fresh = canon_zonetable_new(zones, n);
+	canon_zonetable_t *fresh =
+	        unloaded == NULL ? NULL
+	                         : canon_zonetable_new_unloaded(
+	                                   zones, n, (const knot_dname_t *const *)unloaded, failed);
+	for (size_t i = 0; i < failed; i++) {
+		knot_dname_free(unloaded[i], NULL);
+	}
+	free(unloaded);
 	free(zones);
 	if (fresh == NULL) {
 		canon_log(CANON_LOG_ERROR, "out of memory: the new zone versions are not served");
@@ -400,6 +436,13 @@ int zm_commit_version(canon_zonemgr_t *mgr, zm_zone_t *z, canon_zone_t *next,
 	char why[192];
 	snprintf(why, sizeof(why), "change %u -> %u by %s", ch->serial_from, ch->serial_to, who);
 	if (check_version(z, next, why)) {
+		return -EINVAL;
+	}
+	char signed_why[512];
+	if (canon_online_check_zone(z->conf, next, "the new version", signed_why,
+	                            sizeof(signed_why)) != 0) {
+		/* canon signs a dnssec=online zone: DNSSEC records of its own contradict that. */
+		canon_log(CANON_LOG_ERROR, "zone %s: %s refused: %s", z->origin, why, signed_why);
 		return -EINVAL;
 	}
 	if (z->journal != NULL) {
@@ -570,6 +613,29 @@ static void outcome(canon_zonemgr_t *mgr, zm_zone_t *z, bool kept, const char *f
 	}
 }
 
+static void kept(canon_zonemgr_t *mgr, zm_zone_t *z, uint32_t served, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/*
+ * A reload that keeps the served version: one log line that says so and why
+ * ("zone ORIGIN: kept serial N: REASON"), the same text for canon ctl and
+ * zone-status, and a count for the reload's closing line.
+ */
+static void kept(canon_zonemgr_t *mgr, zm_zone_t *z, uint32_t served, const char *fmt, ...)
+{
+	char reason[sizeof(z->last_error) - 32];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	canon_log(CANON_LOG_ERROR, "zone %s: kept serial %u (the old version): %s", z->origin,
+	          served, reason);
+	outcome(mgr, z, true, "kept serial %u: %s", served, reason);
+	mgr->reload_kept++;
+	/* The file still differs from what is served: the next reload reads it again. */
+	z->file_mtime = (struct timespec){0};
+}
+
 /* Reload one zone's file; a changed file with a newer serial becomes a changeset. */
 static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 {
@@ -577,8 +643,11 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 		if (zm_zone_start(mgr, z) == 0) {
 			outcome(mgr, z, false, "loaded: serial %u", canon_zone_serial(z->current));
 		} else {
-			outcome(mgr, z, true, "not loaded: %s has errors (see the log)",
-			        z->conf->file);
+			/* zm_zone_start logged the reason. */
+			char reason[sizeof(z->last_error)];
+			snprintf(reason, sizeof(reason), "%s", z->last_error);
+			outcome(mgr, z, true, "%s", reason);
+			mgr->reload_kept++;
 		}
 		return;
 	}
@@ -590,13 +659,10 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 		return;
 	}
 	uint32_t served = canon_zone_serial(z->current), old_file = z->file_serial;
-	canon_zone_t *fresh = load_file(z);
+	char why[sizeof(z->last_error)];
+	canon_zone_t *fresh = load_file(mgr, z, why, sizeof(why));
 	if (fresh == NULL) {
-		canon_log(CANON_LOG_ERROR,
-		          "zone %s: load from %s failed, keeping the previous version", z->origin,
-		          z->conf->file);
-		outcome(mgr, z, true, "kept serial %u: %s has errors (see the log)", served,
-		        z->conf->file);
+		kept(mgr, z, served, "%s", why);
 		return;
 	}
 	uint32_t serial = canon_zone_serial(fresh);
@@ -607,25 +673,18 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 		canon_zone_free(fresh); /* Touched, not changed. */
 		outcome(mgr, z, false, "unchanged: serial %u", served);
 	} else if (ret == 0 && !canon_serial_newer(serial, served)) {
-		canon_log(CANON_LOG_ERROR,
-		          "zone %s: %s changed but its serial %u is not greater than the served "
-		          "serial %u%s; keeping the served version (increase the serial, RFC 1982)",
-		          z->origin, z->conf->file, serial, served,
-		          served != old_file ? " (changed by UPDATE since the file was read)" : "");
-		outcome(mgr, z, true,
-		        "kept serial %u: %s changed but its serial %u is not greater than %u "
-		        "(increase the serial, RFC 1982)",
-		        served, z->conf->file, serial, served);
+		kept(mgr, z, served,
+		     "%s changed but its serial %u is not greater than %u%s (increase the serial, "
+		     "RFC 1982)",
+		     z->conf->file, serial, served,
+		     served != old_file ? ", changed by UPDATE since the file was read" : "");
 		canon_zone_free(fresh);
 	} else if (ret == 0) {
 		char who[PATH_MAX + 16];
 		snprintf(who, sizeof(who), "reload of %s", z->conf->file);
 		if (zm_commit_version(mgr, z, fresh, &ch, who) != 0) {
-			canon_log(CANON_LOG_ERROR, "zone %s: reload not applied, keeping serial %u",
-			          z->origin, served);
-			outcome(mgr, z, true,
-			        "kept serial %u: the new version was refused (see the log)",
-			        served);
+			kept(mgr, z, served, "the new version (serial %u) was refused: %s", serial,
+			     z->refused[0] ? z->refused : "its journal could not be written");
 			canon_zone_free(fresh);
 		} else {
 			canon_log(CANON_LOG_INFO,
@@ -634,7 +693,7 @@ static void reload_zone(canon_zonemgr_t *mgr, zm_zone_t *z)
 			outcome(mgr, z, false, "reloaded: serial %u -> %u", served, serial);
 		}
 	} else {
-		outcome(mgr, z, true, "kept serial %u: out of memory", served);
+		kept(mgr, z, served, "out of memory");
 		canon_zone_free(fresh);
 	}
 	canon_changeset_clear(&ch);
@@ -739,6 +798,7 @@ static size_t keep_dynamic_zones(canon_zonemgr_t *mgr, zm_zone_t **zones, size_t
 static void run_reload(canon_zonemgr_t *mgr)
 {
 	canon_log(CANON_LOG_INFO, "SIGHUP: reloading zones");
+	mgr->reload_kept = 0;
 	size_t old_conf_count = 0;
 	canon_zone_conf_t *old_conf = reread_zone_list(mgr, &old_conf_count);
 	zm_zone_t *zones = NULL;
@@ -756,6 +816,9 @@ static void run_reload(canon_zonemgr_t *mgr)
 			zones[i] = *prev;
 			zones[i].conf = conf;
 			memset(prev, 0, sizeof(*prev));
+			/* The new settings carry the key before readers see them. */
+			canon_online_attach(mgr->conf->state_dir, (canon_zone_conf_t *)conf, NULL,
+			                    0);
 			if (zones[i].current != NULL) {
 				/* Readers take the settings from the version they answer from. */
 				__atomic_store_n(&zones[i].current->settings, conf,
@@ -785,7 +848,14 @@ static void run_reload(canon_zonemgr_t *mgr)
 	}
 	/* publish() waited for the readers: the old settings are no longer in use. */
 	canon_conf_free_zones(old_conf, old_conf_count);
-	canon_log(CANON_LOG_INFO, "reload done: %zu zones served", (*mgr->table)->count);
+	if (mgr->reload_kept > 0) {
+		canon_log(CANON_LOG_WARNING,
+		          "reload done: %zu zones served, %zu kept at their old version or not "
+		          "loaded (see the lines above)",
+		          (*mgr->table)->count, mgr->reload_kept);
+	} else {
+		canon_log(CANON_LOG_INFO, "reload done: %zu zones served", (*mgr->table)->count);
+	}
 }
 
 /* ---- flush (SIGUSR1): the served version back to the zone file ---- */

@@ -41,7 +41,8 @@ typedef struct {
 	 */
 	const canon_zone_t *published;
 	int64_t published_at;
-	char last_error[256]; /* Why the last reload kept the old version, or "". */
+	char last_error[512]; /* Why the last reload kept the old version, or "". */
+	char refused[384];    /* Why the checker refused the last version offered, or "". */
 } zm_zone_t;
 
 typedef enum { JOB_UPDATE, JOB_RELOAD, JOB_FLUSH, JOB_CALL } job_kind_t;
@@ -77,7 +78,8 @@ struct canon_zonemgr {
 	pthread_cond_t done; /* Jobs finished. */
 	job_t *head, *tail;
 	bool stopping;
-	FILE *report; /* While a reload runs for canon ctl: one line per zone goes here. */
+	FILE *report;       /* While a reload runs for canon ctl: one line per zone goes here. */
+	size_t reload_kept; /* Zones the reload running now kept at their old version. */
 };
 
 /* Publish a table of every zone's current version and wait until readers left the old one. */

@@ -3,7 +3,7 @@ tests and the benchmarks.
 
     start_knotd(tmp_path, zones, workers=1, port=None, start_timeout=20.0) -> Server
     start_nsd(tmp_path, zones, workers=1, port=None, minimal_responses=False,
-              start_timeout=20.0) -> Server
+              start_timeout=20.0, extra=()) -> Server
 
 zones maps an origin to a zone file: {"example.test.": "/path/example.test.zone"}.
 Each call writes a minimal configuration into its own directory under tmp_path
@@ -187,7 +187,7 @@ def start_knotd(tmp_path, zones, workers=1, port=None, start_timeout=START_TIMEO
     return _start("knotd", tmp_path, zones, port, _knotd_build(workers), start_timeout)
 
 
-def _nsd_build(workers, minimal_responses):
+def _nsd_build(workers, minimal_responses, extra=()):
     def build(port, workdir, zones):
         xfrdir = os.path.join(workdir, "xfr")
         os.makedirs(xfrdir, exist_ok=True)
@@ -219,6 +219,8 @@ def _nsd_build(workers, minimal_responses):
             "    answer-cookie: no",
             # Never write zone files back; don't check mtimes behind our back.
             "    zonefiles-write: 0",
+            # Settings a test wants instead (nsd.conf: the last one wins).
+            *[f"    {line}" for line in extra],
             "",
             "remote-control:",
             "    control-enable: no",
@@ -239,7 +241,7 @@ def _nsd_build(workers, minimal_responses):
 
 
 def start_nsd(tmp_path, zones, workers=1, port=None, minimal_responses=False,
-              start_timeout=START_TIMEOUT):
+              start_timeout=START_TIMEOUT, extra=()):
     """Start nsd in the foreground serving {origin: zonefile}; returns a ready Server.
 
     workers sets server-count (processes; reuseport when more than one);
@@ -249,6 +251,9 @@ def start_nsd(tmp_path, zones, workers=1, port=None, minimal_responses=False,
     AUTHORITY (and their addresses to ADDITIONAL) in positive answers, which
     knotd and canon don't. True sets nsd's `minimal-responses: yes`, which
     drops that but also drops the MX/SRV target addresses from ADDITIONAL.
+
+    extra: more "key: value" lines for nsd.conf's server: clause, after the
+    defaults above (e.g. "rrl-ratelimit: 10" to compare rate limiting).
     """
-    return _start("nsd", tmp_path, zones, port, _nsd_build(workers, minimal_responses),
-                  start_timeout)
+    return _start("nsd", tmp_path, zones, port,
+                  _nsd_build(workers, minimal_responses, tuple(extra)), start_timeout)

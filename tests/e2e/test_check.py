@@ -42,7 +42,8 @@ FINDING_RE = re.compile(
 )
 HINT_RE = re.compile(r"^  hint: (?P<hint>\S.*)$")
 SUMMARY_RE = re.compile(
-    r"^(?P<zones>\d+) zones? checked: (?P<errors>\d+) errors?, (?P<warnings>\d+) warnings?$"
+    r"^(?P<zones>\d+) zones? checked: (?P<errors>\d+) errors?, (?P<warnings>\d+) warnings?"
+    r"(?:; ignored: (?P<ignored>\d+ [a-z0-9-]+(?:, \d+ [a-z0-9-]+)*))?$"
 )
 
 # The zone the --resolve tests look targets up in (served by knotd).
@@ -166,7 +167,10 @@ def parse_text(stdout):
             continue
         m = SUMMARY_RE.match(line)
         assert m, f"line is neither a finding, a hint nor the summary: {line!r}"
-        summary = {k: int(v) for k, v in m.groupdict().items()}
+        summary = {k: int(v) for k, v in m.groupdict().items() if k != "ignored"}
+        if m.group("ignored"):
+            summary["ignored"] = {rule: int(n) for n, rule in
+                                  (part.split(" ") for part in m.group("ignored").split(", "))}
     assert summary is not None, "no summary line"
     return findings, summary
 
@@ -196,7 +200,7 @@ def check_json_document(doc, files):
         if f["rule"] not in ("syntax", "unreadable", "no-soa"):
             assert f["owner"] and f["type"], f"finding without owner or type: {f}"
     summary = doc["summary"]
-    assert set(summary) == {"errors", "warnings"}
+    assert set(summary) - {"ignored"} == {"errors", "warnings"}
     assert summary["errors"] == sum(f["severity"] == "error" for f in doc["findings"])
     assert summary["warnings"] == sum(f["severity"] == "warning" for f in doc["findings"])
 
@@ -208,8 +212,11 @@ def check_text_matches_json(text_stdout, doc):
     as_json = [(f["file"], f["line"], f["severity"], f["rule"], f["message"], f["hint"])
                for f in doc["findings"]]
     assert as_text == as_json
-    assert summary == {"zones": len(doc["zones"]), "errors": doc["summary"]["errors"],
-                       "warnings": doc["summary"]["warnings"]}
+    want = {"zones": len(doc["zones"]), "errors": doc["summary"]["errors"],
+            "warnings": doc["summary"]["warnings"]}
+    if "ignored" in doc["summary"]:
+        want["ignored"] = doc["summary"]["ignored"]
+    assert summary == want
 
 
 def check_both(args, files, cwd=None, timeout=RUN_TIMEOUT):
@@ -579,6 +586,144 @@ def test_fix_several_files(tmp_path):
     with open(paths[1]) as f:
         assert parts[4] == f.read()
     assert "CNAME   host.example.com." in parts[2]
+
+
+# ---------------------------------------------------------------- --fix for MX, NS and SRV
+
+@pytest.mark.parametrize("zone,rule,line,kind,target", [
+    ("mx-to-cname.zone", "mx-to-cname", 9, "MX", "host.example.com."),
+    ("ns-to-cname.zone", "ns-to-cname", 9, "NS", "ns1.example.com."),
+    ("srv-to-cname.zone", "srv-to-cname", 9, "SRV", "host.example.com."),
+])
+def test_fix_repoints_mx_ns_srv(tmp_path, zone, rule, line, kind, target):
+    """The record is pointed at the end of the alias chain; only its target changes, the
+    change is listed on stderr, and the fixed zone no longer has the finding."""
+    path = os.path.join(CORPUS, zone)
+    r = run_check(["--fix", path])
+    with open(path) as f:
+        before = f.read().splitlines(keepends=True)
+    after = r.stdout.splitlines(keepends=True)
+    assert len(after) == len(before)
+    for number, (old, new) in enumerate(zip(before, after), 1):
+        if number != line:
+            assert new == old, f"line {number} changed: {old!r} -> {new!r}"
+    old_fields, new_fields = before[line - 1].split(), after[line - 1].split()
+    assert new_fields[:-1] == old_fields[:-1] and new_fields[-1] == target, after[line - 1]
+    assert re.search(rf"^{re.escape(path)}:{line}: \S+ {kind}: target \S+ -> "
+                     rf"{re.escape(target)}$", r.stderr, re.M), r.stderr
+    fixed = write(tmp_path / zone, r.stdout)
+    doc, _ = check_both([], [fixed])
+    assert not [f for f in doc["findings"] if f["rule"] == rule], doc["findings"]
+    old_zone = dns.zone.from_file(path, relativize=False)
+    new_zone = dns.zone.from_file(fixed, relativize=False)
+    rdtype = dns.rdatatype.from_text(kind)
+    old_set = {(n, rd.to_text()) for n, rds in old_zone.iterate_rdatasets() for rd in rds
+               if rds.rdtype != rdtype}
+    new_set = {(n, rd.to_text()) for n, rds in new_zone.iterate_rdatasets() for rd in rds
+               if rds.rdtype != rdtype}
+    assert old_set == new_set, "--fix changed other records"
+
+
+def test_fix_nothing_to_fix_prints_zone_unchanged():
+    path = os.path.join(CORPUS, "clean-basic.zone")
+    r = run_check(["--fix", path])
+    with open(path) as f:
+        assert r.stdout == f.read()
+    assert "nothing to fix" in r.stderr
+    assert r.returncode == 0
+
+
+# ---------------------------------------------------------------- --ignore, --flatten, --now
+
+def test_ignore_drops_rule_and_says_so():
+    path = os.path.join(CORPUS, "cname-chain.zone")
+    doc, status = check_both(["--ignore", "cname-chain", "--ignore", "ttl-mismatch"], [path])
+    assert doc["findings"] == [] and status == 0
+    assert doc["summary"]["ignored"] == {"cname-chain": 2, "ttl-mismatch": 0}
+    text = run_check(["--ignore", "cname-chain", path])
+    assert text.stdout.rstrip().endswith("; ignored: 2 cname-chain"), text.stdout
+    # Other rules stay.
+    multi = os.path.join(CORPUS, "multi-errors.zone")
+    full, _ = check_both([], [multi])
+    some, _ = check_both(["--ignore", "cname-chain"], [multi])
+    assert [f for f in full["findings"] if f["rule"] != "cname-chain"] == some["findings"]
+
+
+@pytest.mark.parametrize("args", [["--ignore", "no-such-rule"], ["--flatten=sometimes"],
+                                  ["--now", "yesterday"], ["--now", "2026-01-01"]])
+def test_new_options_refuse_bad_values(args):
+    r = run_check(args + [os.path.join(CORPUS, "clean-basic.zone")])
+    assert r.returncode == 4, (r.stdout, r.stderr)
+    assert r.stderr.strip()
+
+
+def test_flatten_checks_zone_as_served(tmp_path):
+    """A CNAME at the apex is an error as written, and the ALIAS it is served as under
+    flatten=apex; beside the apex's addresses that ALIAS is one too."""
+    path = os.path.join(CORPUS, "cname-at-apex.zone")
+    doc, status = check_both([], [path])
+    assert {f["rule"] for f in doc["findings"]} == {"cname-at-apex"} and status == 1
+    for mode in ("apex", "all"):
+        doc, status = check_both([f"--flatten={mode}"], [path])
+        assert doc["findings"] == [] and status == 0, mode
+    doc, _ = check_both(["--flatten=none"], [path])
+    assert {f["rule"] for f in doc["findings"]} == {"cname-at-apex"}
+    chain = os.path.join(CORPUS, "cname-chain.zone")
+    doc, _ = check_both(["--flatten=apex"], [chain])
+    assert {f["rule"] for f in doc["findings"]} == {"cname-chain"}
+    both = write(tmp_path / "both.zone", """\
+$ORIGIN example.com.
+$TTL 3600
+@       SOA     ns1 hostmaster 1 7200 3600 1209600 300
+@       NS      ns1
+ns1     A       192.0.2.53
+host    A       192.0.2.1
+www     CNAME   host
+www     A       192.0.2.2
+""")
+    doc, _ = check_both(["--flatten=all"], [both])
+    assert {f["rule"] for f in doc["findings"]} == {"alias-and-address"}, doc["findings"]
+
+
+def test_now_judges_signature_windows():
+    """The corpus's signatures run 2026-2090; the one expired in 2020 was valid in January
+    2020, when the others were not yet; in 2092 all of them have expired."""
+    expired = os.path.join(CORPUS, "rrsig-expired.zone")
+    doc, _ = check_both(["--now", "20200115000000"], [expired])
+    rules = collections.Counter(f["rule"] for f in doc["findings"])
+    assert rules == {"rrsig-not-yet-valid": 10}, rules
+    clean = os.path.join(CORPUS, "clean-signed.zone")
+    doc, status = check_both(["--now", "20920101000000"], [clean])
+    assert {f["rule"] for f in doc["findings"]} == {"rrsig-expired"} and status == 1
+    doc, status = check_both(["--now", "1893456000"], [clean])  # 2030-01-01
+    assert doc["findings"] == [] and status == 0
+
+
+def test_missing_final_dot_every_target_type(tmp_path):
+    """DNAME, ALIAS, NS and SRV targets too; the finding names the name meant; names that
+    exist, one-label names and names past a zone cut are left alone."""
+    zone = write(tmp_path / "dots.zone", """\
+$ORIGIN example.com.
+$TTL 3600
+@       SOA     ns1 hostmaster 1 7200 3600 1209600 300
+@       NS      ns1
+ns1     A       192.0.2.53
+@       ALIAS   lb.provider.net
+old     DNAME   legacy.dev
+_x._tcp SRV     0 0 443 api.vendor.com
+sub     NS      ns.dns-host.org
+www     CNAME   cdn
+cdn     A       192.0.2.7
+io      NS      ns1
+fine    CNAME   foo.io
+""")
+    doc, status = check_both([], [zone])
+    found = {(f["line"], f["type"]): f for f in doc["findings"]}
+    assert {k for k, f in found.items() if f["rule"] == "missing-final-dot"} == \
+        {(6, "TYPE65401"), (7, "DNAME"), (8, "SRV"), (9, "NS")}, doc["findings"]
+    assert "lb.provider.net." in found[(6, "TYPE65401")]["message"]
+    assert found[(8, "SRV")]["hint"] == "write the target as api.vendor.com., with the final dot"
+    assert status == 1
 
 
 # ---------------------------------------------------------------- --resolve

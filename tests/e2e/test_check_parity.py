@@ -58,6 +58,14 @@ RULES = [
     ("unresolved-target", "-"),
     ("alias-and-address", "canon ALIAS (docs/alias.md)"),
     ("multiple-aliases", "canon ALIAS (docs/alias.md)"),
+    ("multiple-soa", "RFC 1035 §5.2, RFC 1034 §4.2.1"),
+    ("target-missing", "RFC 1034 §3.6.2, RFC 1035 §3.3"),
+    ("target-no-address", "RFC 1034 §3.6.2, RFC 1035 §3.3"),
+    ("delegation-no-glue", "RFC 9471 §2.1, RFC 1034 §4.2.1"),
+    ("missing-final-dot", "RFC 1035 §5.1"),
+    ("rrsig-missing", "RFC 4035 §2.2"),
+    ("rrsig-expired", "RFC 4034 §3.1.5, RFC 4035 §5.3.1"),
+    ("rrsig-not-yet-valid", "RFC 4034 §3.1.5, RFC 4035 §5.3.1"),
 ]
 # Zones that combine cases: how many of the expected problems each tool points at.
 COMBINED = [
@@ -86,7 +94,7 @@ def tool_command_text(tool):
 
 # Lines that say nothing about the zone's content.
 BOILERPLATE = [
-    r"^zone \S+: loaded serial \d+$",
+    r"^zone \S+: loaded serial \d+(?: \(DNSSEC signed\))?$",
     r"^OK$",
     r"^zone \S+: not loaded due to errors\.$",
     r"^Error summary:$",

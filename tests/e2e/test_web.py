@@ -28,7 +28,7 @@ from secondaries import b64secret, start_canon_primary
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -146,7 +146,10 @@ def browser():
 
 def wait(driver, cond, what):
     try:
-        return WebDriverWait(driver, WAIT, poll_frequency=0.1).until(lambda d: cond(d))
+        # The records table is rebuilt when data arrives: an element found just before
+        # a re-render goes stale, which means "not yet", not failure.
+        return WebDriverWait(driver, WAIT, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: cond(d))
     except TimeoutException:
         shot(driver, "timeout-" + what.replace(" ", "-"))
         raise AssertionError(f"waited {WAIT}s for {what}")

@@ -61,9 +61,14 @@ static void test_serving_refuses_bad_zone(void **state)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/unit/bad-cname-other.zone", CANON_TEST_ZONES);
 	canon_zone_t *zone = NULL;
-	assert_int_equal(canon_zone_load_for_serving("bad.test.", path, CANON_FLATTEN_NONE, &zone),
+	char why[512] = "";
+	assert_int_equal(canon_zone_load_for_serving("bad.test.", path, CANON_FLATTEN_NONE, &zone,
+	                                             why, sizeof(why)),
 	                 -EINVAL);
 	assert_null(zone);
+	/* The reason names the place and the rule that stopped the load. */
+	assert_non_null(strstr(why, "bad-cname-other.zone:"));
+	assert_non_null(strstr(why, "[cname-and-other-data]"));
 }
 
 static void test_every_syntax_error_reported(void **state)

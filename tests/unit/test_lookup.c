@@ -199,6 +199,39 @@ static void test_refused(void **state)
 	assert_false(a->aa);
 }
 
+/* A configured zone that failed to load answers SERVFAIL; the others, and other names, as before.
+ */
+static void test_unloaded_zone_servfail(void **state)
+{
+	fixture_t *f = *state;
+	canon_zone_t *zones[] = {load("other.test.", "other.test.zone")};
+	knot_dname_storage_t failed, twice;
+	knot_dname_from_str(failed, "Sub.Alias.TEST.", sizeof(failed));
+	knot_dname_from_str(twice, "other.test.", sizeof(twice));
+	const knot_dname_t *unloaded[] = {failed, twice};
+	canon_zonetable_t *table = canon_zonetable_new_unloaded(zones, 1, unloaded, 2);
+	assert_non_null(table);
+	assert_int_equal(table->count, 1);
+	assert_int_equal(table->unloaded_count, 1); /* other.test. is served: no placeholder. */
+	canon_zonetable_t *saved = f->table;
+	f->table = table;
+	const canon_answer_t *a = ask(f, "www.sub.alias.test.", KNOT_RRTYPE_A);
+	assert_counts(a, KNOT_RCODE_SERVFAIL, 0, 0, 0);
+	assert_false(a->aa);
+	a = ask(f, "sub.alias.test.", KNOT_RRTYPE_SOA);
+	assert_counts(a, KNOT_RCODE_SERVFAIL, 0, 0, 0);
+	a = ask(f, "alias.test.", KNOT_RRTYPE_A);
+	assert_counts(a, KNOT_RCODE_REFUSED, 0, 0, 0);
+	a = ask(f, "other.test.", KNOT_RRTYPE_SOA);
+	assert_int_equal(a->rcode, KNOT_RCODE_NOERROR);
+	/* UPDATE and transfers find no zone to work on. */
+	knot_dname_storage_t lower;
+	knot_dname_from_str(lower, "sub.alias.test.", sizeof(lower));
+	assert_null(canon_zonetable_get(table, lower));
+	f->table = saved;
+	canon_zonetable_free(table);
+}
+
 static void test_dname(void **state)
 {
 	/* RFC 6672 §3.2: DNAME, synthesized CNAME with the DNAME's TTL, then the target. */
@@ -296,6 +329,7 @@ int main(void)
 	        cmocka_unit_test(test_chain_limit),
 	        cmocka_unit_test(test_chain_leaves_zones),
 	        cmocka_unit_test(test_refused),
+	        cmocka_unit_test(test_unloaded_zone_servfail),
 	        cmocka_unit_test(test_dname),
 	        cmocka_unit_test(test_dname_owner_not_redirected),
 	        cmocka_unit_test(test_dname_yxdomain),
