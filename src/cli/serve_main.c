@@ -29,7 +29,7 @@ static void usage(FILE *out)
 	        "                   [--control PATH] [--tcp-max-clients N] [--tcp-idle-timeout S]\n"
 	        "                   [--rate-limit N [--rate-limit-slip N] [--rate-limit-exempt "
 	        "PREFIX]...]\n"
-	        "                   [--cookie-secret HEX]\n"
+	        "                   [--cookie-secret HEX] [--dnstap FILE|unix:PATH]\n"
 	        "\n"
 	        "  -l, --listen ADDR[:PORT]  address to serve on, UDP and TCP (repeatable;\n"
 	        "                            [::1]:5300 for IPv6; default " DEFAULT_LISTEN ")\n"
@@ -76,6 +76,10 @@ static void usage(FILE *out)
 	        "                            clients never limited (repeatable; 192.0.2.0/24)\n"
 	        "      --cookie-secret HEX   DNS cookie secret, 32 hex digits (RFC 7873; default\n"
 	        "                            random at each start)\n"
+	        "      --dnstap FILE|unix:PATH\n"
+	        "                            log queries and responses in dnstap format to FILE,\n"
+	        "                            or to the unix socket PATH (fstrm_capture); needs a\n"
+	        "                            canon built with libfstrm and protobuf-c\n"
 	        "      --log-level LEVEL     error, warning, info (default) or debug\n"
 	        "      --user NAME           run as NAME once the ports are bound (start as root)\n"
 	        "  -c, --config FILE         read settings from FILE (see canon.conf(5))\n"
@@ -200,6 +204,7 @@ enum {
 	OPT_RATE_LIMIT_SLIP,
 	OPT_RATE_LIMIT_EXEMPT,
 	OPT_COOKIE_SECRET,
+	OPT_DNSTAP,
 };
 
 /* Report what a canon_conf_set_*() found wrong, if anything; 0 or -1. */
@@ -279,6 +284,8 @@ static int parse_option(canon_serve_conf_t *conf, int opt, const char *arg)
 	case OPT_COOKIE_SECRET:
 		return tcp_option("(hidden)", "--cookie-secret",
 		                  canon_conf_set_cookie_secret(conf, arg));
+	case OPT_DNSTAP:
+		return tcp_option(arg, "--dnstap", canon_conf_set_dnstap(conf, arg, NULL));
 	default:
 		usage(stderr);
 		return -1;
@@ -329,6 +336,7 @@ int canon_serve_main(int argc, char **argv)
 	        {"rate-limit-slip", required_argument, NULL, OPT_RATE_LIMIT_SLIP},
 	        {"rate-limit-exempt", required_argument, NULL, OPT_RATE_LIMIT_EXEMPT},
 	        {"cookie-secret", required_argument, NULL, OPT_COOKIE_SECRET},
+	        {"dnstap", required_argument, NULL, OPT_DNSTAP},
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/net.h"
 #include "serve/config.h"
+#include "serve/dnstap.h"
 
 void canon_conf_init(canon_serve_conf_t *conf)
 {
@@ -28,6 +29,7 @@ void canon_conf_init(canon_serve_conf_t *conf)
 	conf->tcp_max_clients = CANON_TCP_MAX_CLIENTS_DEFAULT;
 	conf->tcp_idle_timeout = CANON_TCP_IDLE_TIMEOUT_DEFAULT;
 	conf->rate_limit_slip = CANON_RATE_LIMIT_SLIP_DEFAULT;
+	conf->dnstap_queries = conf->dnstap_responses = true;
 	/*
 	 * A new secret for each start (RFC 7873 §7.1); getrandom(2) of 16 octets
 	 * only waits for the kernel's pool at boot and does not fail after.
@@ -72,6 +74,7 @@ void canon_conf_free(canon_serve_conf_t *conf)
 	free(conf->web_root);
 	free(conf->user);
 	free(conf->rrl_exempt);
+	free(conf->dnstap);
 	canon_tsig_keyring_free(&conf->keys);
 	canon_conf_init(conf);
 }
@@ -569,6 +572,44 @@ const char *canon_conf_set_cookie_secret(canon_serve_conf_t *conf, const char *t
 	return NULL;
 }
 
+const char *canon_conf_set_dnstap(canon_serve_conf_t *conf, const char *text, const char *conf_path)
+{
+	if (!canon_dnstap_available()) {
+		return "canon was built without dnstap support (it needs libfstrm and protobuf-c "
+		       "at build time: scripts/deps build, then rebuild)";
+	}
+	size_t prefix = strlen(CANON_DNSTAP_UNIX_PREFIX);
+	bool unix_socket = strncmp(text, CANON_DNSTAP_UNIX_PREFIX, prefix) == 0;
+	const char *path = unix_socket ? text + prefix : text;
+	if (*path == '\0') {
+		return "dnstap needs a FILE or unix:PATH (a socket)";
+	}
+	char full[PATH_MAX];
+	if (conf_path != NULL) {
+		resolve_path(conf_path, path, full, sizeof(full));
+	} else {
+		snprintf(full, sizeof(full), "%s", path);
+	}
+	char *sink = malloc(prefix + strlen(full) + 1);
+	if (sink == NULL) {
+		return "out of memory";
+	}
+	sprintf(sink, "%s%s", unix_socket ? CANON_DNSTAP_UNIX_PREFIX : "", full);
+	free(conf->dnstap);
+	conf->dnstap = sink;
+	return NULL;
+}
+
+/* "on" or "off" into *value; NULL or what is wrong. */
+static const char *parse_on_off(const char *text, bool *value)
+{
+	if (strcmp(text, "on") != 0 && strcmp(text, "off") != 0) {
+		return "must be on or off";
+	}
+	*value = strcmp(text, "on") == 0;
+	return NULL;
+}
+
 static int apply_zone(canon_serve_conf_t *conf, const char *path, char *value, const char **error)
 {
 	char *rest = value;
@@ -692,6 +733,15 @@ static const char *apply_setting(canon_serve_conf_t *conf, const char *path, con
 	}
 	if (strcmp(key, "cookie-secret") == 0) {
 		return canon_conf_set_cookie_secret(conf, value);
+	}
+	if (strcmp(key, "dnstap") == 0) {
+		return canon_conf_set_dnstap(conf, value, path);
+	}
+	if (strcmp(key, "dnstap-log-queries") == 0) {
+		return parse_on_off(value, &conf->dnstap_queries);
+	}
+	if (strcmp(key, "dnstap-log-responses") == 0) {
+		return parse_on_off(value, &conf->dnstap_responses);
 	}
 	if (strcmp(key, "workers") == 0) {
 		if (parse_unsigned(value, 1, 256, &number) != 0) {

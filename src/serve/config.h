@@ -26,6 +26,9 @@
  *   rate-limit-slip: 2           # every Nth limited answer goes out with TC; 0: none
  *   rate-limit-exempt: 10.0.0.0/8 2001:db8::/32   # prefixes never limited
  *   cookie-secret: 32 HEX DIGITS # DNS cookie secret (default: random at start)
+ *   dnstap: /var/log/canon.tap   # dnstap query log: a file, or unix:PATH a socket
+ *   dnstap-log-queries: on       # AUTH_QUERY messages (on or off)
+ *   dnstap-log-responses: on     # AUTH_RESPONSE messages (on or off)
  *
  * and for canon resolve:
  *
@@ -119,6 +122,9 @@ typedef struct {
 	canon_acl_entry_t *rrl_exempt; /* rate-limit-exempt: prefixes (key unused) */
 	size_t rrl_exempt_count;
 	canon_cookie_secret_t cookie_secret; /* cookie-secret, or random (RFC 7873 §7.1) */
+	char *dnstap;          /* dnstap: a file, or "unix:PATH" (serve/dnstap.h); NULL off */
+	bool dnstap_queries;   /* dnstap-log-queries (default on) */
+	bool dnstap_responses; /* dnstap-log-responses (default on) */
 	/* canon resolve */
 	char *root_hints;                                       /* root-hints: FILE */
 	struct sockaddr_storage forward[CANON_CONF_MAX_LISTEN]; /* forward: ADDR[:PORT] */
@@ -143,6 +149,14 @@ const char *canon_conf_add_rate_limit_exempt(canon_serve_conf_t *conf, const cha
 
 /* Parse cookie-secret (CANON_COOKIE_SECRET_HEX hex digits); NULL or what is wrong. */
 const char *canon_conf_set_cookie_secret(canon_serve_conf_t *conf, const char *text);
+
+/*
+ * Parse dnstap "FILE" or "unix:PATH" (relative paths from the directory of
+ * 'conf_path', the config file, or NULL: as given); NULL or what is wrong
+ * (also when canon was built without dnstap).
+ */
+const char *canon_conf_set_dnstap(canon_serve_conf_t *conf, const char *text,
+                                  const char *conf_path);
 
 /* Whether 'addr' is in a rate-limit-exempt prefix. */
 bool canon_conf_rrl_exempt(const canon_serve_conf_t *conf, const struct sockaddr_storage *addr);

@@ -26,6 +26,7 @@
 #include "lib/zone_load.h"
 #include "resolve/flatten.h"
 #include "serve/control.h"
+#include "serve/dnstap.h"
 #include "serve/http.h"
 #include "serve/server.h"
 #include "serve/tcp.h"
@@ -353,6 +354,22 @@ static int start_control(canon_server_t *server, aliases_t *al, canon_control_t 
 	return *ctl != NULL ? 0 : -1;
 }
 
+/* After the privileges go: the dnstap file or socket is the running user's. */
+static int start_dnstap(canon_server_t *server)
+{
+	if (server->conf->dnstap == NULL) {
+		return 0;
+	}
+	server->dnstap = canon_dnstap_open(server->conf, server->worker_count);
+	if (server->dnstap == NULL) {
+		return -1;
+	}
+	for (unsigned i = 0; i < server->worker_count; i++) {
+		server->workers[i].dnstap = canon_dnstap_queue(server->dnstap, i);
+	}
+	return 0;
+}
+
 static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, canon_http_t *http[2],
                  canon_control_t **ctl, const sigset_t *signals)
 {
@@ -360,7 +377,7 @@ static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, can
 	/* The HTTP ports are bound with the DNS sockets: before privileges are dropped. */
 	int http_fd[2] = {-1, -1};
 	if (open_sockets(server) != 0 || open_http(conf, http_fd) != 0 ||
-	    canon_privs_drop(conf->user, conf->state_dir) != 0) {
+	    canon_privs_drop(conf->user, conf->state_dir) != 0 || start_dnstap(server) != 0) {
 		return close_failed(http_fd);
 	}
 	/* From here SIGTERM stops the zone loads, at start and in every reload. */
@@ -439,6 +456,7 @@ int canon_server_run(canon_serve_conf_t *conf)
 	canon_http_stop(http[0]);
 	canon_http_stop(http[1]);
 	stop_workers(&server);
+	canon_dnstap_close(server.dnstap); /* Its queues are the workers': after them. */
 	/* After the workers: none of them waits on the manager any more. */
 	canon_zonemgr_free(server.zonemgr);
 	aliases_stop(&al);

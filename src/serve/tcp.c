@@ -12,6 +12,7 @@
 
 #include "lib/log.h"
 #include "lib/tcplimit.h"
+#include "serve/dnstap.h"
 #include "serve/tcp.h"
 
 #define TCP_MSG_MAX (2 + 65535)
@@ -227,10 +228,14 @@ static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx, ui
 {
 	size_t offset = 0;
 	int ret = 0;
+	canon_dnstap_queue_t *tap = ctx->worker != NULL ? ctx->worker->dnstap : NULL;
 	while (conn->in_len - offset >= 2) {
 		size_t msg_len = ((size_t)conn->in[offset] << 8) | conn->in[offset + 1];
 		if (conn->in_len - offset < 2 + msg_len) {
 			break;
+		}
+		if (tap != NULL) {
+			canon_dnstap_query(tap, &conn->peer, true, conn->in + offset + 2, msg_len);
 		}
 		size_t len = canon_query_answer(ctx, &conn->peer, conn->in + offset + 2, msg_len,
 		                                conn->out + 2, TCP_MSG_MAX - 2, &conn->stream);
@@ -247,6 +252,9 @@ static int conn_process(canon_tcp_conn_t *conn, const canon_query_ctx_t *ctx, ui
 		}
 		if (len == 0) {
 			continue;
+		}
+		if (tap != NULL) {
+			canon_dnstap_response(tap, &conn->peer, true, conn->out + 2, len);
 		}
 		conn->out[0] = (uint8_t)(len >> 8);
 		conn->out[1] = (uint8_t)len;

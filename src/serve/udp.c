@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "serve/dnstap.h"
 #include "serve/udp.h"
 
 #define UDP_BATCH       32
@@ -79,14 +80,21 @@ static int serve_batch(canon_udp_batch_t *b, int fd, const canon_query_ctx_t *ct
 		return 0;
 	}
 	unsigned replies = 0;
+	canon_dnstap_queue_t *tap = ctx->worker != NULL ? ctx->worker->dnstap : NULL;
 	for (int i = 0; i < n; i++) {
 		if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			continue; /* Larger than any query we accept: drop. */
+		}
+		if (tap != NULL) {
+			canon_dnstap_query(tap, &b->peer[i], false, b->query[i], b->in[i].msg_len);
 		}
 		size_t len = canon_query_answer(ctx, &b->peer[i], b->query[i], b->in[i].msg_len,
 		                                b->answer[i], UDP_ANSWER_SIZE, NULL);
 		if (len == 0) {
 			continue;
+		}
+		if (tap != NULL) {
+			canon_dnstap_response(tap, &b->peer[i], false, b->answer[i], len);
 		}
 		struct msghdr *hdr = &b->out[replies].msg_hdr;
 		hdr->msg_name = &b->peer[i];

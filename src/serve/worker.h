@@ -31,6 +31,7 @@ typedef struct canon_server {
 	unsigned worker_count;
 	const canon_alias_source_t *aliases; /* ALIAS flattening, or NULL when not set up. */
 	struct canon_zonemgr *zonemgr;       /* The single writer of the zones. */
+	struct canon_dnstap *dnstap;         /* dnstap's writer (serve/dnstap.h), or NULL. */
 } canon_server_t;
 
 typedef enum {
@@ -79,6 +80,8 @@ struct canon_worker {
 	struct canon_rrl *rrl;
 	/* Signatures of dnssec=online zones (serve/online_sign.h). */
 	canon_online_cache_t online;
+	/* This worker's dnstap queue (serve/dnstap.h), or NULL when dnstap is off. */
+	struct canon_dnstap_queue *dnstap;
 };
 
 /* Allocate the worker's buffers; sockets are opened by the caller. 0 or -1. */
