@@ -582,7 +582,7 @@ const char *canon_conf_set_dnstap(canon_serve_conf_t *conf, const char *text, co
 	bool unix_socket = strncmp(text, CANON_DNSTAP_UNIX_PREFIX, prefix) == 0;
 	const char *path = unix_socket ? text + prefix : text;
 	if (*path == '\0') {
-		return "dnstap needs a FILE or unix:PATH (a socket)";
+		return "needs a FILE or unix:PATH (a socket)";
 	}
 	char full[PATH_MAX];
 	if (conf_path != NULL) {
