@@ -103,6 +103,11 @@ static struct fstrm_iothr *iothr_new(const char *sink, unsigned queues)
 	struct fstrm_iothr_options *opt = fstrm_iothr_options_init();
 	fstrm_iothr_options_set_num_input_queues(opt, queues);
 	fstrm_iothr_options_set_queue_model(opt, FSTRM_IOTHR_QUEUE_MODEL_SPSC);
+	/*
+	 * The largest queues fstrm allows: with its default (512) a worker
+	 * answering at full speed fills its queue while the one I/O thread writes.
+	 */
+	fstrm_iothr_options_set_input_queue_size(opt, FSTRM_IOTHR_INPUT_QUEUE_SIZE_MAX);
 	struct fstrm_iothr *iothr = fstrm_iothr_init(opt, &writer);
 	fstrm_iothr_options_destroy(&opt);
 	if (iothr == NULL) {
