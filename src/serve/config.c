@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include <libdnssec/binary.h>
 
@@ -589,6 +590,10 @@ const char *canon_conf_set_dnstap(canon_serve_conf_t *conf, const char *text, co
 		resolve_path(conf_path, path, full, sizeof(full));
 	} else {
 		snprintf(full, sizeof(full), "%s", path);
+	}
+	struct sockaddr_un sun;
+	if (unix_socket && strlen(full) >= sizeof(sun.sun_path)) {
+		return "the socket's path is longer than a unix socket address holds (107 bytes)";
 	}
 	char *sink = malloc(prefix + strlen(full) + 1);
 	if (sink == NULL) {

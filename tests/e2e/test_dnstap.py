@@ -122,6 +122,7 @@ def test_dnstap_file_with_queries_off_has_responses_only(tmp_path, track):
     ("dnstap: unix:", "dnstap: needs a FILE or unix:PATH"),
     ("dnstap-log-queries: maybe", "dnstap-log-queries: must be on or off"),
     ("dnstap-log-responses: 1", "dnstap-log-responses: must be on or off"),
+    ("dnstap: unix:/" + "d" * 120, "dnstap: the socket's path is longer than"),
 ])
 def test_bad_dnstap_setting_is_refused_naming_the_line(tmp_path, setting, error):
     conf = tmp_path / "canon.conf"
