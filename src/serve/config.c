@@ -494,44 +494,40 @@ static int parse_unsigned(const char *text, unsigned long min, unsigned long max
 	return 0;
 }
 
-const char *canon_conf_set_tcp_max_clients(canon_serve_conf_t *conf, const char *text)
+/* A number setting in [min, max]; 'error' when the text is not one. */
+static const char *set_unsigned(const char *text, unsigned long min, unsigned long max,
+                                unsigned *field, const char *error)
 {
 	unsigned long number;
-	if (parse_unsigned(text, 1, CANON_TCP_MAX_CLIENTS_MAX, &number) != 0) {
-		return "tcp-max-clients must be 1..65536";
+	if (parse_unsigned(text, min, max, &number) != 0) {
+		return error;
 	}
-	conf->tcp_max_clients = (unsigned)number;
+	*field = (unsigned)number;
 	return NULL;
+}
+
+const char *canon_conf_set_tcp_max_clients(canon_serve_conf_t *conf, const char *text)
+{
+	return set_unsigned(text, 1, CANON_TCP_MAX_CLIENTS_MAX, &conf->tcp_max_clients,
+	                    "tcp-max-clients must be 1..65536");
 }
 
 const char *canon_conf_set_tcp_idle_timeout(canon_serve_conf_t *conf, const char *text)
 {
-	unsigned long number;
-	if (parse_unsigned(text, 1, CANON_TCP_IDLE_TIMEOUT_MAX, &number) != 0) {
-		return "tcp-idle-timeout must be 1..3600 seconds";
-	}
-	conf->tcp_idle_timeout = (unsigned)number;
-	return NULL;
+	return set_unsigned(text, 1, CANON_TCP_IDLE_TIMEOUT_MAX, &conf->tcp_idle_timeout,
+	                    "tcp-idle-timeout must be 1..3600 seconds");
 }
 
 const char *canon_conf_set_rate_limit(canon_serve_conf_t *conf, const char *text)
 {
-	unsigned long number;
-	if (parse_unsigned(text, 0, CANON_RATE_LIMIT_MAX, &number) != 0) {
-		return "rate-limit must be 0..1000000 answers a second (0: off)";
-	}
-	conf->rate_limit = (unsigned)number;
-	return NULL;
+	return set_unsigned(text, 0, CANON_RATE_LIMIT_MAX, &conf->rate_limit,
+	                    "rate-limit must be 0..1000000 answers a second (0: off)");
 }
 
 const char *canon_conf_set_rate_limit_slip(canon_serve_conf_t *conf, const char *text)
 {
-	unsigned long number;
-	if (parse_unsigned(text, 0, CANON_RATE_LIMIT_SLIP_MAX, &number) != 0) {
-		return "rate-limit-slip must be 0..100 (0: drop all, 1: truncate all)";
-	}
-	conf->rate_limit_slip = (unsigned)number;
-	return NULL;
+	return set_unsigned(text, 0, CANON_RATE_LIMIT_SLIP_MAX, &conf->rate_limit_slip,
+	                    "rate-limit-slip must be 0..100 (0: drop all, 1: truncate all)");
 }
 
 const char *canon_conf_add_rate_limit_exempt(canon_serve_conf_t *conf, const char *text)

@@ -102,6 +102,13 @@ static void header(FILE *out, const char *name, const char *type, const char *he
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter without labels: its HELP, TYPE and value. */
+static void counter(FILE *out, const char *name, const char *help, uint64_t value)
+{
+	header(out, name, "counter", help);
+	fprintf(out, "%s %" PRIu64 "\n", name, value);
+}
+
 /* Only the series that counted something: a scrape stays short on a quiet server. */
 static void render_counters(FILE *out, const canon_metrics_t *t)
 {
@@ -129,21 +136,20 @@ static void render_counters(FILE *out, const canon_metrics_t *t)
 			        h + 1, t->chained[h]);
 		}
 	}
-	header(out, "canon_flattened_answers_total", "counter",
-	       "A/AAAA answers at ALIAS (or flattened CNAME) names, from the target's addresses.");
-	fprintf(out, "canon_flattened_answers_total %" PRIu64 "\n", t->flattened);
-	header(out, "canon_stale_answers_total", "counter",
-	       "Flattened answers from addresses past their TTL (RFC 8767, EDE 3).");
-	fprintf(out, "canon_stale_answers_total %" PRIu64 "\n", t->stale);
-	header(out, "canon_rrl_dropped_total", "counter",
-	       "UDP answers not sent because their client network was over rate-limit.");
-	fprintf(out, "canon_rrl_dropped_total %" PRIu64 "\n", t->rrl_dropped);
-	header(out, "canon_rrl_slipped_total", "counter",
-	       "UDP answers over rate-limit sent truncated (TC) instead (rate-limit-slip).");
-	fprintf(out, "canon_rrl_slipped_total %" PRIu64 "\n", t->rrl_slipped);
-	header(out, "canon_tcp_evicted_total", "counter",
-	       "Idle TCP connections closed to make room for a new one (tcp-max-clients).");
-	fprintf(out, "canon_tcp_evicted_total %" PRIu64 "\n", t->tcp_evicted);
+	counter(out, "canon_flattened_answers_total",
+	        "A/AAAA answers at ALIAS (or flattened CNAME) names, from the target's addresses.",
+	        t->flattened);
+	counter(out, "canon_stale_answers_total",
+	        "Flattened answers from addresses past their TTL (RFC 8767, EDE 3).", t->stale);
+	counter(out, "canon_rrl_dropped_total",
+	        "UDP answers not sent because their client network was over rate-limit.",
+	        t->rrl_dropped);
+	counter(out, "canon_rrl_slipped_total",
+	        "UDP answers over rate-limit sent truncated (TC) instead (rate-limit-slip).",
+	        t->rrl_slipped);
+	counter(out, "canon_tcp_evicted_total",
+	        "Idle TCP connections closed to make room for a new one (tcp-max-clients).",
+	        t->tcp_evicted);
 	header(out, "canon_online_signatures_total", "counter",
 	       "RRSIGs of dnssec=online zones put in answers: from the cache, made, failed.");
 	static const char *const SIG_RESULTS[3] = {"cached", "made", "failed"};
