@@ -45,22 +45,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int ask(size_t arena_size, unsigned flags, canon_answer_t *answer)
+/*
+ * ANY at big.any.test. in a fresh arena of arena_size octets. A grown section
+ * lives in the arena, so the caller reads the answer before freeing it.
+ */
+static int ask(canon_arena_t *arena, size_t arena_size, unsigned flags, canon_answer_t *answer)
 {
-	canon_arena_t arena;
-	assert_int_equal(canon_arena_init(&arena, arena_size), 0);
+	assert_int_equal(canon_arena_init(arena, arena_size), 0);
 	knot_dname_storage_t name;
 	assert_non_null(knot_dname_from_str(name, "big.any.test.", sizeof(name)));
-	int ret = canon_lookup(table, NULL, name, KNOT_RRTYPE_ANY, flags, answer, &arena.mm);
-	canon_arena_deinit(&arena);
-	return ret;
+	return canon_lookup(table, NULL, name, KNOT_RRTYPE_ANY, flags, answer, &arena->mm);
 }
 
 static void test_any_gives_every_rrset(void **state)
 {
 	(void)state;
 	canon_answer_t answer;
-	assert_int_equal(ask(64 * 1024, 0, &answer), 0);
+	canon_arena_t arena;
+	assert_int_equal(ask(&arena, 64 * 1024, 0, &answer), 0);
 	assert_int_equal(answer.section[KNOT_ANSWER].count, TYPES);
 	assert_false(answer.truncated);
 	/* Each RRset once (the section grew, nothing was repeated or lost). */
@@ -72,17 +74,20 @@ static void test_any_gives_every_rrset(void **state)
 	}
 	assert_int_equal(seen_a, 1);
 	assert_int_equal(seen_txt, 1);
+	canon_arena_deinit(&arena);
 }
 
 static void test_minimal_any_gives_the_lowest_type(void **state)
 {
 	(void)state;
 	canon_answer_t answer;
-	assert_int_equal(ask(64 * 1024, CANON_LOOKUP_MINIMAL_ANY, &answer), 0);
+	canon_arena_t arena;
+	assert_int_equal(ask(&arena, 64 * 1024, CANON_LOOKUP_MINIMAL_ANY, &answer), 0);
 	assert_int_equal(answer.section[KNOT_ANSWER].count, 1);
 	/* The TXT comes first in the file; the A has the lower type. */
 	assert_int_equal(answer.section[KNOT_ANSWER].rrs[0].rr->type, KNOT_RRTYPE_A);
 	assert_false(answer.truncated);
+	canon_arena_deinit(&arena);
 }
 
 static void test_no_room_sets_truncated(void **state)
@@ -90,13 +95,16 @@ static void test_no_room_sets_truncated(void **state)
 	(void)state;
 	/* The smallest arena a lookup works in has no room to grow the section. */
 	canon_answer_t answer;
+	canon_arena_t arena;
 	size_t size = 64;
-	while (ask(size, 0, &answer) != 0) {
+	while (ask(&arena, size, 0, &answer) != 0) {
+		canon_arena_deinit(&arena);
 		size += 64;
 		assert_true(size < 64 * 1024);
 	}
 	assert_true(answer.truncated);
 	assert_int_equal(answer.section[KNOT_ANSWER].count, CANON_SECTION_MAX);
+	canon_arena_deinit(&arena);
 }
 
 int main(void)
