@@ -51,20 +51,6 @@ unsigned canon_metrics_qtype_index(uint16_t qtype)
 	return CANON_METRICS_QTYPES - 1;
 }
 
-void canon_metrics_answer(canon_metrics_t *m, const canon_answer_t *ans)
-{
-	if (ans->hops > 0) {
-		unsigned hops = ans->hops < CANON_METRICS_HOPS ? ans->hops : CANON_METRICS_HOPS;
-		canon_metrics_bump(&m->chained[hops - 1]);
-	}
-	if (ans->flattened) {
-		canon_metrics_bump(&m->flattened);
-	}
-	if (ans->ede == KNOT_EDNS_EDE_STALE) {
-		canon_metrics_bump(&m->stale);
-	}
-}
-
 static uint64_t load(const uint64_t *counter)
 {
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);

@@ -65,7 +65,19 @@ static inline void canon_metrics_response(canon_metrics_t *m, uint16_t rcode, ui
 }
 
 /* Count what a lookup's answer did: alias hops, ALIAS flattening, stale data. */
-void canon_metrics_answer(canon_metrics_t *m, const canon_answer_t *ans);
+static inline void canon_metrics_answer(canon_metrics_t *m, const canon_answer_t *ans)
+{
+	if (ans->hops > 0) {
+		unsigned hops = ans->hops < CANON_METRICS_HOPS ? ans->hops : CANON_METRICS_HOPS;
+		canon_metrics_bump(&m->chained[hops - 1]);
+	}
+	if (ans->flattened) {
+		canon_metrics_bump(&m->flattened);
+	}
+	if (ans->ede == KNOT_EDNS_EDE_STALE) {
+		canon_metrics_bump(&m->stale);
+	}
+}
 
 /*
  * The Prometheus text exposition (format 0.0.4) of the sum of 'count'

@@ -766,12 +766,11 @@ static bool refuse_nxname(online_t *o, const knot_dname_t *qname)
 	return true;
 }
 
-/* Set once a zone is dnssec=online: until then answers skip this pass at once. */
-static _Atomic bool online_any;
+_Atomic bool canon_online_any;
 
 void canon_online_enable(void)
 {
-	online_any = true;
+	atomic_store(&canon_online_any, true);
 }
 
 int canon_online_sign_answer(canon_online_cache_t *cache, const canon_zonetable_t *table,
@@ -779,7 +778,7 @@ int canon_online_sign_answer(canon_online_cache_t *cache, const canon_zonetable_
                              canon_answer_t *answer, knot_mm_t *mm)
 {
 	/* Without DO only the apex keys are ours to add. */
-	if ((!dnssec && !without_do(qtype)) || table == NULL || !online_any) {
+	if ((!dnssec && !without_do(qtype)) || table == NULL || !canon_online_active()) {
 		return 0;
 	}
 	online_t o = {.cache = cache,

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,6 +48,16 @@ void canon_online_cache_free(canon_online_cache_t *cache);
 
 /* Note that some zone is dnssec=online (the answer pass is skipped until then). */
 void canon_online_enable(void);
+
+/* Set once by canon_online_enable(), read by every answer: written once, so no shared line moves.
+ */
+extern _Atomic bool canon_online_any;
+
+/* Whether any zone is dnssec=online: answers skip the signing pass (and its call) until then. */
+static inline bool canon_online_active(void)
+{
+	return atomic_load_explicit(&canon_online_any, memory_order_relaxed);
+}
 
 /*
  * Complete 'answer' (from canon_lookup for 'qname'/'qtype') for the

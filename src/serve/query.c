@@ -293,7 +293,10 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 	if (a->resp == NULL || knot_pkt_init_response(a->resp, a->query) != KNOT_EOK) {
 		return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
 	}
-	knot_pkt_reserve(a->resp, tsig_room);
+	if (tsig_room > 0) {
+		knot_pkt_reserve(a->resp,
+		                 tsig_room); /* Only signed queries: a call saved on the rest. */
+	}
 	uint8_t rcode = check_question(a->query);
 	bool cookie_request = false; /* Answered by the OPT alone. */
 	if (a->edns) {
@@ -333,7 +336,7 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 		flags |= ctx->tcp ? 0 : CANON_LOOKUP_MINIMAL_ANY;
 		int ret = canon_lookup(ctx->table, ctx->aliases, knot_pkt_wire_qname(a->query),
 		                       knot_pkt_qtype(a->query), flags, &ans, mm);
-		if (ret == 0 && ctx->online != NULL) {
+		if (ret == 0 && ctx->online != NULL && canon_online_active()) {
 			/* dnssec=online: keys, RRSIGs, compact denial (serve/online_sign.h). */
 			ret = canon_online_sign_answer(
 			        ctx->online, ctx->table, knot_pkt_wire_qname(a->query),
