@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,5 +108,39 @@ int canon_privs_drop(const char *user, const char *state_dir)
 	}
 	canon_log(CANON_LOG_INFO, "running as user %s (uid %u, gid %u)", user, (unsigned)uid,
 	          (unsigned)gid);
+	return 0;
+}
+
+int canon_state_dir_make(const char *state_dir)
+{
+	char path[4096];
+	size_t len = strlen(state_dir);
+	if (len == 0 || len >= sizeof(path)) {
+		canon_log(CANON_LOG_ERROR, "state-dir '%s': not a usable path", state_dir);
+		return -1;
+	}
+	memcpy(path, state_dir, len + 1);
+	/* Each parent first, then the directory itself (the loop's last pass). */
+	for (char *slash = path + 1;; slash++) {
+		bool last = *slash == '\0';
+		if (*slash != '/' && !last) {
+			continue;
+		}
+		*slash = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+			canon_log(CANON_LOG_ERROR, "state-dir %s: cannot create %s: %s", state_dir,
+			          path, strerror(errno));
+			return -1;
+		}
+		if (last) {
+			break;
+		}
+		*slash = '/';
+	}
+	struct stat st;
+	if (stat(state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		canon_log(CANON_LOG_ERROR, "state-dir %s: not a directory", state_dir);
+		return -1;
+	}
 	return 0;
 }

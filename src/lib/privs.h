@@ -15,3 +15,10 @@
  * must then stop rather than serve as root.
  */
 int canon_privs_drop(const char *user, const char *state_dir);
+
+/*
+ * Make 'state_dir' (and missing parents, mode 0750) for the user the process
+ * runs as, as knotd makes its storage: a first start needs no mkdir by hand.
+ * Returns 0 (also when it exists), or -1 after logging why.
+ */
+int canon_state_dir_make(const char *state_dir);

@@ -377,7 +377,9 @@ static int serve(canon_server_t *server, aliases_t *al, stop_watch_t *watch, can
 	/* The HTTP ports are bound with the DNS sockets: before privileges are dropped. */
 	int http_fd[2] = {-1, -1};
 	if (open_sockets(server) != 0 || open_http(conf, http_fd) != 0 ||
-	    canon_privs_drop(conf->user, conf->state_dir) != 0 || start_dnstap(server) != 0) {
+	    canon_privs_drop(conf->user, conf->state_dir) != 0 ||
+	    (conf->state_dir != NULL && canon_state_dir_make(conf->state_dir) != 0) ||
+	    start_dnstap(server) != 0) {
 		return close_failed(http_fd);
 	}
 	/* From here SIGTERM stops the zone loads, at start and in every reload. */

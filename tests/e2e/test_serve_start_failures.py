@@ -16,8 +16,10 @@ import subprocess
 import dns.message
 import dns.query
 import dns.rcode
+import dns.update
 
 import conftest
+from secondaries import b64secret, keyring
 
 ZONE = os.path.join(conftest.ZONES_DIR, "alias", "example.com.zone")
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
@@ -105,3 +107,36 @@ def test_alias_to_a_served_zone_needs_no_resolver(tmp_path):
         assert [rr.to_text() for rrset in r.answer for rr in rrset] == ["192.0.2.1"], r
     finally:
         server.stop()
+
+
+def test_state_dir_is_made_at_first_start(tmp_path):
+    """A state-dir that does not exist yet (nor its parent) is made, as knotd makes
+    its storage: the journal and the control socket go in it, UPDATE works."""
+    zone = tmp_path / "own.zone"
+    zone.write_text(OWN_ZONE)
+    state = tmp_path / "var" / "canon"
+    key = ("state-key", "hmac-sha256", b64secret("state"))
+    # --key before the --zone that names it.
+    server = conftest.start_canon(tmp_path, {}, wait_qname="own.test.",
+                                  extra_args=["--state-dir", str(state), "--key", ":".join(key),
+                                              "--zone", f"own.test.={zone},update={key[0]}"])
+    try:
+        assert state.is_dir() and (state.stat().st_mode & 0o777) == 0o750
+        assert (state / "canon.sock").exists(), server.logtext()
+        update = dns.update.UpdateMessage("own.test.", keyring=keyring(key), keyname=key[0],
+                                          keyalgorithm=key[1])
+        update.add("new", 300, "A", "192.0.2.7")
+        r = dns.query.tcp(update, "127.0.0.1", port=server.port, timeout=5)
+        assert r.rcode() == dns.rcode.NOERROR, (r, server.logtext())
+        assert "cannot be read" not in server.logtext(), server.logtext()
+    finally:
+        server.stop()
+
+
+def test_state_dir_that_cannot_be_made_stops_the_start(tmp_path):
+    """A state-dir below a plain file: exit 1, and the message names the path."""
+    (tmp_path / "file").write_text("")
+    out = run_serve(tmp_path, "--listen", f"127.0.0.1:{conftest.free_port()}",
+                    "--state-dir", str(tmp_path / "file" / "state"),
+                    "--root-hints", os.path.join(conftest.ZONES_DIR, "alias", "root.hints"))
+    assert_clean_failure(out, f"state-dir {tmp_path / 'file' / 'state'}: cannot create")
