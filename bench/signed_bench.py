@@ -48,6 +48,7 @@ import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
 import genzone  # noqa: E402
+from bench import cpu_ticks  # noqa: E402
 import refservers  # noqa: E402
 from conftest import Server, free_port, wait_for_dns  # noqa: E402
 
@@ -196,6 +197,18 @@ def dnsperf(args, port, qfile, do, duration, passes=None):
     return (float(qps.group(1)) if qps else 0.0), (int(lost.group(1)) if lost else -1)
 
 
+def measured_run(args, srv, qfile, do):
+    """One DURATION run: (QPS, lost, server CPU µs per answer). The CPU figure is
+    the server's own (its whole process tree), so it holds when dnsperf, not the
+    server, is what limits the QPS."""
+    before = cpu_ticks(srv.proc.pid)
+    qps, lost = dnsperf(args, srv.port, qfile, do, args.duration)
+    ticks = cpu_ticks(srv.proc.pid) - before
+    answers = qps * args.duration
+    usec = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / answers if answers else float("nan")
+    return qps, lost, usec
+
+
 def busy_pct(seconds=1.0):
     """CPU used by other processes while idle (two CPUs here): how busy the machine is."""
     def ticks():
@@ -256,17 +269,19 @@ def main(argv):
             # The first pass over the file, with DO: canon signs each RRset once
             # here (its cold rate); knotd gets the same pass.
             cold, _ = dnsperf(args, srv.port, qfile, True, 300, passes=1)
-            do_qps, do_lost = dnsperf(args, srv.port, qfile, True, args.duration)
-            plain_qps, _ = dnsperf(args, srv.port, qfile, False, args.duration)
+            do_qps, do_lost, do_usec = measured_run(args, srv, qfile, True)
+            plain_qps, _, _ = measured_run(args, srv, qfile, False)
             results["runs"].setdefault(mix, {})[kind] = {"do": do_qps, "do_lost": do_lost,
+                                                         "do_usec": do_usec,
                                                          "plain": plain_qps, "first_pass": cold}
             log(f"  {mix:9s} {kind:5s} first pass DO {cold:8.0f} qps, then DO {do_qps:8.0f} qps "
-                f"(lost {do_lost}), no DO {plain_qps:8.0f} qps")
+                f"(lost {do_lost}, {do_usec:.2f} µs CPU/answer), no DO {plain_qps:8.0f} qps")
     log("")
     head = f"{'mix':10s} {'canon DO':>10s}"
     for o in others:
         head += f" {o + ' DO':>10s} {'canon/' + o:>12s}"
     log(head + f" {'canon 1st pass':>15s} {'canon no DO':>12s}")
+    usec_rows = []
     for mix, r in results["runs"].items():
         c = r.get("canon", {})
         line = f"{mix:10s} {c.get('do', 0):10.0f}"
@@ -275,6 +290,15 @@ def main(argv):
             ratio = c["do"] / d if c.get("do") and d else float("nan")
             line += f" {d:10.0f} {ratio:11.1f}x"
         log(line + f" {c.get('first_pass', 0):15.0f} {c.get('plain', 0):12.0f}")
+        usec = f"{mix:10s} {c.get('do_usec', float('nan')):10.2f}"
+        for o in others:
+            u = r.get(o, {}).get("do_usec", float("nan"))
+            usec += f" {u:10.2f} {c.get('do_usec', float('nan')) / u:11.2f}x"
+        usec_rows.append(usec)
+    log("\nserver CPU per answer with DO, µs (lower is better; it holds when dnsperf limits the QPS):")
+    log(head.replace(" DO", " µs"))
+    for row in usec_rows:
+        log(row)
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1)
     log(f"\nbench: results in {args.json}")
