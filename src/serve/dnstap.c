@@ -198,6 +198,19 @@ static void submit(canon_dnstap_queue_t *q, Dnstap__Message *m)
 	}
 }
 
+/* What a query and its response share: type, client, transport, the query's time. */
+static void message_init(Dnstap__Message *m, Dnstap__Message__Type type,
+                         const struct sockaddr_storage *peer, bool tcp,
+                         const struct timespec *query_time)
+{
+	*m = (Dnstap__Message)DNSTAP__MESSAGE__INIT;
+	m->type = type;
+	set_peer(m, peer, tcp);
+	m->has_query_time_sec = m->has_query_time_nsec = true;
+	m->query_time_sec = (uint64_t)query_time->tv_sec;
+	m->query_time_nsec = (uint32_t)query_time->tv_nsec;
+}
+
 void canon_dnstap_query(canon_dnstap_queue_t *q, const struct sockaddr_storage *peer, bool tcp,
                         const uint8_t *msg, size_t len)
 {
@@ -205,12 +218,8 @@ void canon_dnstap_query(canon_dnstap_queue_t *q, const struct sockaddr_storage *
 	if (!q->tap->queries) {
 		return;
 	}
-	Dnstap__Message m = DNSTAP__MESSAGE__INIT;
-	m.type = DNSTAP__MESSAGE__TYPE__AUTH_QUERY;
-	set_peer(&m, peer, tcp);
-	m.has_query_time_sec = m.has_query_time_nsec = true;
-	m.query_time_sec = (uint64_t)q->query_time.tv_sec;
-	m.query_time_nsec = (uint32_t)q->query_time.tv_nsec;
+	Dnstap__Message m;
+	message_init(&m, DNSTAP__MESSAGE__TYPE__AUTH_QUERY, peer, tcp, &q->query_time);
 	m.has_query_message = true;
 	m.query_message.data = (uint8_t *)msg;
 	m.query_message.len = len;
@@ -225,12 +234,8 @@ void canon_dnstap_response(canon_dnstap_queue_t *q, const struct sockaddr_storag
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	Dnstap__Message m = DNSTAP__MESSAGE__INIT;
-	m.type = DNSTAP__MESSAGE__TYPE__AUTH_RESPONSE;
-	set_peer(&m, peer, tcp);
-	m.has_query_time_sec = m.has_query_time_nsec = true;
-	m.query_time_sec = (uint64_t)q->query_time.tv_sec;
-	m.query_time_nsec = (uint32_t)q->query_time.tv_nsec;
+	Dnstap__Message m;
+	message_init(&m, DNSTAP__MESSAGE__TYPE__AUTH_RESPONSE, peer, tcp, &q->query_time);
 	m.has_response_time_sec = m.has_response_time_nsec = true;
 	m.response_time_sec = (uint64_t)now.tv_sec;
 	m.response_time_nsec = (uint32_t)now.tv_nsec;
