@@ -10,9 +10,12 @@ Run through bench/run (see bench/README.md). Steps:
   3. a few queries of every mix are sent to every server with dnspython and
      the answers compared with knotd's (a fast wrong server is not fast);
   4. the load client (bench/blast.c, or dnsperf with --client dnsperf) runs
-     every mix against every server, servers interleaved, for --rounds
-     rounds; the best round counts; the rcode split of every run is checked
-     against the split the query file must give;
+     every mix against bench/echo.c (the harness ceiling) and every server,
+     back to back, for --rounds rounds, rotating who goes first; the best
+     round gives each QPS, and the ratios canon/echo, canon/knotd and
+     canon/nsd are taken within every round (min/median/max); the rcode
+     split of every run is checked against the split the query file must
+     give; the server's user and system CPU per answer are kept apart;
   5. one table is printed, and everything is kept in bench/out/results.json.
 """
 import argparse
@@ -22,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -47,6 +51,8 @@ import genzone  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BUSY_PCT = 5.0  # other processes using more than this % of a CPU during a run: warn
 SERVERS = ("canon", "knotd", "nsd")
+# Ratios taken within every round (runs seconds apart), min/median/max over the rounds.
+RATIOS = (("canon", "echo"), ("canon", "knotd"), ("canon", "nsd"))
 ORIGIN = genzone.ORIGIN
 
 _children = []  # Server objects and Popens to stop on any exit
@@ -136,17 +142,25 @@ def memory(pid):
     }
 
 
-def cpu_ticks(pid):
-    """User+system clock ticks used so far by the process tree (all threads)."""
-    t = 0
+def cpu_split(pid):
+    """(user, system) clock ticks used so far by the process tree. A
+    process's /proc/PID/stat utime and stime sum all its threads, the
+    exited ones included (proc(5)), so no need to walk task/*/stat."""
+    u = s = 0
     for p in proc_tree(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
                 fl = f.read().rsplit(")", 1)[1].split()
-            t += int(fl[11]) + int(fl[12])
+            u += int(fl[11])
+            s += int(fl[12])
         except (OSError, IndexError, ValueError):
             pass
-    return t
+    return u, s
+
+
+def cpu_ticks(pid):
+    """User+system clock ticks used so far by the process tree (all threads)."""
+    return sum(cpu_split(pid))
 
 
 def foreign_cpu():
@@ -298,6 +312,40 @@ def start_server(kind, zonefile, workdir, args):
     return srv, info
 
 
+class EchoServer:
+    """bench/echo.c on a free port, pinned like the servers and up for the
+    whole run: it takes its turn in every round next to them."""
+
+    def __init__(self, exe, workdir, args):
+        import conftest
+
+        self.port = conftest.free_port()
+        self.logpath = os.path.join(workdir, f"echo-{self.port}.log")
+        pin_self(args.server_cpus)
+        try:
+            with open(self.logpath, "w") as out:
+                self.proc = subprocess.Popen([exe, str(self.port)], stdin=subprocess.DEVNULL, stdout=out,
+                                             stderr=subprocess.STDOUT)
+        finally:
+            pin_self(args.client_cpus)
+        _children.append(self)
+        time.sleep(0.2)  # bind
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self in _children:
+            _children.remove(self)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
 # ---------------------------------------------------------------- answers
 
 
@@ -404,7 +452,7 @@ def run_client(kind, port, pid, mix, m, rnd, args):
     argv = client_argv(args, port, m["file"])
     pin_tree(pid, args.server_cpus)
     f0, w0 = foreign_cpu(), time.monotonic()
-    c0 = cpu_ticks(pid) if pid else 0
+    c0 = cpu_split(pid) if pid else (0, 0)
     with open(path, "w") as out:
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         _children.append(p)
@@ -414,19 +462,24 @@ def run_client(kind, port, pid, mix, m, rnd, args):
             p.kill()
             p.wait()
         _children.remove(p)
-    c1 = cpu_ticks(pid) if pid else 0
+    c1 = cpu_split(pid) if pid else (0, 0)
     r_other = foreign_delta(f0, foreign_cpu(), time.monotonic() - w0)
     with open(path, errors="replace") as f:
         r = parse_dnsperf(f.read())
     r["log"] = path
     r["exit"] = p.returncode
     r["other_cpu_pct"], r["other_top"] = r_other
+    r["round"] = rnd
+    r["cpu_user_ticks"], r["cpu_sys_ticks"] = c1[0] - c0[0], c1[1] - c0[1]
+    ticks = r["cpu_user_ticks"] + r["cpu_sys_ticks"]
     if r["runtime"]:
-        r["cpu_pct"] = 100.0 * (c1 - c0) / CLK_TCK / r["runtime"]
+        r["cpu_pct"] = 100.0 * ticks / CLK_TCK / r["runtime"]
         if r["client_cpu_s"] is not None:
             r["client_cpu_pct"] = 100.0 * r["client_cpu_s"] / r["runtime"]
     if r["completed"]:
-        r["cpu_us_per_q"] = 1e6 * (c1 - c0) / CLK_TCK / r["completed"]
+        r["cpu_us_per_q"] = 1e6 * ticks / CLK_TCK / r["completed"]
+        r["cpu_user_us_per_q"] = 1e6 * r["cpu_user_ticks"] / CLK_TCK / r["completed"]
+        r["cpu_sys_us_per_q"] = 1e6 * r["cpu_sys_ticks"] / CLK_TCK / r["completed"]
     return r
 
 
@@ -463,6 +516,35 @@ def fmt_qps(v):
     return f"{v / 1000:.1f}k"
 
 
+def fmt_split(r):
+    """'user + sys' µs of server CPU per answer in one run."""
+    if r.get("cpu_user_us_per_q") is None:
+        return "n/a"
+    return f"{r['cpu_user_us_per_q']:.2f} + {r['cpu_sys_us_per_q']:.2f}"
+
+
+def round_ratio(results, a, b, mix, rnd):
+    """QPS of a over QPS of b in round rnd of mix (None if either is missing)."""
+    def qps(kind):
+        for r in results["runs"].get(kind, {}).get(mix, []):
+            if r.get("round") == rnd and r.get("qps"):
+                return r["qps"]
+        return None
+
+    x, y = qps(a), qps(b)
+    return x / y if x and y else None
+
+
+def machine_line(m, args):
+    """Core count, load average before/after and pinning: printed with every table."""
+    pin = (f"servers on CPU {sorted(args.server_cpus)}, client on CPU {sorted(args.client_cpus)}"
+           if args.pinned else "not pinned")
+    la = " ".join(f"{x:.2f}" for x in m["loadavg_before"])
+    lb = " ".join(f"{x:.2f}" for x in m.get("loadavg_after", m["loadavg_before"]))
+    return (f"(machine: {m['cores']} cores, {pin}; load average {la} before the runs, {lb} after; "
+            f"others used {m['other_cpu_pct_before']:.0f}% of a CPU just before)")
+
+
 def client_cpu(r):
     """', client N%' when the client reported its own CPU use (blast does)."""
     return f", client {r['client_cpu_pct']:3.0f}%" if r.get("client_cpu_pct") is not None else ""
@@ -491,14 +573,15 @@ def print_table(rows, header):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="bench/run", description="canon vs knotd vs nsd, one worker each.")
-    ap.add_argument("--quick", action="store_true", help="smoke test: small zone, 1 s runs, one round (< 60 s)")
+    ap.add_argument("--quick", action="store_true", help="smoke test: small zone, 0.5 s runs, 3 rounds (about a minute)")
     ap.add_argument("--names", type=int, help="owner names in the zone (default 100000; --quick 10000)")
     ap.add_argument("--queries", type=int, help="lines per query file (default 100000; --quick 5000)")
     ap.add_argument("--client", choices=("auto", "blast", "dnsperf"), default="auto",
                     help="load client: bench/blast.c (built into bench/out/) or dnsperf; "
                          "default auto: blast if it builds, else dnsperf")
-    ap.add_argument("--duration", type=float, help="seconds per client run (default 8; --quick 1)")
-    ap.add_argument("--rounds", type=int, help="rounds over all mixes and servers; best counts (default 2; --quick 1)")
+    ap.add_argument("--duration", type=float, help="seconds per client run (default 5; --quick 0.5)")
+    ap.add_argument("--rounds", type=int, help="rounds over all mixes and servers (echo included): best QPS and min/median/max "
+                         "of the per-round ratios (default 3; --quick 3)")
     ap.add_argument("--mixes", help="comma-separated subset of: " + ",".join(genzone.MIXES))
     ap.add_argument("--servers", default="canon,knotd,nsd", help="comma-separated subset of canon,knotd,nsd")
     ap.add_argument("--clients", type=int, default=4, help="dnsperf -c (default 4; dnsperf only)")
@@ -510,7 +593,7 @@ def parse_args(argv):
     ap.add_argument("--edns", action="store_true", help="send EDNS0 (blast/dnsperf -e)")
     ap.add_argument("--no-pin", action="store_true",
                     help="don't pin servers to the last CPU and the client to the others")
-    ap.add_argument("--no-echo", action="store_true", help="skip the harness-ceiling run against bench/echo.c")
+    ap.add_argument("--no-echo", action="store_true", help="leave bench/echo.c (the harness ceiling) out of the rounds")
     ap.add_argument("--spot", type=int, help="queries per mix compared answer by answer (default 100; --quick 15)")
     ap.add_argument("--canon-bin", default=os.environ.get("CANON_BIN", os.path.join(ROOT, "build", "canon")))
     ap.add_argument("--start-timeout", type=float, help="seconds a server gets to load the zone (default 60; --quick 20)")
@@ -519,8 +602,8 @@ def parse_args(argv):
     q = a.quick
     a.names = a.names or (10000 if q else 100000)
     a.queries = a.queries or (5000 if q else 100000)
-    a.duration = a.duration or (1 if q else 8)
-    a.rounds = a.rounds or (1 if q else 2)
+    a.duration = a.duration or (0.5 if q else 5)
+    a.rounds = a.rounds or 3
     a.spot = a.spot if a.spot is not None else (15 if q else 100)
     a.start_timeout = a.start_timeout or (20.0 if q else 60.0)
     a.duration = int(a.duration) if float(a.duration).is_integer() else a.duration
@@ -671,7 +754,20 @@ def main(argv):
         log(f"bench: answers compared for {args.spot} queries per mix: "
             f"{len(w)} canon mismatch(es), {len(refdiff)} knotd/nsd disagreement(s)")
 
-    echo_exe = None if args.no_echo else build_echo()
+    echo = None
+    if not args.no_echo:
+        exe = build_echo()
+        if exe:
+            echo = EchoServer(exe, workdir, args)
+            if not echo.alive():
+                warn(f"bench/echo.c exited at start (see {echo.logpath}); no harness ceiling")
+                echo.stop()
+                echo = None
+    # The echo server takes its turn in every round, next to the servers, so
+    # every canon/echo ratio compares runs seconds apart: this VM's speed
+    # drifts by 2x within minutes, and a ceiling measured once, apart, gave
+    # canon/echo 0.69 in one run and 1.11 in the next with the same binary.
+    targets = ({"echo": echo} if echo else {}) | servers
 
     busy = []
     f0 = foreign_cpu()
@@ -680,14 +776,16 @@ def main(argv):
     if pct > BUSY_PCT:
         warn(f"the machine is busy before the runs: other processes use {pct:.0f}% of a CPU "
              f"({', '.join(top)}); the numbers will be low and noisy")
-    total = len(args.mixes) * len(servers) * args.rounds
-    est = total * (args.duration + 0.4) + (args.rounds * (args.duration + 0.4) if echo_exe else 0)
+    results["machine"] = {"cores": os.cpu_count(), "usable_cpus": sorted(os.sched_getaffinity(0)),
+                          "loadavg_before": list(os.getloadavg()), "other_cpu_pct_before": pct}
+    total = len(args.mixes) * len(targets) * args.rounds
+    est = total * (args.duration + 0.4)
     log(f"bench: {total} runs of {args.duration} s with {client_desc(args)}, about {est / 60:.1f} min")
-    order = list(servers)
+    order = list(targets)
     for rnd in range(args.rounds):
         for mix in args.mixes:
             for kind in order:
-                srv = servers[kind]
+                srv = targets[kind]
                 if not srv.alive():
                     if kind not in failed:
                         failed[kind] = f"{kind} died during the benchmark (exit {srv.proc.poll()}); log: {srv.logpath}"
@@ -696,35 +794,19 @@ def main(argv):
                 r = run_client(kind, srv.port, srv.proc.pid, mix, meta["mixes"][mix], rnd, args)
                 r["qfile"] = meta["mixes"][mix]["file"]
                 results["runs"].setdefault(kind, {}).setdefault(mix, []).append(r)
-                for x in check_rcodes(kind, mix, r, rcodes[mix], args):
-                    warn(x)
-                    warnings.append(x)
+                if kind != "echo":  # echo answers NOERROR to everything
+                    for x in check_rcodes(kind, mix, r, rcodes[mix], args):
+                        warn(x)
+                        warnings.append(x)
                 if r["other_cpu_pct"] > BUSY_PCT:
                     r["busy"] = True
                     busy.append((r["other_cpu_pct"], kind, mix, rnd, r["other_top"]))
                 log(f"  round {rnd + 1} {mix:9s} {kind:5s} {fmt_qps(r['qps']):>8s}"
-                    f"  cpu {r.get('cpu_pct', 0):3.0f}%{client_cpu(r)}  "
+                    f"  cpu {r.get('cpu_pct', 0):3.0f}% ({fmt_split(r)} µs/answer){client_cpu(r)}  "
                     + " ".join(f"{k}={v}" for k, v in sorted(r["rcodes"].items())))
-        order = order[1:] + order[:1]  # rotate who goes first, against drift
-        if echo_exe:
-            import conftest
-            port = conftest.free_port()
-            pin_self(args.server_cpus)
-            try:
-                e = subprocess.Popen([echo_exe, str(port)], stdin=subprocess.DEVNULL)
-            finally:
-                pin_self(args.client_cpus)
-            _children.append(e)
-            time.sleep(0.2)
-            r = run_client("echo", port, e.pid, "mixed", meta["mixes"].get("mixed") or next(iter(meta["mixes"].values())),
-                            rnd, args)
-            e.terminate()
-            e.wait()
-            _children.remove(e)
-            log(f"  round {rnd + 1} {'(echo)':9s} {'echo':5s} {fmt_qps(r['qps']):>8s}  cpu {r.get('cpu_pct', 0):3.0f}%"
-                f"{client_cpu(r)}")
-            if r["qps"] and (results["echo"] is None or r["qps"] > results["echo"]["qps"]):
-                results["echo"] = r
+            ratios = [(a, b, round_ratio(results, a, b, mix, rnd)) for a, b in RATIOS]
+            log(f"  round {rnd + 1} {mix:9s} " + ", ".join(f"{a}/{b} {x:.2f}" for a, b, x in ratios if x))
+            order = order[1:] + order[:1]  # rotate who goes first, against drift
 
     # Consistency across servers: the same file must give the same split.
     for mix in args.mixes:
@@ -739,38 +821,69 @@ def main(argv):
             warnings.append(x)
 
     stop_all()
+    results["machine"]["loadavg_after"] = list(os.getloadavg())
+    machine = machine_line(results["machine"], args)
+
+    def good(kind, mix):
+        return [r for r in results["runs"].get(kind, {}).get(mix, []) if r.get("qps")]
 
     def best(kind, mix):
-        runs = results["runs"].get(kind, {}).get(mix, [])
-        q = [r["qps"] for r in runs if r.get("qps")]
+        q = [r["qps"] for r in good(kind, mix)]
         return max(q) if q else None
 
     def cpu(kind, mix):
-        runs = [r for r in results["runs"].get(kind, {}).get(mix, []) if r.get("qps")]
+        runs = good(kind, mix)
         if not runs:
             return "-"
         return f"{max(runs, key=lambda r: r['qps']).get('cpu_pct', 0):.0f}%"
 
     def cpu_per_q(kind, mix):
-        runs = [r for r in results["runs"].get(kind, {}).get(mix, []) if r.get("qps")]
+        runs = good(kind, mix)
         if not runs:
             return None
         return max(runs, key=lambda r: r["qps"]).get("cpu_us_per_q")
 
-    results["best_qps"] = {k: {m: best(k, m) for m in args.mixes} for k in SERVERS}
-    header = ["", "canon", "knotd", "nsd", "canon/knotd", "canon/nsd"]
-    rows = []
+    def pooled(kind, mix):
+        """(user, sys) µs per answer over all rounds: the ticks are 10 ms, so
+        pooling the rounds gives the finest figure; a server's CPU per
+        answer moves far less with the machine's load than its QPS."""
+        runs = good(kind, mix)
+        n = sum(r.get("completed") or 0 for r in runs)
+        if not n:
+            return None
+        return tuple(1e6 * sum(r[k] for r in runs) / CLK_TCK / n for k in ("cpu_user_ticks", "cpu_sys_ticks"))
+
+    kinds = ("echo",) + SERVERS
+    results["best_qps"] = {k: {m: best(k, m) for m in args.mixes} for k in kinds}
+    results["ratios"] = {}
     for mix in args.mixes:
-        c, k, n = (best(s, mix) for s in SERVERS)
+        results["ratios"][mix] = {}
+        for a, b in RATIOS:
+            xs = [x for x in (round_ratio(results, a, b, mix, rnd) for rnd in range(args.rounds)) if x]
+            if xs:
+                results["ratios"][mix][f"{a}/{b}"] = {"min": min(xs), "median": statistics.median(xs),
+                                                      "max": max(xs), "rounds": xs}
+    results["cpu_split_us"] = {k: {m: pooled(k, m) for m in args.mixes} for k in kinds}
+
+    header = ["", "canon", "knotd", "nsd", "canon/knotd", "canon/nsd"]
+    header_q = ["", "echo", "canon", "knotd", "nsd", "canon/echo", "canon/knotd", "canon/nsd"]
+    rows, rows_q = [], []
+    for mix in args.mixes:
+        e, c, k, n = (best(s, mix) for s in kinds)
         rows.append([f"QPS {mix}", fmt_qps(c), fmt_qps(k), fmt_qps(n), fmt_ratio(c, k), fmt_ratio(c, n)])
+        rows_q.append([mix, fmt_qps(e), fmt_qps(c), fmt_qps(k), fmt_qps(n), fmt_ratio(c, e), fmt_ratio(c, k),
+                       fmt_ratio(c, n)])
     rows.append(None)
+    rows_m = []
 
     def sv(kind, which, key):
         return results["servers"].get(kind, {}).get(which, {}).get(key)
 
     def mrow(label, vals, fmt):
         c, k, n = vals
-        rows.append([label] + [fmt(v) if v is not None else "n/a" for v in vals] + [fmt_ratio(c, k), fmt_ratio(c, n)])
+        row = [label] + [fmt(v) if v is not None else "n/a" for v in vals] + [fmt_ratio(c, k), fmt_ratio(c, n)]
+        rows.append(row)
+        rows_m.append(row)
 
     recs = meta["records"]
     mrow("zone load time (s)", [sv(s, "full", "load_s") for s in SERVERS], lambda v: f"{v:.2f}")
@@ -787,23 +900,56 @@ def main(argv):
     mrow(f"bytes/record ({recs} records)", [per_rec(s) for s in SERVERS], lambda v: f"{v:.0f}")
     mrow("VmRSS after load, sum (MiB)", [(sv(s, "full", "rss_kb") or 0) / 1024 or None for s in SERVERS],
          lambda v: f"{v:.1f}")
+    # "table" keeps its old shape (QPS and memory rows, no echo) for readers of results.json.
     results["table"] = {"header": header, "rows": [r for r in rows if r]}
+    results["table_qps"] = {"header": header_q, "rows": rows_q}
 
     log()
-    log(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     log(f"== canon benchmark: {meta['owner_names']} names / {recs} records, one worker each, "
-        f"{client_desc(args)}, {args.duration} s x {args.rounds} round(s), best round ==")
-    print_table(rows, header)
+        f"{client_desc(args)}, {args.duration} s x {args.rounds} round(s) ==")
+    log()
+    log(f"QPS, best of {args.rounds} round(s) per server and mix; ratios of the bests")
+    log(machine)
+    print_table(rows_q, header_q)
+
+    log()
+    nr = args.rounds
+    log(f"per-round QPS ratios, min / median / max over {nr} round(s): each round runs "
+        + ", ".join(targets) + " back to back on the mix,")
+    log("so each ratio compares runs seconds apart; the min is what held in every round")
+    log(machine)
+    header_r = [""] + [f"{a}/{b}" for a, b in RATIOS]
+    rows_r = []
+    for mix in args.mixes:
+        cells = []
+        for a, b in RATIOS:
+            x = results["ratios"][mix].get(f"{a}/{b}")
+            cells.append(f"{x['min']:.2f} / {x['median']:.2f} / {x['max']:.2f}" if x else "-")
+        rows_r.append([mix] + cells)
+    print_table(rows_r, header_r)
+    results["table_ratios"] = {"header": header_r, "rows": rows_r}
+
+    log()
+    log("load time and memory")
+    log(machine)
+    print_table(rows_m, header)
+    mx = "mixed" if "mixed" in args.mixes else args.mixes[0]
+    if results["echo"] is None and echo:
+        runs = good("echo", mx)
+        if runs:
+            results["echo"] = max(runs, key=lambda r: r["qps"])
     if results["echo"]:
         e = results["echo"]
-        log(f"harness ceiling (bench/echo.c, recvmmsg echo, mixed file, {args.client}): {fmt_qps(e['qps'])} QPS"
+        log(f"harness ceiling (bench/echo.c, recvmmsg echo, {mx} file, {args.client}): {fmt_qps(e['qps'])} QPS"
             f" (echo cpu {e.get('cpu_pct', 0):.0f}%{client_cpu(e)})")
-        mx = "mixed" if "mixed" in args.mixes else args.mixes[0]
-        log(f"QPS {mx} / echo ceiling: " + ", ".join(
-            f"{k} {best(k, mx) / e['qps']:.2f}" for k in SERVERS if best(k, mx)))
+        ce = results["ratios"][mx].get("canon/echo")
+        log(f"QPS {mx} / echo ceiling (bests): " + ", ".join(
+            f"{k} {best(k, mx) / e['qps']:.2f}" for k in SERVERS if best(k, mx))
+            + (f"; canon/echo within a round: min {ce['min']:.2f}, median {ce['median']:.2f}" if ce else ""))
     log()
     log("server CPU per answer in the best run, µs (and the server's CPU use, % of one core: near 100% = the")
     log("server was the bottleneck, well below = the client was and the QPS above understates the server):")
+    log(machine)
     rows2 = []
     for mix in args.mixes:
         v = [cpu_per_q(s, mix) for s in SERVERS]
@@ -811,6 +957,22 @@ def main(argv):
                      + [fmt_ratio(v[0], v[1]), fmt_ratio(v[0], v[2])])
     print_table(rows2, header)
     results["table_cpu"] = {"header": header, "rows": rows2}
+
+    log()
+    log(f"server CPU per answer, µs user + system, all {nr} round(s) pooled (/proc/PID/stat utime, stime;")
+    log("the system part is the kernel's UDP path, which echo shows at its cheapest; the user part is the server's own work):")
+    log(machine)
+    header3 = ["", "echo", "canon", "knotd", "nsd", "canon/knotd user", "canon-echo sys"]
+    rows3 = []
+    for mix in args.mixes:
+        v = [results["cpu_split_us"][k][mix] for k in kinds]
+        c, k = v[1], v[2]
+        rows3.append([mix] + [f"{x[0]:.2f} + {x[1]:.2f}" if x else "n/a" for x in v]
+                     + [fmt_ratio(c[0], k[0]) if c and k else "-",
+                        f"{c[1] - v[0][1]:+.2f}" if c and v[0] else "-"])
+    print_table(rows3, header3)
+    results["table_cpu_split"] = {"header": header3, "rows": rows3}
+    log()
     for kind, why in failed.items():
         log(f"{kind}: not measured: {why.splitlines()[0]}")
     results["busy_runs"] = busy
@@ -820,15 +982,16 @@ def main(argv):
     busy_best = []
     if busy:
         worst = max(busy)
-        for kind in servers:
+        for kind in targets:
             for mix in args.mixes:
-                runs = [r for r in results["runs"].get(kind, {}).get(mix, []) if r.get("qps")]
+                runs = good(kind, mix)
                 if runs and max(runs, key=lambda r: r["qps"]).get("busy"):
                     busy_best.append(f"{kind} {mix}")
         x = (f"the machine was busy during {len(busy)} of {total} runs: other processes used up to "
              f"{worst[0]:.0f}% of a CPU (worst: {worst[1]} {worst[2]} round {worst[3] + 1}: {', '.join(worst[4])})")
         if busy_best:
-            x += (f"; the best run shown was one of them for: {', '.join(busy_best)}: those QPS are low, "
+            named = ", ".join(busy_best[:6]) + (f" and {len(busy_best) - 6} more" if len(busy_best) > 6 else "")
+            x += (f"; the best run shown was one of them for: {named}: those QPS are low, "
                   "rerun on a quiet machine")
             warn(x)
         else:
