@@ -573,14 +573,16 @@ def print_table(rows, header):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="bench/run", description="canon vs knotd vs nsd, one worker each.")
-    ap.add_argument("--quick", action="store_true", help="smoke test: small zone, 0.5 s runs, 3 rounds (about a minute)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: small zone, 0.5 s runs, 3 rounds (about a minute)")
     ap.add_argument("--names", type=int, help="owner names in the zone (default 100000; --quick 10000)")
     ap.add_argument("--queries", type=int, help="lines per query file (default 100000; --quick 5000)")
     ap.add_argument("--client", choices=("auto", "blast", "dnsperf"), default="auto",
                     help="load client: bench/blast.c (built into bench/out/) or dnsperf; "
                          "default auto: blast if it builds, else dnsperf")
     ap.add_argument("--duration", type=float, help="seconds per client run (default 5; --quick 0.5)")
-    ap.add_argument("--rounds", type=int, help="rounds over all mixes and servers (echo included): best QPS and min/median/max "
+    ap.add_argument("--rounds", type=int,
+                    help="rounds over all mixes and servers (echo included): best QPS and min/median/max "
                          "of the per-round ratios (default 3; --quick 3)")
     ap.add_argument("--mixes", help="comma-separated subset of: " + ",".join(genzone.MIXES))
     ap.add_argument("--servers", default="canon,knotd,nsd", help="comma-separated subset of canon,knotd,nsd")
@@ -776,7 +778,7 @@ def main(argv):
     if pct > BUSY_PCT:
         warn(f"the machine is busy before the runs: other processes use {pct:.0f}% of a CPU "
              f"({', '.join(top)}); the numbers will be low and noisy")
-    results["machine"] = {"cores": os.cpu_count(), "usable_cpus": sorted(os.sched_getaffinity(0)),
+    results["machine"] = {"cores": os.cpu_count(), "usable_cpus": sorted(args.server_cpus | args.client_cpus),
                           "loadavg_before": list(os.getloadavg()), "other_cpu_pct_before": pct}
     total = len(args.mixes) * len(targets) * args.rounds
     est = total * (args.duration + 0.4)
@@ -960,17 +962,23 @@ def main(argv):
 
     log()
     log(f"server CPU per answer, µs user + system, all {nr} round(s) pooled (/proc/PID/stat utime, stime;")
-    log("the system part is the kernel's UDP path, which echo shows at its cheapest; the user part is the server's own work):")
+    log("the system part is mostly the kernel's UDP path, all that echo has; the user part is the server's own work):")
     log(machine)
-    header3 = ["", "echo", "canon", "knotd", "nsd", "canon/knotd user", "canon-echo sys"]
+    header3 = ["", "echo", "canon", "knotd", "nsd", "canon/echo", "canon/knotd", "canon-echo sys"]
     rows3 = []
+    results["cpu_bound_ratio"] = {}
     for mix in args.mixes:
         v = [results["cpu_split_us"][k][mix] for k in kinds]
-        c, k = v[1], v[2]
+        e, c, k = (sum(x) if x else None for x in v[:3])
+        # QPS ratios if each server ran its core at 100%: the inverse of the CPU ratio.
+        results["cpu_bound_ratio"][mix] = {"canon/echo": e / c if e and c else None,
+                                           "canon/knotd": k / c if k and c else None}
         rows3.append([mix] + [f"{x[0]:.2f} + {x[1]:.2f}" if x else "n/a" for x in v]
-                     + [fmt_ratio(c[0], k[0]) if c and k else "-",
-                        f"{c[1] - v[0][1]:+.2f}" if c and v[0] else "-"])
+                     + [fmt_ratio(e, c), fmt_ratio(k, c),
+                        f"{v[1][1] - v[0][1]:+.2f}" if v[1] and v[0] else "-"])
     print_table(rows3, header3)
+    log("canon/echo, canon/knotd here: the QPS ratio if both ran their core at 100% (CPU per answer, inverted);")
+    log("steadier than the QPS ratios above when the servers' core is shared or the client is the limit")
     results["table_cpu_split"] = {"header": header3, "rows": rows3}
     log()
     for kind, why in failed.items():
