@@ -13,6 +13,7 @@
 
 #define POINTER_SIZE   2
 #define ANCOUNT_OFFSET 6
+#define LABELS_UNKNOWN 0xff /* A name has at most 127. */
 
 /* A compression pointer (RFC 1035 §4.1.4) or a label. */
 static inline bool is_pointer(const uint8_t *label)
@@ -88,7 +89,7 @@ static inline uint32_t lower4(uint32_t x)
  * response, which may have the client's upper case). As libknot's
  * label_is_equal(), only 'b' is folded: names from the zone are lower case.
  */
-static bool label_equal(const uint8_t *a, const uint8_t *b)
+static inline __attribute__((always_inline)) bool label_equal(const uint8_t *a, const uint8_t *b)
 {
 	if (*a != *b) {
 		return false;
@@ -159,6 +160,10 @@ static int put_name_compressed(canon_writer_t *w, const uint8_t *name, cursor_t 
 		labels++;
 	}
 	*name_len = (size_t)(p - name) + 1;
+	if (w->suffix_labels == LABELS_UNKNOWN) { /* The suffix is the QNAME. */
+		w->qname_labels = name_labels(w->wire + KNOT_WIRE_HEADER_SIZE);
+		w->suffix_labels = w->qname_labels;
+	}
 	const uint8_t *suffix = w->wire + w->suffix_pos;
 	uint8_t suffix_labels = w->suffix_labels;
 	while (suffix_labels > labels) {
@@ -340,6 +345,50 @@ static bool put_rr(canon_writer_t *w, const knot_rrset_t *rr, const knot_rdata_d
 	return true;
 }
 
+/*
+ * The records of an RRset whose owner is a known pointer and whose RDATA has
+ * no names (A, AAAA, TXT...): the same 10 octets before each RDATA. From
+ * record *i on, advancing *i and *rdata; true also when it had to stop early
+ * (the general path goes on from there), false when a record did not fit.
+ */
+static bool put_plain(const canon_writer_t *w, const knot_rrset_t *rr,
+                      const knot_rdata_descriptor_t *desc, const knot_rdata_t **rdata, uint16_t *i,
+                      cursor_t *c, uint16_t owner_ptr)
+{
+	const int *block = desc->block_types;
+	if (owner_ptr == 0 || w->question_size == 0 || *rr->owner == 0 ||
+	    block[1] != KNOT_RDATA_WF_END) {
+		return true;
+	}
+	bool remainder = block[0] == KNOT_RDATA_WF_REMAINDER;
+	if (!remainder && block[0] <= 0) {
+		return true; /* One name (NS, CNAME...). */
+	}
+	uint8_t head[10];
+	put_pointer(head, owner_ptr);
+	knot_wire_write_u16(head + 2, rr->type);
+	knot_wire_write_u16(head + 4, rr->rclass);
+	knot_wire_write_u32(head + 6, rr->ttl);
+	const knot_rdata_t *r = *rdata;
+	for (; *i < rr->rrs.count; (*i)++) {
+		uint16_t len = r->len;
+		if (!remainder && len != block[0] && len != 0) {
+			return false; /* Malformed, as libknot's write_rdata() finds. */
+		}
+		if (c->avail < (size_t)12 + len) {
+			return false;
+		}
+		memcpy(c->pos, head, sizeof(head));
+		knot_wire_write_u16(c->pos + 10, len);
+		memcpy(c->pos + 12, r->data, len);
+		c->pos += 12 + len;
+		c->avail -= 12 + (size_t)len;
+		r = knot_rdataset_next((knot_rdata_t *)r);
+	}
+	*rdata = r;
+	return true;
+}
+
 static inline uint16_t available(const canon_writer_t *w)
 {
 	return (uint16_t)(w->max - w->size - w->reserved);
@@ -359,7 +408,19 @@ bool canon_writer_put(canon_writer_t *w, int section, const knot_rrset_t *rr, ui
 	const knot_rdata_descriptor_t *desc = knot_get_rdata_descriptor(rr->type);
 	uint16_t owner_ptr = compr_hint == KNOT_COMPR_HINT_QNAME ? KNOT_COMPR_HINT_QNAME : 0;
 	const knot_rdata_t *rdata = rr->rrs.rdata;
-	for (uint16_t i = 0; i < count; i++) {
+	uint16_t i = 0;
+	if (owner_ptr == 0 || w->question_size == 0 || *rr->owner == 0) {
+		/* The first record finds the owner's pointer for the others. */
+		if (!put_rr(w, rr, desc, rdata, &c, &owner_ptr)) {
+			return false;
+		}
+		rdata = knot_rdataset_next((knot_rdata_t *)rdata);
+		i = 1;
+	}
+	if (i < count && !put_plain(w, rr, desc, &rdata, &i, &c, owner_ptr)) {
+		return false;
+	}
+	for (; i < count; i++) {
 		if (!put_rr(w, rr, desc, rdata, &c, &owner_ptr)) {
 			return false;
 		}
@@ -403,7 +464,7 @@ bool canon_writer_init(canon_writer_t *w, uint8_t *wire, uint16_t max, const can
 	if ((size_t)KNOT_WIRE_HEADER_SIZE + q->question_size > max) {
 		return false;
 	}
-	w->qname_labels = q->question_size > 0 ? name_labels(q->wire + KNOT_WIRE_HEADER_SIZE) : 0;
+	w->qname_labels = LABELS_UNKNOWN; /* Counted when first needed. */
 	start(w, q->wire);
 	return true;
 }

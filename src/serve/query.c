@@ -88,8 +88,8 @@ static uint8_t check_question(const canon_query_t *q)
  */
 static canon_cookie_status_t answer_cookie(answer_t *a, canon_opt_t *opt)
 {
-	if (a->ctx->cookies == NULL || a->peer == NULL) {
-		return CANON_COOKIE_NONE;
+	if (a->ctx->cookies == NULL || a->peer == NULL || a->q->cookie == NULL) {
+		return CANON_COOKIE_NONE; /* (Before time(): most queries have no COOKIE.) */
 	}
 	uint16_t len = 0;
 	canon_cookie_status_t status = canon_cookie_answer_wire(
@@ -233,7 +233,11 @@ static size_t answer_update(const canon_query_ctx_t *ctx, const struct sockaddr_
 static bool answer_edns(answer_t *a, canon_writer_t *w, canon_opt_t *opt, uint8_t *rcode,
                         bool *cookie_request)
 {
-	*opt = (canon_opt_t){.payload = a->ctx->udp_max_payload, .dnssec_ok = a->q->dnssec_ok};
+	/* Field by field: the options' room is not cleared. */
+	opt->payload = a->ctx->udp_max_payload;
+	opt->ext_rcode = 0;
+	opt->dnssec_ok = a->q->dnssec_ok;
+	opt->options_len = 0;
 	canon_cookie_status_t cookie = answer_cookie(a, opt);
 	if (cookie == CANON_COOKIE_MALFORMED) {
 		*rcode = KNOT_RCODE_FORMERR;
