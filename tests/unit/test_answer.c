@@ -82,7 +82,9 @@ static void make_query(fixture_t *f, const char *qname, uint16_t qtype, uint16_t
 static knot_rrset_t *rrset(fixture_t *f, const char *owner, uint16_t type, uint32_t ttl)
 {
 	assert_true(f->nrrs < MAX_RRSETS);
-	knot_rrset_t *rr = knot_rrset_new(dname(owner), type, KNOT_CLASS_IN, ttl, NULL);
+	knot_dname_t *name = dname(owner);
+	knot_rrset_t *rr = knot_rrset_new(name, type, KNOT_CLASS_IN, ttl, NULL); /* A copy. */
+	free(name);
 	assert_non_null(rr);
 	f->rrs[f->nrrs++] = rr;
 	return rr;
@@ -99,8 +101,10 @@ static void add_names(knot_rrset_t *rr, const uint8_t *head, size_t head_len, co
 {
 	uint8_t data[600];
 	size_t len = 0;
-	memcpy(data, head, head_len);
-	len += head_len;
+	if (head_len > 0) {
+		memcpy(data, head, head_len);
+		len += head_len;
+	}
 	const char *names[] = {n1, n2};
 	for (int i = 0; i < 2; i++) {
 		if (names[i] != NULL) {
@@ -109,8 +113,10 @@ static void add_names(knot_rrset_t *rr, const uint8_t *head, size_t head_len, co
 			len += knot_dname_size(data + len);
 		}
 	}
-	memcpy(data + len, tail, tail_len);
-	len += tail_len;
+	if (tail_len > 0) {
+		memcpy(data + len, tail, tail_len);
+		len += tail_len;
+	}
 	add_rdata(rr, data, len);
 }
 
