@@ -480,6 +480,86 @@ static void test_scan(void **state)
 	assert_false(canon_query_scan(&q, wire, len));
 }
 
+/* A name of 1..4 labels drawn from a few, in random case ('upper' of 1 in 4 letters). */
+static void random_name(char *out, unsigned *seed, bool mixed_case)
+{
+	static const char *labels[] = {"a", "b", "www", "mail", "example", "test", "sub", "x1"};
+	int n = 1 + rand_r(seed) % 4;
+	out[0] = 0;
+	for (int i = 0; i < n; i++) {
+		strcat(out, labels[rand_r(seed) % 8]);
+		strcat(out, ".");
+	}
+	if (rand_r(seed) % 2) {
+		strcat(out, "example.test.");
+	}
+	for (char *p = out; mixed_case && *p; p++) {
+		if (*p >= 'a' && *p <= 'z' && rand_r(seed) % 4 == 0) {
+			*p = (char)(*p - 'a' + 'A');
+		}
+	}
+}
+
+/* Random answers of names that share suffixes, in random case: always libknot's octets. */
+static void test_random_like_knot(void **state)
+{
+	(void)state;
+	unsigned seed = 20261202;
+	static const uint16_t types[] = {KNOT_RRTYPE_A,     KNOT_RRTYPE_CNAME, KNOT_RRTYPE_NS,
+	                                 KNOT_RRTYPE_MX,    KNOT_RRTYPE_SOA,   KNOT_RRTYPE_PTR,
+	                                 KNOT_RRTYPE_DNAME, KNOT_RRTYPE_SRV,   KNOT_RRTYPE_TXT};
+	for (int round = 0; round < 3000; round++) {
+		fixture_t f = {0};
+		char qname[300], owner[300], n1[300], n2[300];
+		random_name(qname, &seed, round % 3 == 0);
+		make_query(&f, qname, KNOT_RRTYPE_A, 0, false);
+		int rrsets = 1 + rand_r(&seed) % (MAX_RRSETS - 1);
+		for (int i = 0; i < rrsets; i++) {
+			uint16_t type = types[rand_r(&seed) % 9];
+			bool at_qname = rand_r(&seed) % 3 == 0;
+			if (at_qname) {
+				strcpy(owner, qname); /* The hint's case: as the client sent it. */
+			} else {
+				random_name(owner, &seed, round % 5 == 0);
+			}
+			knot_rrset_t *rr = rrset(&f, owner, type, 300);
+			int records = 1 + rand_r(&seed) % 3;
+			for (int r = 0; r < records; r++) {
+				random_name(n1, &seed, round % 7 == 0);
+				random_name(n2, &seed, false);
+				const uint8_t pref[6] = {0, (uint8_t)r, 0, 2, 0x13, 0xc4};
+				uint8_t addr[4] = {192, 0, 2, (uint8_t)r};
+				switch (type) {
+				case KNOT_RRTYPE_A:
+					add_rdata(rr, addr, 4);
+					break;
+				case KNOT_RRTYPE_TXT:
+					add_rdata(rr, (const uint8_t *)"\003abc", 4 - (r == 1));
+					break;
+				case KNOT_RRTYPE_MX:
+					add_names(rr, pref, 2, n1, NULL, NULL, 0);
+					break;
+				case KNOT_RRTYPE_SRV:
+					add_names(rr, pref, 6, n1, NULL, NULL, 0);
+					break;
+				case KNOT_RRTYPE_SOA:
+					add_names(rr, NULL, 0, n1, n2, SOA_TAIL, 20);
+					break;
+				default:
+					add_names(rr, NULL, 0, n1, NULL, NULL, 0);
+					break;
+				}
+			}
+			push(&f, rand_r(&seed) % 3, rr, at_qname ? KNOT_COMPR_HINT_QNAME : 0);
+		}
+		/* Sections in order, as the lookup fills them. */
+		uint8_t wire[65535];
+		uint16_t max = round % 4 == 0 ? 512 : 65535;
+		same_as_knot(&f, wire, max);
+		free_fixture(&f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +570,7 @@ int main(void)
 	        cmocka_unit_test(test_additional_dropped),
 	        cmocka_unit_test(test_opt_and_ede),
 	        cmocka_unit_test(test_scan),
+	        cmocka_unit_test(test_random_like_knot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
