@@ -6,6 +6,7 @@ memory, load and reload time; plus canon with 1 and 2 workers.
 Run through bench/run (see bench/README.md, "Cost, memory, load"):
   bench/run --cost     user-space instructions per answered query (callgrind),
                        canon vs knotd vs nsd, 20,000 mixed queries, 10k-name zone
+                       (--edns: the queries carry an OPT record; --edns do: with DO)
   bench/run --memory   RSS and PSS with the 100k-name zone at each log level
   bench/run --load     zone load time and reload time (SIGHUP) of the 100k zone
   bench/run --scale    canon with 1 and 2 workers next to the echo ceiling (QPS)
@@ -177,8 +178,9 @@ def cost(args, meta):
         pids = tree_pids(p.pid)
         for pid in pids:
             subprocess.run(["callgrind_control", "-i", "on", str(pid)], capture_output=True, timeout=60)
+        edns = {"": [], "edns": ["-e"], "do": ["-D"]}[args.edns]
         r = subprocess.run([blast, "-s", "127.0.0.1", "-p", str(port), "-d", qfile, "-n", str(args.cost_queries),
-                            "-l", "600", "-t", "5", "-q", str(args.cost_window)],
+                            "-l", "600", "-t", "5", "-q", str(args.cost_window)] + edns,
                            capture_output=True, text=True, timeout=900)
         for pid in pids:
             subprocess.run(["callgrind_control", "-i", "off", str(pid)], capture_output=True, timeout=60)
@@ -192,7 +194,8 @@ def cost(args, meta):
         log(f"  {kind:5s} {ir:>14,d} instructions / {done:,d} answers = "
             f"{ir / done if done else float('nan'):,.0f} per query  ({', '.join(f'{k} {v}' for k, v in sorted(out['rcodes'].items()))})")
     log()
-    log(f"== user-space instructions per answered query (callgrind, {args.cost_queries:,d} mixed queries, "
+    sent = {"": "", "edns": ", EDNS0", "do": ", EDNS0 DO"}[args.edns]
+    log(f"== user-space instructions per answered query (callgrind, {args.cost_queries:,d} mixed queries{sent}, "
         f"{meta['owner_names']:,d}-name zone, one worker) ==")
     log(machine())
     c = res.get("canon", {}).get("per_query")
@@ -379,6 +382,8 @@ def main(argv):
     ap.add_argument("--servers", default="canon,knotd,nsd")
     ap.add_argument("--cost-names", type=int, default=10000, help="zone size for --cost (default 10000)")
     ap.add_argument("--cost-queries", type=int, default=20000, help="queries for --cost (default 20000)")
+    ap.add_argument("--edns", nargs="?", const="edns", default="", choices=["edns", "do"],
+                    help="--cost queries carry an OPT record (UDP size 4096; --edns do: with DO)")
     ap.add_argument("--cost-window", type=int, default=32, help="queries in flight for --cost (default 32)")
     ap.add_argument("--names", type=int, default=100000, help="zone size for --memory/--load/--scale")
     ap.add_argument("--reloads", type=int, default=3, help="reloads for --load; the median counts (default 3)")

@@ -7,6 +7,7 @@
 
 #include <libknot/errcode.h>
 #include <libknot/rrtype/opt.h>
+#include <libknot/wire.h>
 
 #include "lib/cookie.h"
 
@@ -63,38 +64,36 @@ int canon_cookie_secret_parse(canon_cookie_secret_t *secret, const char *hex)
 }
 
 /* Add our COOKIE option: the client's cookie and a new server cookie for it. */
-static int put_cookie(const knot_edns_cookie_t *cc, const knot_edns_cookie_params_t *params,
-                      knot_rrset_t *opt, knot_mm_t *mm)
+/* Our COOKIE option (RFC 7873 §4: code, length, client cookie, server cookie) at 'out'. */
+static uint16_t put_cookie(const knot_edns_cookie_t *cc, const knot_edns_cookie_params_t *params,
+                           uint8_t *out)
 {
 	knot_edns_cookie_t sc;
 	if (knot_edns_cookie_server_generate(&sc, cc, params) != KNOT_EOK) {
-		return KNOT_EINVAL;
+		return 0;
 	}
 	uint16_t size = knot_edns_cookie_size(cc, &sc);
-	uint8_t *data = NULL;
-	int ret = knot_edns_reserve_option(opt, KNOT_EDNS_OPTION_COOKIE, size, &data, mm);
-	if (ret != KNOT_EOK) {
-		return ret;
+	knot_wire_write_u16(out, KNOT_EDNS_OPTION_COOKIE);
+	knot_wire_write_u16(out + 2, size);
+	if (knot_edns_cookie_write(out + KNOT_EDNS_OPTION_HDRLEN, size, cc, &sc) < 0) {
+		return 0;
 	}
-	return knot_edns_cookie_write(data, size, cc, &sc) < 0 ? KNOT_EINVAL : KNOT_EOK;
+	return (uint16_t)(KNOT_EDNS_OPTION_HDRLEN + size);
 }
 
-canon_cookie_status_t canon_cookie_answer(const canon_cookie_secret_t *secret,
-                                          const knot_rrset_t *query_opt,
-                                          const struct sockaddr_storage *client, uint32_t now,
-                                          knot_rrset_t *opt, knot_mm_t *mm)
+canon_cookie_status_t canon_cookie_answer_wire(const canon_cookie_secret_t *secret,
+                                               const uint8_t *data, uint16_t len,
+                                               const struct sockaddr_storage *client, uint32_t now,
+                                               uint8_t out[CANON_COOKIE_OPTION_MAX],
+                                               uint16_t *out_len)
 {
-	if (query_opt == NULL) {
-		return CANON_COOKIE_NONE;
-	}
-	uint8_t *option = knot_edns_get_option(query_opt, KNOT_EDNS_OPTION_COOKIE, NULL);
-	if (option == NULL) {
+	*out_len = 0;
+	if (data == NULL) {
 		return CANON_COOKIE_NONE;
 	}
 	knot_edns_cookie_t cc, sc;
 	/* RFC 7873 §5.2.2: a client cookie of 8 octets, a server cookie of 8..32. */
-	if (knot_edns_cookie_parse(&cc, &sc, knot_edns_opt_get_data(option),
-	                           knot_edns_opt_get_length(option)) != KNOT_EOK) {
+	if (knot_edns_cookie_parse(&cc, &sc, data, len) != KNOT_EOK) {
 		return CANON_COOKIE_MALFORMED;
 	}
 	knot_edns_cookie_params_t params = {
@@ -114,8 +113,33 @@ canon_cookie_status_t canon_cookie_answer(const canon_cookie_secret_t *secret,
 	/*
 	 * RFC 9018 §4.3 lets a valid cookie be echoed until it is half an hour
 	 * old; a fresh one every time is simpler and as good for the client.
-	 * Without room in 'mm' the answer just goes without a cookie.
 	 */
-	put_cookie(&cc, &params, opt, mm);
+	*out_len = put_cookie(&cc, &params, out);
+	return status;
+}
+
+canon_cookie_status_t canon_cookie_answer(const canon_cookie_secret_t *secret,
+                                          const knot_rrset_t *query_opt,
+                                          const struct sockaddr_storage *client, uint32_t now,
+                                          knot_rrset_t *opt, knot_mm_t *mm)
+{
+	if (query_opt == NULL) {
+		return CANON_COOKIE_NONE;
+	}
+	uint8_t *option = knot_edns_get_option(query_opt, KNOT_EDNS_OPTION_COOKIE, NULL);
+	if (option == NULL) {
+		return CANON_COOKIE_NONE;
+	}
+	uint8_t out[CANON_COOKIE_OPTION_MAX];
+	uint16_t out_len;
+	canon_cookie_status_t status = canon_cookie_answer_wire(
+	        secret, knot_edns_opt_get_data(option), knot_edns_opt_get_length(option), client,
+	        now, out, &out_len);
+	if (out_len > 0) {
+		/* Without room in 'mm' the answer just goes without a cookie. */
+		knot_edns_add_option(opt, KNOT_EDNS_OPTION_COOKIE,
+		                     (uint16_t)(out_len - KNOT_EDNS_OPTION_HDRLEN),
+		                     out + KNOT_EDNS_OPTION_HDRLEN, mm);
+	}
 	return status;
 }

@@ -15,6 +15,7 @@
 #include <libknot/cookies.h>
 #include <libknot/mm_ctx.h>
 #include <libknot/rrset.h>
+#include <libknot/rrtype/opt.h>
 
 /* Secret length in octets, and as the hex text cookie-secret takes. */
 #define CANON_COOKIE_SECRET_SIZE KNOT_EDNS_COOKIE_SECRET_SIZE
@@ -34,6 +35,10 @@ typedef enum {
 	CANON_COOKIE_MALFORMED, /* Wrong length: FORMERR (§5.2.2). */
 } canon_cookie_status_t;
 
+/* The longest COOKIE option canon writes: header, client cookie, largest server cookie. */
+#define CANON_COOKIE_OPTION_MAX                                                                    \
+	(KNOT_EDNS_OPTION_HDRLEN + KNOT_EDNS_COOKIE_CLNT_SIZE + KNOT_EDNS_COOKIE_SRVR_MAX_SIZE)
+
 /* Fill 'secret' from the kernel's random source (getrandom). 0 or -errno. */
 int canon_cookie_secret_random(canon_cookie_secret_t *secret);
 
@@ -51,3 +56,14 @@ canon_cookie_status_t canon_cookie_answer(const canon_cookie_secret_t *secret,
                                           const knot_rrset_t *query_opt,
                                           const struct sockaddr_storage *client, uint32_t now,
                                           knot_rrset_t *opt, knot_mm_t *mm);
+
+/*
+ * canon_cookie_answer() for the query path, without an OPT record: 'data' and
+ * 'len' are the query's COOKIE option data (NULL: none). Our COOKIE option,
+ * header included, goes to 'out' and its size to *out_len (0: none to send).
+ */
+canon_cookie_status_t canon_cookie_answer_wire(const canon_cookie_secret_t *secret,
+                                               const uint8_t *data, uint16_t len,
+                                               const struct sockaddr_storage *client, uint32_t now,
+                                               uint8_t out[CANON_COOKIE_OPTION_MAX],
+                                               uint16_t *out_len);

@@ -14,6 +14,7 @@
 #include "lib/lookup.h"
 #include "lib/name.h"
 #include "lib/parse.h"
+#include "serve/answer.h"
 #include "serve/query.h"
 #include "serve/requests.h"
 #include "serve/rrl.h"
@@ -24,10 +25,11 @@ typedef struct {
 	const canon_query_ctx_t *ctx;
 	const struct sockaddr_storage *peer;
 	canon_stream_t *stream;
-	knot_pkt_t *query;
-	knot_pkt_t *resp;
-	knot_rrset_t opt; /* Our OPT record when the query had EDNS0. */
-	bool edns;
+	const canon_query_t *q; /* The query's question and EDNS0 fields. */
+	knot_pkt_t *query;      /* The query parsed by libknot, off the fast path; or NULL. */
+	knot_pkt_t *resp;       /* FORMERR and TSIG errors: libknot writes those. */
+	knot_rrset_t opt;       /* Their OPT record. */
+	uint16_t limit;         /* The answer's size limit (answer_query()). */
 	bool *badvers; /* Set when the answer is BADVERS (in the OPT, not the header), or NULL. */
 	canon_cookie_status_t *cookie; /* What the query's COOKIE was, or NULL. */
 } answer_t;
@@ -49,8 +51,8 @@ static uint16_t answer_size_limit(const answer_t *a, size_t resp_size)
 	uint16_t limit = KNOT_WIRE_MIN_PKTSIZE;
 	if (a->ctx->tcp) {
 		limit = KNOT_WIRE_MAX_PKTSIZE;
-	} else if (a->edns) {
-		uint16_t client = knot_edns_get_payload(a->query->opt_rr);
+	} else if (a->q->edns) {
+		uint16_t client = a->q->payload;
 		limit = client < a->ctx->udp_max_payload ? client : a->ctx->udp_max_payload;
 		if (limit < KNOT_WIRE_MIN_PKTSIZE) {
 			limit = KNOT_WIRE_MIN_PKTSIZE;
@@ -60,70 +62,22 @@ static uint16_t answer_size_limit(const answer_t *a, size_t resp_size)
 }
 
 /* Question-level checks; returns the rcode to answer with, or NOERROR to look up. */
-static uint8_t check_question(const knot_pkt_t *query)
+static uint8_t check_question(const canon_query_t *q)
 {
-	if (knot_wire_get_opcode(query->wire) != KNOT_OPCODE_QUERY) {
+	if (knot_wire_get_opcode(q->wire) != KNOT_OPCODE_QUERY) {
 		return KNOT_RCODE_NOTIMPL;
 	}
-	if (knot_wire_get_qdcount(query->wire) != 1) {
+	if (knot_wire_get_qdcount(q->wire) != 1) {
 		return KNOT_RCODE_FORMERR;
 	}
-	uint16_t qtype = knot_pkt_qtype(query);
+	uint16_t qtype = q->qtype;
 	if (qtype == KNOT_RRTYPE_OPT || qtype == KNOT_RRTYPE_TSIG || qtype == KNOT_RRTYPE_TKEY) {
 		return KNOT_RCODE_FORMERR; /* Pseudo-types are not questions (RFC 6891 §6.1.1). */
 	}
-	if (knot_pkt_qclass(query) != KNOT_CLASS_IN) {
+	if (q->qclass != KNOT_CLASS_IN) {
 		return KNOT_RCODE_REFUSED; /* Only class IN zones are served. */
 	}
 	return KNOT_RCODE_NOERROR;
-}
-
-/* Write one section; false when an RRset did not fit (the caller sets TC). */
-static bool put_section(answer_t *a, const canon_answer_t *ans, knot_section_t id)
-{
-	const canon_answer_section_t *section = &ans->section[id];
-	if (section->count == 0) {
-		return true; /* Nothing to begin: the next section can start right away. */
-	}
-	if (knot_pkt_begin(a->resp, id) != KNOT_EOK) {
-		return false;
-	}
-	for (uint16_t i = 0; i < section->count; i++) {
-		int ret = knot_pkt_put(a->resp, section->rrs[i].compr_hint, section->rrs[i].rr,
-		                       KNOT_PF_NOTRUNC);
-		if (ret != KNOT_EOK) {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Restart the answer as header and question only, for TC (RFC 2181 §9). */
-static int reset_to_question(answer_t *a)
-{
-	knot_pkt_clear(a->resp);
-	int ret = knot_pkt_init_response(a->resp, a->query);
-	if (ret == KNOT_EOK && a->edns) {
-		ret = knot_pkt_reserve(a->resp, knot_edns_wire_size(&a->opt));
-	}
-	knot_wire_set_tc(a->resp->wire);
-	return ret;
-}
-
-static void put_answer(answer_t *a, const canon_answer_t *ans)
-{
-	if (ans->truncated || !put_section(a, ans, KNOT_ANSWER) ||
-	    !put_section(a, ans, KNOT_AUTHORITY)) {
-		reset_to_question(a);
-	} else {
-		/* Additional data that does not fit is left out without TC (RFC 2181 §9). */
-		put_section(a, ans, KNOT_ADDITIONAL);
-	}
-	/* Set last: reset_to_question() starts the header afresh. */
-	knot_wire_set_rcode(a->resp->wire, ans->rcode);
-	if (ans->aa) {
-		knot_wire_set_aa(a->resp->wire);
-	}
 }
 
 /*
@@ -132,28 +86,20 @@ static void put_answer(answer_t *a, const canon_answer_t *ans)
  * sent when rate limiting slips the answer (serve/rrl.c). A malformed COOKIE
  * option is answered FORMERR (§5.2.2) by the caller.
  */
-static canon_cookie_status_t answer_cookie(answer_t *a)
+static canon_cookie_status_t answer_cookie(answer_t *a, canon_opt_t *opt)
 {
-	if (a->ctx->cookies == NULL || a->peer == NULL) {
-		return CANON_COOKIE_NONE;
+	if (a->ctx->cookies == NULL || a->peer == NULL || a->q->cookie == NULL) {
+		return CANON_COOKIE_NONE; /* (Before time(): most queries have no COOKIE.) */
 	}
-	canon_cookie_status_t status =
-	        canon_cookie_answer(a->ctx->cookies, a->query->opt_rr, a->peer,
-	                            (uint32_t)time(NULL), &a->opt, &a->ctx->arena->mm);
+	uint16_t len = 0;
+	canon_cookie_status_t status = canon_cookie_answer_wire(
+	        a->ctx->cookies, a->q->cookie, a->q->cookie_len, a->peer, (uint32_t)time(NULL),
+	        opt->options + opt->options_len, &len);
+	opt->options_len = (uint16_t)(opt->options_len + len);
 	if (a->cookie != NULL) {
 		*a->cookie = status;
 	}
 	return status;
-}
-
-/* RFC 8914 §2: an Extended DNS Error option (INFO-CODE, EXTRA-TEXT) in our OPT. */
-static void add_ede(answer_t *a, int code, const char *text)
-{
-	size_t before = knot_edns_wire_size(&a->opt);
-	if (canon_edns_add_ede(&a->opt, code, text, &a->ctx->arena->mm) == KNOT_EOK) {
-		/* The OPT grew: reserve the difference so it still fits. */
-		knot_pkt_reserve(a->resp, (uint16_t)(knot_edns_wire_size(&a->opt) - before));
-	}
 }
 
 static void put_opt(answer_t *a)
@@ -277,89 +223,100 @@ static size_t answer_update(const canon_query_ctx_t *ctx, const struct sockaddr_
 		a.query = NULL;
 		len = answer_formerr(&a, query, query_len, resp);
 	} else {
-		a.edns = a.query->opt_rr != NULL;
 		len = answer_parsed(&a, resp, resp_size);
 		knot_pkt_free(a.query);
 	}
 	return len;
 }
 
-/* The answer to a QUERY, with 'tsig_room' octets kept free at its end for a TSIG. */
-static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_t tsig_room)
+/* The EDNS0 part of an answer: our OPT, the cookie; BADVERS ends the answer there. */
+static bool answer_edns(answer_t *a, canon_writer_t *w, canon_opt_t *opt, uint8_t *rcode,
+                        bool *cookie_request)
+{
+	/* Field by field: the options' room is not cleared. */
+	opt->payload = a->ctx->udp_max_payload;
+	opt->ext_rcode = 0;
+	opt->dnssec_ok = a->q->dnssec_ok;
+	opt->options_len = 0;
+	canon_cookie_status_t cookie = answer_cookie(a, opt);
+	if (cookie == CANON_COOKIE_MALFORMED) {
+		*rcode = KNOT_RCODE_FORMERR;
+	} else if (cookie != CANON_COOKIE_NONE && *rcode == KNOT_RCODE_FORMERR &&
+	           knot_wire_get_qdcount(a->q->wire) == 0) {
+		/* RFC 7873 §5.4 (and RFC 9619): no question, a COOKIE: a cookie request. */
+		*rcode = KNOT_RCODE_NOERROR;
+		*cookie_request = true;
+	}
+	canon_writer_reserve(w, canon_opt_size(opt));
+	if (a->q->version == EDNS_VERSION) {
+		return false;
+	}
+	/* RFC 6891 §6.1.3: BADVERS (16) is 1 in the OPT's extended rcode, 0 in the header. */
+	opt->ext_rcode = KNOT_RCODE_BADVERS >> 4;
+	if (a->badvers != NULL) {
+		*a->badvers = true;
+	}
+	canon_writer_put_opt(w, opt);
+	return true;
+}
+
+/* Look the question up and write the answer's sections (and its EDE into 'opt'). */
+static void answer_lookup(answer_t *a, canon_writer_t *w, canon_opt_t *opt)
 {
 	const canon_query_ctx_t *ctx = a->ctx;
 	knot_mm_t *mm = &ctx->arena->mm;
-	a->resp = knot_pkt_new(resp, answer_size_limit(a, resp_size), mm);
-	if (a->resp == NULL || knot_pkt_init_response(a->resp, a->query) != KNOT_EOK) {
-		return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
+	const knot_dname_t *qname = a->q->wire + KNOT_WIRE_HEADER_SIZE;
+	canon_answer_t ans;
+	unsigned flags = a->q->edns && a->q->dnssec_ok ? CANON_LOOKUP_DNSSEC : 0;
+	flags |= ctx->tcp ? 0 : CANON_LOOKUP_MINIMAL_ANY;
+	int ret = canon_lookup(ctx->table, ctx->aliases, qname, a->q->qtype, flags, &ans, mm);
+	if (ret == 0 && ctx->online != NULL && canon_online_active()) {
+		/* dnssec=online: keys, RRSIGs, compact denial (serve/online_sign.h). */
+		ret = canon_online_sign_answer(ctx->online, ctx->table, qname, a->q->qtype,
+		                               flags != 0, &ans, mm);
+	}
+	if (ret != 0) {
+		canon_writer_set_rcode(w, KNOT_RCODE_SERVFAIL);
+		return;
+	}
+	if (ctx->metrics != NULL) {
+		canon_metrics_answer(ctx->metrics, &ans);
+	}
+	canon_writer_put_answer(w, &ans);
+	if (a->q->edns && ans.ede != KNOT_EDNS_EDE_NONE) {
+		canon_opt_add_ede(opt, w, ans.ede, ans.ede_text);
+	}
+}
+
+/*
+ * The answer to a QUERY, with 'tsig_room' octets kept free at its end for a
+ * TSIG: written by serve/answer.c straight into 'resp'.
+ */
+static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_t tsig_room)
+{
+	canon_writer_t w;
+	a->limit = answer_size_limit(a, resp_size);
+	if (!canon_writer_init(&w, resp, a->limit, a->q)) {
+		return answer_header_only(a->q->wire, resp, KNOT_RCODE_SERVFAIL);
 	}
 	if (tsig_room > 0) {
-		knot_pkt_reserve(a->resp,
-		                 tsig_room); /* Only signed queries: a call saved on the rest. */
+		canon_writer_reserve(&w, tsig_room);
 	}
-	uint8_t rcode = check_question(a->query);
+	uint8_t rcode = check_question(a->q);
 	bool cookie_request = false; /* Answered by the OPT alone. */
-	if (a->edns) {
-		uint8_t version = knot_edns_get_version(a->query->opt_rr);
-		if (knot_edns_init(&a->opt, ctx->udp_max_payload, 0, EDNS_VERSION, mm) !=
-		    KNOT_EOK) {
-			return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
-		}
-		if (knot_edns_do(a->query->opt_rr)) {
-			knot_edns_set_do(&a->opt); /* RFC 3225 §3: the DO bit is copied. */
-		}
-		canon_cookie_status_t cookie = answer_cookie(a);
-		if (cookie == CANON_COOKIE_MALFORMED) {
-			rcode = KNOT_RCODE_FORMERR;
-		} else if (cookie != CANON_COOKIE_NONE && rcode == KNOT_RCODE_FORMERR &&
-		           knot_wire_get_qdcount(a->query->wire) == 0) {
-			/* RFC 7873 §5.4 (and RFC 9619): no question, a COOKIE: a cookie request. */
-			rcode = KNOT_RCODE_NOERROR;
-			cookie_request = true;
-		}
-		knot_pkt_reserve(a->resp, knot_edns_wire_size(&a->opt));
-		if (version != EDNS_VERSION) {
-			/* RFC 6891 §6.1.3: BADVERS (16) is 1 in the OPT's extended rcode. */
-			knot_edns_set_ext_rcode(&a->opt, KNOT_RCODE_BADVERS >> 4);
-			rcode = KNOT_RCODE_NOERROR;
-			if (a->badvers != NULL) {
-				*a->badvers = true;
-			}
-			put_opt(a);
-			return a->resp->size;
-		}
+	canon_opt_t opt;
+	if (a->q->edns && answer_edns(a, &w, &opt, &rcode, &cookie_request)) {
+		return w.size; /* BADVERS */
 	}
 	if (rcode == KNOT_RCODE_NOERROR && !cookie_request) {
-		canon_answer_t ans;
-		unsigned flags =
-		        a->edns && knot_edns_do(a->query->opt_rr) ? CANON_LOOKUP_DNSSEC : 0;
-		flags |= ctx->tcp ? 0 : CANON_LOOKUP_MINIMAL_ANY;
-		int ret = canon_lookup(ctx->table, ctx->aliases, knot_pkt_wire_qname(a->query),
-		                       knot_pkt_qtype(a->query), flags, &ans, mm);
-		if (ret == 0 && ctx->online != NULL && canon_online_active()) {
-			/* dnssec=online: keys, RRSIGs, compact denial (serve/online_sign.h). */
-			ret = canon_online_sign_answer(
-			        ctx->online, ctx->table, knot_pkt_wire_qname(a->query),
-			        knot_pkt_qtype(a->query), flags != 0, &ans, mm);
-		}
-		if (ret == 0) {
-			if (ctx->metrics != NULL) {
-				canon_metrics_answer(ctx->metrics, &ans);
-			}
-			put_answer(a, &ans);
-			if (a->edns && ans.ede != KNOT_EDNS_EDE_NONE) {
-				add_ede(a, ans.ede, ans.ede_text);
-			}
-		} else {
-			knot_wire_set_rcode(a->resp->wire, KNOT_RCODE_SERVFAIL);
-		}
+		answer_lookup(a, &w, &opt);
 	} else {
-		knot_wire_set_rcode(a->resp->wire, rcode);
+		canon_writer_set_rcode(&w, rcode);
 	}
-	if (a->edns) {
-		put_opt(a);
+	if (a->q->edns) {
+		canon_writer_put_opt(&w, &opt);
 	}
-	return a->resp->size;
+	return w.size;
 }
 
 /*
@@ -373,9 +330,10 @@ static size_t answer_signed(answer_t *a, uint8_t *resp, size_t resp_size)
 	canon_tsig_session_t tsig;
 	const canon_tsig_keyring_t *keys = a->ctx->keys ? a->ctx->keys : &no_keys;
 	uint8_t rcode = canon_tsig_verify(keys, a->query, &tsig);
-	size_t len = 0;
+	size_t len = 0, max;
 	if (rcode == KNOT_RCODE_NOERROR) {
 		len = answer_query(a, resp, resp_size, (uint16_t)canon_tsig_reserve(&tsig));
+		max = a->limit;
 	} else {
 		a->resp = knot_pkt_new(resp, answer_size_limit(a, resp_size), &a->ctx->arena->mm);
 		if (a->resp == NULL || knot_pkt_init_response(a->resp, a->query) != KNOT_EOK) {
@@ -383,8 +341,8 @@ static size_t answer_signed(answer_t *a, uint8_t *resp, size_t resp_size)
 		}
 		knot_wire_set_rcode(a->resp->wire, rcode);
 		len = a->resp->size;
+		max = a->resp->max_size;
 	}
-	size_t max = a->resp != NULL ? a->resp->max_size : len;
 	if (canon_tsig_sign(&tsig, resp, &len, max) != 0) {
 		return answer_header_only(a->query->wire, resp, KNOT_RCODE_SERVFAIL);
 	}
@@ -397,6 +355,9 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 	if (special(a, resp, resp_size, &special_len)) {
 		return special_len;
 	}
+	canon_query_t q;
+	canon_query_from_pkt(&q, a->query);
+	a->q = &q;
 	if (a->query->tsig_rr != NULL) {
 		return answer_signed(a, resp, resp_size);
 	}
@@ -405,7 +366,8 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 
 static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
                              uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
-                             canon_stream_t *stream, bool *badvers, canon_cookie_status_t *cookie)
+                             canon_stream_t *stream, bool *badvers, canon_cookie_status_t *cookie,
+                             int32_t *qtype)
 {
 	/* Too short for a header, or a response: nothing to say (RFC 1035 §4.1.1). */
 	if (query_len < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(query)) {
@@ -418,6 +380,14 @@ static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr
 	}
 	answer_t a = {
 	        .ctx = ctx, .peer = peer, .stream = stream, .badvers = badvers, .cookie = cookie};
+	canon_query_t q;
+	if (opcode == KNOT_OPCODE_QUERY && canon_query_scan(&q, query, query_len) &&
+	    q.qtype != KNOT_RRTYPE_AXFR && q.qtype != KNOT_RRTYPE_IXFR) {
+		/* The common query: no libknot packet for it or for its answer. */
+		a.q = &q;
+		*qtype = q.qtype;
+		return answer_query(&a, resp, resp_size, 0);
+	}
 	a.query = knot_pkt_new(query, (uint16_t)query_len, &ctx->arena->mm);
 	if (a.query == NULL) {
 		return answer_header_only(query, resp, KNOT_RCODE_SERVFAIL);
@@ -428,7 +398,6 @@ static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr
 		}
 		return answer_formerr(&a, query, query_len, resp);
 	}
-	a.edns = a.query->opt_rr != NULL;
 	return answer_parsed(&a, resp, resp_size);
 }
 
@@ -449,7 +418,7 @@ static uint16_t wire_qtype(const uint8_t *query, size_t query_len)
 /* One response sent (or a transfer's stream): counted in the worker's own block. */
 static void count_response(const canon_query_ctx_t *ctx, const uint8_t *query, size_t query_len,
                            const uint8_t *resp, size_t len, const canon_stream_t *stream,
-                           bool badvers)
+                           bool badvers, int32_t qtype)
 {
 	uint16_t rcode;
 	if (len >= KNOT_WIRE_HEADER_SIZE) {
@@ -459,7 +428,10 @@ static void count_response(const canon_query_ctx_t *ctx, const uint8_t *query, s
 	} else {
 		return; /* Nothing sent. */
 	}
-	canon_metrics_response(ctx->metrics, rcode, wire_qtype(query, query_len), ctx->tcp);
+	if (qtype < 0) {
+		qtype = wire_qtype(query, query_len); /* Not read by the fast path. */
+	}
+	canon_metrics_response(ctx->metrics, rcode, (uint16_t)qtype, ctx->tcp);
 }
 
 /* Response rate limiting (serve/rrl.h): drop or truncate the answer past the limit. */
@@ -482,15 +454,16 @@ size_t canon_query_answer(const canon_query_ctx_t *ctx, const struct sockaddr_st
 {
 	bool badvers = false;
 	canon_cookie_status_t cookie = CANON_COOKIE_NONE;
+	int32_t qtype = -1;
 	size_t len = answer_message(ctx, peer, query, query_len, resp, resp_size, stream, &badvers,
-	                            &cookie);
+	                            &cookie, &qtype);
 	/* A valid server cookie proves the address (RFC 7873 §5.2.5): not limited, as in NSD, BIND.
 	 */
 	if (ctx->rrl != NULL && len > 0 && peer != NULL && cookie != CANON_COOKIE_VALID) {
 		rate_limit(ctx, peer, resp, &len, cookie);
 	}
 	if (ctx->metrics != NULL) {
-		count_response(ctx, query, query_len, resp, len, stream, badvers);
+		count_response(ctx, query, query_len, resp, len, stream, badvers, qtype);
 	}
 	return len;
 }
