@@ -122,6 +122,12 @@ typedef struct canon_zone {
 	int refs;                  /* Zone tables holding this zone. */
 	const void *settings;      /* The server's settings for the zone; lib never reads it. */
 	struct canon_zone_build *build; /* While built: the duplicate index (zone.c). */
+	/*
+	 * Sealed: the one block holding every node with its owner, RRsets, RRSIG
+	 * views and records (zone.c, zone_compact); NULL when the seal could not
+	 * allocate it, and each of those is then an allocation of its own.
+	 */
+	void *store;
 } canon_zone_t;
 
 /* Results of canon_zone_find(). */
