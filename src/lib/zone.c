@@ -91,6 +91,70 @@ static int slots_reserve(canon_zone_t *zone, size_t count)
 	return 0;
 }
 
+/* Store offsets: nodes and RRsets hold pointers, so each starts 8-aligned. */
+static size_t store_align(size_t size)
+{
+	return (size + 7) & ~(size_t)7;
+}
+
+/*
+ * Nodes live as long as their zone, so they are cut from slabs instead of
+ * allocated one by one: no malloc header and rounding per node (8 to 16
+ * octets of each), and nodes made one after the other lie side by side.
+ */
+struct canon_zone_slab {
+	struct canon_zone_slab *next;
+	size_t used, size;
+	uint64_t data[]; /* Aligned for the nodes' pointers. */
+};
+
+/*
+ * Each slab twice the last, from a page (a small zone takes little) up to
+ * SLAB_MAX: below glibc's mmap threshold, so that the store's slabs reuse the
+ * heap the seal frees as it fills them (zone_compact).
+ */
+#define SLAB_FIRST 4096
+#define SLAB_MAX   (64u << 10)
+
+/* 'size' octets (a multiple of 8) cut from the slabs of 'list', or NULL. */
+static void *slab_alloc(struct canon_zone_slab **list, size_t size)
+{
+	struct canon_zone_slab *slab = *list;
+	if (slab == NULL || slab->size - slab->used < size) {
+		size_t room = slab == NULL ? SLAB_FIRST : slab->size * 2;
+		room = room > SLAB_MAX ? SLAB_MAX : room;
+		room = room < size ? size : room;
+		slab = malloc(sizeof(*slab) + room);
+		if (slab == NULL) {
+			return NULL;
+		}
+		slab->next = *list;
+		slab->used = 0;
+		slab->size = room;
+		*list = slab;
+	}
+	uint8_t *at = (uint8_t *)slab->data + slab->used;
+	slab->used += size;
+	return at;
+}
+
+static void slabs_free(struct canon_zone_slab *list)
+{
+	while (list != NULL) {
+		struct canon_zone_slab *next = list->next;
+		free(list);
+		list = next;
+	}
+}
+
+/* 'size' zeroed octets for a node, 8-aligned, freed with the zone. */
+static void *node_alloc(canon_zone_t *zone, size_t size)
+{
+	size = store_align(size);
+	void *node = slab_alloc(&zone->slabs, size);
+	return node != NULL ? memset(node, 0, size) : NULL;
+}
+
 /* The node for a lower-case name, created (empty) when missing. */
 static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *lower)
 {
@@ -112,8 +176,8 @@ static canon_node_t *node_get_or_add(canon_zone_t *zone, const knot_dname_t *low
 		zone->nodes = nodes;
 		zone->node_cap = cap;
 	}
-	/* The owner right after the node: one allocation, one cache line fewer to miss. */
-	node = calloc(1, sizeof(*node) + size);
+	/* The owner right after the node: one cache line fewer to miss. */
+	node = node_alloc(zone, sizeof(*node) + size);
 	if (node == NULL) {
 		return NULL;
 	}
@@ -695,111 +759,115 @@ static int set_denial(canon_zone_t *zone)
 			node->flags |= CANON_NODE_NSEC3;
 		}
 	}
+	if (zone->denial_count > 0) { /* Room was made for every node: give back the rest. */
+		const canon_node_t **fit =
+		        realloc(zone->denial_nodes, zone->denial_count * sizeof(*fit));
+		zone->denial_nodes = fit != NULL ? fit : zone->denial_nodes;
+	}
 	return 0;
 }
 
 /*
- * A sealed zone never changes, so it needs none of the room to grow its
- * pieces were built with: compaction moves every node, its owner, its RRsets,
- * their RRSIG views and their records into one block, node after node. Built
- * apart, a name of the 100,000-name bench zone took four allocations (node,
- * RRset array, records, the array's doubling slack), each with malloc's
- * header and its rounding to 16 octets (a 6-octet A record took 32); packed,
- * it takes what it uses (bench/run --memory). A query also finds a node's
- * RRsets and records on the cache lines after the node.
+ * A sealed zone never changes, so its RRsets need none of the room to grow
+ * they were built with: compaction moves every node's RRsets, their RRSIG
+ * views and their records into the zone's store, node after node (the nodes are
+ * packed already, node_alloc). Built apart, the RRsets of a name took two or
+ * three allocations (the array with its doubling slack, the records, the
+ * views), each with malloc's header and its rounding to 16 octets (a 6-octet A
+ * record took 32); packed, they take what they use (bench/run --memory).
  */
-static size_t store_align(size_t size)
+static size_t rrsets_store_size(const canon_node_t *node)
 {
-	return (size + 7) & ~(size_t)7; /* The nodes' and RRsets' pointers stay aligned. */
-}
-
-/* Octets of 'node' and all it owns in the store; records are 2-aligned (knot_rdata_t). */
-static size_t node_store_size(const canon_node_t *node)
-{
-	size_t size = store_align(sizeof(*node) + node->owner_size);
-	size += node->rrset_count * sizeof(canon_rrset_t);
+	size_t size = node->rrset_count * sizeof(canon_rrset_t);
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		size += (rrset->sigs != NULL ? sizeof(*rrset->sigs) : 0) + rrset->rr.rrs.size;
 	}
-	return store_align(size);
+	return store_align(
+	        size); /* Records are 2-aligned (knot_rdata_t), the next node's RRsets 8. */
 }
 
-/*
- * Copy 'old' to 'at': the node, its owner, its RRsets, their RRSIG views (into
- * the copied RRSIG RRset, as make_sig_view made them), their records. The
- * parent and wildcard links still point at the old nodes (zone_compact fixes
- * them).
- */
-static void node_store(const canon_node_t *old, uint8_t *at)
-{
-	canon_node_t *node = (canon_node_t *)at;
-	*node = *old;
-	node->owner = (knot_dname_t *)(node + 1);
-	memcpy(node->owner, old->owner, old->owner_size);
-	at += store_align(sizeof(*node) + old->owner_size);
-	node->rrsets = old->rrset_count > 0 ? (canon_rrset_t *)at : NULL;
-	node->rrset_cap = old->rrset_count;
-	at += old->rrset_count * sizeof(canon_rrset_t);
-	knot_rrset_t *views = (knot_rrset_t *)at;
-	for (uint16_t i = 0; i < old->rrset_count; i++) {
-		at += old->rrsets[i].sigs != NULL ? sizeof(knot_rrset_t) : 0;
-	}
-	const knot_rdata_t *old_sigs = NULL, *new_sigs = NULL;
-	for (uint16_t i = 0; i < old->rrset_count; i++) {
-		canon_rrset_t *rrset = &node->rrsets[i];
-		*rrset = old->rrsets[i];
-		rrset->rr.owner = node->owner;
-		knot_rdataset_t *rrs = &rrset->rr.rrs;
-		if (rrs->size > 0) {
-			memcpy(at, rrs->rdata, rrs->size);
-			rrs->rdata = (knot_rdata_t *)at;
-			at += rrs->size;
-		}
-		if (rrset->rr.type == KNOT_RRTYPE_RRSIG) {
-			old_sigs = old->rrsets[i].rr.rrs.rdata;
-			new_sigs = rrs->rdata;
-		}
-	}
-	for (uint16_t i = 0; i < old->rrset_count; i++) {
-		const knot_rrset_t *sigs = old->rrsets[i].sigs;
-		if (sigs == NULL) {
-			continue;
-		}
-		*views = *sigs;
-		views->owner = node->owner;
-		views->rrs.rdata = (knot_rdata_t *)((const uint8_t *)new_sigs +
-		                                    ((const uint8_t *)sigs->rrs.rdata -
-		                                     (const uint8_t *)old_sigs));
-		node->rrsets[i].sigs = views++;
-	}
-}
-
-/* Free what a node owns when it is not in a store. */
-static void node_free(canon_node_t *node)
+/* Free the node's RRsets and what they own, when they are not in the store. */
+static void node_free_rrsets(canon_node_t *node)
 {
 	for (uint16_t j = 0; j < node->rrset_count; j++) {
 		knot_rdataset_clear(&node->rrsets[j].rr.rrs, NULL);
 		free(node->rrsets[j].sigs);
 	}
 	free(node->rrsets);
-	free(node);
 }
 
-/* The zone's pointers into its nodes, moved to the store's copies in 'moved' (by node id). */
-static void zone_relink(canon_zone_t *zone, canon_node_t **moved)
+/*
+ * Move the node's RRsets to 'at' (rrsets_store_size octets): the array, the
+ * RRSIG views (into the moved RRSIG RRset, as make_sig_view made them), the
+ * records; free the old ones.
+ */
+static void rrsets_store(canon_node_t *node, uint8_t *at)
+{
+	if (node->rrset_count == 0) {
+		return;
+	}
+	canon_rrset_t *rrsets = (canon_rrset_t *)at;
+	at += node->rrset_count * sizeof(*rrsets);
+	knot_rrset_t *views = (knot_rrset_t *)at;
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		at += node->rrsets[i].sigs != NULL ? sizeof(knot_rrset_t) : 0;
+	}
+	const uint8_t *old_sigs = NULL;
+	uint8_t *new_sigs = NULL;
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		rrsets[i] = node->rrsets[i];
+		knot_rdataset_t *rrs = &rrsets[i].rr.rrs;
+		if (rrs->size > 0) {
+			memcpy(at, rrs->rdata, rrs->size);
+			rrs->rdata = (knot_rdata_t *)at;
+			at += rrs->size;
+		}
+		if (rrsets[i].rr.type == KNOT_RRTYPE_RRSIG) {
+			old_sigs = (const uint8_t *)node->rrsets[i].rr.rrs.rdata;
+			new_sigs = (uint8_t *)rrs->rdata;
+		}
+	}
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const knot_rrset_t *sigs = node->rrsets[i].sigs;
+		if (sigs != NULL) {
+			*views = *sigs;
+			views->rrs.rdata =
+			        (knot_rdata_t *)(new_sigs +
+			                         ((const uint8_t *)sigs->rrs.rdata - old_sigs));
+			rrsets[i].sigs = views++;
+		}
+	}
+	node_free_rrsets(node);
+	node->rrsets = rrsets;
+	node->rrset_cap = node->rrset_count;
+}
+
+/*
+ * Move a sealed zone's RRsets into its store (see rrsets_store_size). The
+ * store's slabs are cut from the heap the moved RRsets free, so loading peaks
+ * little higher than before. A node whose RRsets find no room keeps them as
+ * built: as correct, only bigger.
+ */
+static void zone_compact(canon_zone_t *zone)
 {
 	for (size_t i = 0; i < zone->node_count; i++) {
-		canon_node_t *node = moved[i];
-		node->parent = node->parent != NULL ? moved[node->parent->id] : NULL;
-		node->wildcard = node->wildcard != NULL ? moved[node->wildcard->id] : NULL;
+		canon_node_t *node = zone->nodes[i];
+		size_t size = rrsets_store_size(node);
+		uint8_t *at = size > 0 ? slab_alloc(&zone->store, size) : NULL;
+		if (at != NULL) {
+			rrsets_store(node, at);
+			node->flags |= CANON_NODE_STORED;
+		}
 	}
-	for (size_t i = 0; i < zone->denial_count; i++) {
-		zone->denial_nodes[i] = moved[zone->denial_nodes[i]->id];
+	/* The node array doubled as the zone grew: give back its unused end. */
+	canon_node_t **nodes = realloc(zone->nodes, zone->node_count * sizeof(*nodes));
+	if (nodes != NULL) {
+		zone->nodes = nodes;
+		zone->node_cap = zone->node_count;
 	}
-	size_t soa = (size_t)(zone->soa - zone->apex->rrsets);
-	zone->apex = moved[zone->apex->id];
-	zone->soa = &zone->apex->rrsets[soa];
+	/* What the seal pointed at in the apex's RRsets, again. */
+	zone->soa = canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA);
 	set_negative_soa(zone);
 	if (zone->soa->sigs != NULL) {
 		zone->negative_soa_sigs = *zone->soa->sigs;
@@ -809,44 +877,6 @@ static void zone_relink(canon_zone_t *zone, canon_node_t **moved)
 		zone->nsec3param =
 		        canon_node_rrset(zone->apex, KNOT_RRTYPE_NSEC3PARAM)->rr.rrs.rdata->data;
 	}
-}
-
-/*
- * Move a sealed zone into one block (see store_align). When the block cannot
- * be had, the zone stays as built: it is as correct, only bigger.
- */
-static void zone_compact(canon_zone_t *zone)
-{
-	size_t size = 0;
-	for (size_t i = 0; i < zone->node_count; i++) {
-		size += node_store_size(zone->nodes[i]);
-	}
-	uint8_t *store = malloc(size ? size : 1);
-	canon_node_t **moved = malloc(zone->node_count * sizeof(*moved));
-	if (store == NULL || moved == NULL) {
-		free(store);
-		free(moved);
-		return;
-	}
-	uint8_t *at = store;
-	for (size_t i = 0; i < zone->node_count; i++) {
-		moved[i] = (canon_node_t *)at;
-		node_store(zone->nodes[i], at);
-		at += node_store_size(zone->nodes[i]);
-	}
-	zone_relink(zone, moved);
-	if (zone->denial_count > 0) { /* set_denial made room for every node. */
-		const canon_node_t **fit =
-		        realloc(zone->denial_nodes, zone->denial_count * sizeof(*fit));
-		zone->denial_nodes = fit != NULL ? fit : zone->denial_nodes;
-	}
-	for (size_t i = 0; i < zone->node_count; i++) {
-		node_free(zone->nodes[i]);
-	}
-	free(zone->nodes);
-	zone->nodes = moved;
-	zone->node_cap = zone->node_count;
-	zone->store = store;
 }
 
 int canon_zone_seal(canon_zone_t *zone)
@@ -937,10 +967,13 @@ void canon_zone_free(canon_zone_t *zone)
 	if (zone == NULL) {
 		return;
 	}
-	for (size_t i = 0; zone->store == NULL && i < zone->node_count; i++) {
-		node_free(zone->nodes[i]);
+	for (size_t i = 0; i < zone->node_count; i++) {
+		if (!(zone->nodes[i]->flags & CANON_NODE_STORED)) {
+			node_free_rrsets(zone->nodes[i]);
+		}
 	}
-	free(zone->store);
+	slabs_free(zone->store);
+	slabs_free(zone->slabs);
 	free(zone->nodes);
 	free(zone->canonical);
 	free(zone->denial_nodes);

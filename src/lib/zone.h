@@ -55,6 +55,8 @@ enum canon_node_flags {
 	 * (RFC 5155 §7.2.8), canon_zone_find() does not find it.
 	 */
 	CANON_NODE_NSEC3 = 1 << 7,
+	/* Its RRsets are in canon_zone_t.store, freed with it (zone.c; not for readers). */
+	CANON_NODE_STORED = 1 << 8,
 };
 
 /* CNAME flattening modes (Cloudflare's): which CNAMEs are answered as ALIAS. */
@@ -122,12 +124,13 @@ typedef struct canon_zone {
 	int refs;                  /* Zone tables holding this zone. */
 	const void *settings;      /* The server's settings for the zone; lib never reads it. */
 	struct canon_zone_build *build; /* While built: the duplicate index (zone.c). */
+	struct canon_zone_slab *slabs;  /* The nodes with their owners (zone.c, node_alloc). */
 	/*
-	 * Sealed: the one block holding every node with its owner, RRsets, RRSIG
-	 * views and records (zone.c, zone_compact); NULL when the seal could not
-	 * allocate it, and each of those is then an allocation of its own.
+	 * Sealed: the slabs holding the nodes' RRsets, RRSIG views and records
+	 * side by side (zone.c, zone_compact), at the nodes flagged
+	 * CANON_NODE_STORED; the others' are allocations of their own.
 	 */
-	void *store;
+	struct canon_zone_slab *store;
 } canon_zone_t;
 
 /* Results of canon_zone_find(). */
