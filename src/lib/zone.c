@@ -768,23 +768,24 @@ static int set_denial(canon_zone_t *zone)
 }
 
 /*
- * A sealed zone never changes, so its RRsets need none of the room to grow
- * they were built with: compaction moves every node's RRsets, their RRSIG
- * views and their records into the zone's store, node after node (the nodes are
- * packed already, node_alloc). Built apart, the RRsets of a name took two or
- * three allocations (the array with its doubling slack, the records, the
- * views), each with malloc's header and its rounding to 16 octets (a 6-octet A
- * record took 32); packed, they take what they use (bench/run --memory).
+ * A sealed zone never changes, so it needs none of the room to grow its
+ * pieces were built with: compaction moves every node with its owner, its
+ * RRsets, their RRSIG views and their records into the zone's store, one
+ * after the other. Built apart, the RRsets of a name took two or three
+ * allocations (the array with its doubling slack, the records, the views),
+ * each with malloc's header and its rounding to 16 octets (a 6-octet A record
+ * took 32); packed, they take what they use (bench/run --memory), and a query
+ * finds a node's RRsets and records on the cache lines after the node.
  */
-static size_t rrsets_store_size(const canon_node_t *node)
+static size_t node_store_size(const canon_node_t *node)
 {
-	size_t size = node->rrset_count * sizeof(canon_rrset_t);
+	size_t size = store_align(sizeof(*node) + node->owner_size);
+	size += node->rrset_count * sizeof(canon_rrset_t);
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
 		const canon_rrset_t *rrset = &node->rrsets[i];
 		size += (rrset->sigs != NULL ? sizeof(*rrset->sigs) : 0) + rrset->rr.rrs.size;
 	}
-	return store_align(
-	        size); /* Records are 2-aligned (knot_rdata_t), the next node's RRsets 8. */
+	return store_align(size); /* Records are 2-aligned (knot_rdata_t), the next node 8. */
 }
 
 /* Free the node's RRsets and what they own, when they are not in the store. */
@@ -797,26 +798,18 @@ static void node_free_rrsets(canon_node_t *node)
 	free(node->rrsets);
 }
 
-/*
- * Move the node's RRsets to 'at' (rrsets_store_size octets): the array, the
- * RRSIG views (into the moved RRSIG RRset, as make_sig_view made them), the
- * records; free the old ones.
- */
-static void rrsets_store(canon_node_t *node, uint8_t *at)
+/* Copy the RRsets of 'old' to 'at' (their views after them, then their records). */
+static void rrsets_store(const canon_node_t *old, canon_rrset_t *rrsets)
 {
-	if (node->rrset_count == 0) {
-		return;
-	}
-	canon_rrset_t *rrsets = (canon_rrset_t *)at;
-	at += node->rrset_count * sizeof(*rrsets);
+	uint8_t *at = (uint8_t *)(rrsets + old->rrset_count);
 	knot_rrset_t *views = (knot_rrset_t *)at;
-	for (uint16_t i = 0; i < node->rrset_count; i++) {
-		at += node->rrsets[i].sigs != NULL ? sizeof(knot_rrset_t) : 0;
+	for (uint16_t i = 0; i < old->rrset_count; i++) {
+		at += old->rrsets[i].sigs != NULL ? sizeof(knot_rrset_t) : 0;
 	}
 	const uint8_t *old_sigs = NULL;
 	uint8_t *new_sigs = NULL;
-	for (uint16_t i = 0; i < node->rrset_count; i++) {
-		rrsets[i] = node->rrsets[i];
+	for (uint16_t i = 0; i < old->rrset_count; i++) {
+		rrsets[i] = old->rrsets[i];
 		knot_rdataset_t *rrs = &rrsets[i].rr.rrs;
 		if (rrs->size > 0) {
 			memcpy(at, rrs->rdata, rrs->size);
@@ -824,12 +817,13 @@ static void rrsets_store(canon_node_t *node, uint8_t *at)
 			at += rrs->size;
 		}
 		if (rrsets[i].rr.type == KNOT_RRTYPE_RRSIG) {
-			old_sigs = (const uint8_t *)node->rrsets[i].rr.rrs.rdata;
+			old_sigs = (const uint8_t *)old->rrsets[i].rr.rrs.rdata;
 			new_sigs = (uint8_t *)rrs->rdata;
 		}
 	}
-	for (uint16_t i = 0; i < node->rrset_count; i++) {
-		const knot_rrset_t *sigs = node->rrsets[i].sigs;
+	/* A view points into its node's RRSIG RRset (make_sig_view): into the copy now. */
+	for (uint16_t i = 0; i < old->rrset_count; i++) {
+		const knot_rrset_t *sigs = old->rrsets[i].sigs;
 		if (sigs != NULL) {
 			*views = *sigs;
 			views->rrs.rdata =
@@ -838,45 +832,135 @@ static void rrsets_store(canon_node_t *node, uint8_t *at)
 			rrsets[i].sigs = views++;
 		}
 	}
-	node_free_rrsets(node);
-	node->rrsets = rrsets;
-	node->rrset_cap = node->rrset_count;
 }
 
 /*
- * Move a sealed zone's RRsets into its store (see rrsets_store_size). The
- * store's slabs are cut from the heap the moved RRsets free, so loading peaks
- * little higher than before. A node whose RRsets find no room keeps them as
- * built: as correct, only bigger.
+ * Copy 'old' with all it owns to 'at' (node_store_size octets) and free its
+ * old RRsets. The owner and RRsets' owners point at the copy's owner; the
+ * parent and wildcard links are zone_relink's.
  */
-static void zone_compact(canon_zone_t *zone)
+static canon_node_t *node_store(canon_node_t *old, uint8_t *at)
+{
+	canon_node_t *node = (canon_node_t *)at;
+	*node = *old;
+	node->owner = (knot_dname_t *)(node + 1);
+	memcpy(node->owner, old->owner, old->owner_size);
+	node->rrsets = NULL;
+	if (old->rrset_count > 0) {
+		node->rrsets = (canon_rrset_t *)(at + store_align(sizeof(*node) + old->owner_size));
+		rrsets_store(old, node->rrsets);
+		for (uint16_t i = 0; i < node->rrset_count; i++) {
+			node->rrsets[i].rr.owner = node->owner;
+			if (node->rrsets[i].sigs != NULL) {
+				node->rrsets[i].sigs->owner = node->owner;
+			}
+		}
+	}
+	node->rrset_cap = node->rrset_count;
+	node->flags |= CANON_NODE_STORED;
+	node_free_rrsets(old);
+	return node;
+}
+
+/* Parents from 'up' (index + 1 of each node's parent, 0 at the apex), and wildcards again. */
+static void zone_relink(canon_zone_t *zone, const uint32_t *up)
 {
 	for (size_t i = 0; i < zone->node_count; i++) {
 		canon_node_t *node = zone->nodes[i];
-		size_t size = rrsets_store_size(node);
-		uint8_t *at = size > 0 ? slab_alloc(&zone->store, size) : NULL;
-		if (at != NULL) {
-			rrsets_store(node, at);
-			node->flags |= CANON_NODE_STORED;
+		node->parent = up[i] != 0 ? zone->nodes[up[i] - 1] : NULL;
+		node->wildcard = NULL;
+	}
+	for (size_t i = 0; i < zone->node_count; i++) {
+		canon_node_t *node = zone->nodes[i];
+		if (node->parent != NULL && node->owner[0] == 1 && node->owner[1] == '*') {
+			node->parent->wildcard = node;
 		}
 	}
+}
+
+/* The node slabs in the order they were cut (node_alloc pushes each new one first). */
+static struct canon_zone_slab *slabs_reverse(struct canon_zone_slab *list)
+{
+	struct canon_zone_slab *done = NULL;
+	while (list != NULL) {
+		struct canon_zone_slab *next = list->next;
+		list->next = done;
+		done = list;
+		list = next;
+	}
+	return done;
+}
+
+static bool slab_holds(const struct canon_zone_slab *slab, const void *p)
+{
+	const uint8_t *start = (const uint8_t *)slab->data;
+	return (const uint8_t *)p >= start && (const uint8_t *)p < start + slab->used;
+}
+
+/* Free a node slab, or keep it in 'kept' when a node in it did not move; the next slab. */
+static struct canon_zone_slab *slab_retire(struct canon_zone_slab *slab, bool keep,
+                                           struct canon_zone_slab **kept)
+{
+	struct canon_zone_slab *next = slab->next;
+	if (keep) {
+		slab->next = *kept;
+		*kept = slab;
+	} else {
+		free(slab);
+	}
+	return next;
+}
+
+/*
+ * Move the zone into its store (see node_store_size), after set_sigs and
+ * before anything else points at its nodes but the parent and wildcard links
+ * and the apex. Node slabs are freed as soon as their nodes moved (nodes are
+ * cut in the order of their ids), and the store's slabs are cut from the heap
+ * the moved RRsets free: loading peaks no higher than before. A node that
+ * finds no room stays where it is, as built: as correct, only bigger.
+ */
+static int zone_compact(canon_zone_t *zone)
+{
+	uint32_t *up = malloc(zone->node_count * sizeof(*up));
+	if (up == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < zone->node_count; i++) {
+		const canon_node_t *parent = zone->nodes[i]->parent;
+		up[i] = parent != NULL ? parent->id + 1 : 0;
+	}
+	uint32_t apex = zone->apex->id;
+	struct canon_zone_slab *slabs = slabs_reverse(zone->slabs), *kept = NULL;
+	bool keep = false; /* Whether the first of 'slabs' holds a node that did not move. */
+	zone->slabs = NULL;
+	for (size_t i = 0; i < zone->node_count; i++) {
+		canon_node_t *old = zone->nodes[i];
+		/* The slabs before the one holding this node hold no node still to move. */
+		while (slabs != NULL && !slab_holds(slabs, old)) {
+			slabs = slab_retire(slabs, keep, &kept);
+			keep = false;
+		}
+		uint8_t *at = slab_alloc(&zone->store, node_store_size(old));
+		if (at != NULL) {
+			zone->nodes[i] = node_store(old, at);
+		}
+		keep = keep || at == NULL;
+	}
+	while (slabs != NULL) {
+		slabs = slab_retire(slabs, keep, &kept);
+		keep = false;
+	}
+	zone->slabs = kept;
+	zone_relink(zone, up);
+	free(up);
+	zone->apex = zone->nodes[apex];
 	/* The node array doubled as the zone grew: give back its unused end. */
 	canon_node_t **nodes = realloc(zone->nodes, zone->node_count * sizeof(*nodes));
 	if (nodes != NULL) {
 		zone->nodes = nodes;
 		zone->node_cap = zone->node_count;
 	}
-	/* What the seal pointed at in the apex's RRsets, again. */
-	zone->soa = canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA);
-	set_negative_soa(zone);
-	if (zone->soa->sigs != NULL) {
-		zone->negative_soa_sigs = *zone->soa->sigs;
-		zone->negative_soa_sigs.ttl = zone->negative_soa.ttl;
-	}
-	if (zone->nsec3param != NULL) {
-		zone->nsec3param =
-		        canon_node_rrset(zone->apex, KNOT_RRTYPE_NSEC3PARAM)->rr.rrs.rdata->data;
-	}
+	return 0;
 }
 
 int canon_zone_seal(canon_zone_t *zone)
@@ -904,25 +988,25 @@ int canon_zone_seal(canon_zone_t *zone)
 	if (ret != 0) {
 		return ret;
 	}
-	zone->soa = canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA);
-	if (zone->soa == NULL) {
+	if (canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA) == NULL) {
 		return -ENOENT;
 	}
-	set_negative_soa(zone);
 	for (size_t i = 0; i < zone->node_count; i++) {
 		if (set_sigs(zone->nodes[i]) != 0) {
 			return -ENOMEM;
 		}
 	}
+	/* From here on pointers into the nodes are those of their final place. */
+	if (zone_compact(zone) != 0) {
+		return -ENOMEM;
+	}
+	zone->soa = canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA);
+	set_negative_soa(zone);
 	if (zone->soa->sigs != NULL) {
 		zone->negative_soa_sigs = *zone->soa->sigs;
 		zone->negative_soa_sigs.ttl = zone->negative_soa.ttl;
 	}
-	ret = set_denial(zone);
-	if (ret == 0) {
-		zone_compact(zone);
-	}
-	return ret;
+	return set_denial(zone);
 }
 
 canon_find_t canon_zone_find(const canon_zone_t *zone, const canon_name_t *name,
