@@ -55,6 +55,8 @@ enum canon_node_flags {
 	 * (RFC 5155 §7.2.8), canon_zone_find() does not find it.
 	 */
 	CANON_NODE_NSEC3 = 1 << 7,
+	/* It and its RRsets are in canon_zone_t.store, freed with it (zone.c; not for readers). */
+	CANON_NODE_STORED = 1 << 8,
 };
 
 /* CNAME flattening modes (Cloudflare's): which CNAMEs are answered as ALIAS. */
@@ -122,6 +124,18 @@ typedef struct canon_zone {
 	int refs;                  /* Zone tables holding this zone. */
 	const void *settings;      /* The server's settings for the zone; lib never reads it. */
 	struct canon_zone_build *build; /* While built: the duplicate index (zone.c). */
+	/*
+	 * While built: the nodes with their owners (zone.c, node_alloc). Sealed:
+	 * only the nodes that found no room in the store, if any.
+	 */
+	struct canon_zone_slab *slabs;
+	/*
+	 * Sealed: the slabs holding each node (CANON_NODE_STORED) with its
+	 * owner, RRsets, RRSIG views and records side by side (zone.c,
+	 * zone_compact). The RRsets of the other nodes, if any, are allocations
+	 * of their own.
+	 */
+	struct canon_zone_slab *store;
 } canon_zone_t;
 
 /* Results of canon_zone_find(). */

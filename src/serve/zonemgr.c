@@ -314,7 +314,10 @@ void zm_open_journal(canon_zonemgr_t *mgr, zm_zone_t *z)
 /*
  * After loading: what the loads freed (positions, findings, scanner buffers)
  * lies between the zones' allocations; hand its pages back, as Knot does after
- * zone events.
+ * zone events. After a reload, once zm_publish() freed the versions it
+ * replaced: trimmed before, a reloaded 100,000-name zone kept its old version's
+ * pages (VmRSS 27 -> 43-51 MiB after one to three reloads, 32 -> 59 before the
+ * zone store).
  */
 static void trim_heap(void)
 {
@@ -837,11 +840,11 @@ static void run_reload(canon_zonemgr_t *mgr)
 	for (size_t i = 0; i < count; i++) {
 		reload_zone(mgr, &zones[i]);
 	}
-	trim_heap();
 	bool changed = false;
 	zm_batch_commit(mgr, NULL, &changed);
 	bool catalog = zm_catalog_refresh(mgr);
 	zm_publish(mgr); /* Also when only the zone list changed. */
+	trim_heap();
 	zm_batch_announce(mgr);
 	if (catalog) {
 		zm_announce(mgr, &mgr->catalog);
@@ -1060,6 +1063,7 @@ static void reload_one(canon_zonemgr_t *mgr, zm_zone_t *z)
 	bool changed = false;
 	zm_batch_commit(mgr, NULL, &changed);
 	zm_publish(mgr); /* Also when only its flatten= mode or its loaded state changed. */
+	trim_heap();
 	zm_batch_announce(mgr);
 }
 

@@ -323,6 +323,96 @@ static void test_nsec_index(void **state)
 	canon_zone_free(zone);
 }
 
+/* Whether [p, p + size) lies in the octets of 'rrs'. */
+static bool in_rdataset(const knot_rdataset_t *rrs, const void *p, size_t size)
+{
+	const uint8_t *start = (const uint8_t *)rrs->rdata;
+	return (const uint8_t *)p >= start && (const uint8_t *)p + size <= start + rrs->size;
+}
+
+/* One node of a sealed zone: in the store, its links and views pointing at the moved copies. */
+static void check_stored_node(const canon_zone_t *zone, const canon_node_t *node)
+{
+	assert_true(node->flags & CANON_NODE_STORED);
+	assert_ptr_equal(node->owner, (const uint8_t *)(node + 1));
+	assert_ptr_equal(canon_zone_get_name(zone, node->owner), node);
+	if (node == zone->apex) {
+		assert_null(node->parent);
+	} else {
+		assert_ptr_equal(node->parent,
+		                 canon_zone_get_name(zone, canon_name_parent(node->owner)));
+	}
+	knot_dname_storage_t star = {1, '*'};
+	memcpy(star + 2, node->owner, node->owner_size);
+	assert_ptr_equal(node->wildcard, canon_zone_get_name(zone, star));
+	const canon_rrset_t *rrsig = canon_node_rrset(node, KNOT_RRTYPE_RRSIG);
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const canon_rrset_t *rrset = &node->rrsets[i];
+		assert_ptr_equal(rrset->rr.owner, node->owner);
+		if (rrset->sigs != NULL) {
+			assert_non_null(rrsig);
+			assert_ptr_equal(rrset->sigs->owner, node->owner);
+			assert_true(in_rdataset(&rrsig->rr.rrs, rrset->sigs->rrs.rdata,
+			                        rrset->sigs->rrs.size));
+		}
+	}
+}
+
+/*
+ * The seal moves every node into the zone's store (zone_compact): enough
+ * names to fill several node slabs, empty non-terminals, a wildcard, an RRset
+ * of many records and signatures; after it every link, view and record must
+ * be those of the moved copies.
+ */
+static void test_sealed_store(void **state)
+{
+	(void)state;
+	canon_zone_t *zone = new_zone("sig.test.");
+	char owner[64], addr[32];
+	for (unsigned i = 0; i < 3000; i++) {
+		snprintf(owner, sizeof(owner), "h%u.e%u.sig.test.", i, i % 7); /* e0..e6: ENTs */
+		snprintf(addr, sizeof(addr), "10.%u.%u.1", i / 256, i % 256);
+		add(zone, owner, KNOT_RRTYPE_A, addr);
+	}
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%u", i);
+		add(zone, "many.sig.test.", KNOT_RRTYPE_A, addr);
+	}
+	add(zone, "*.e3.sig.test.", KNOT_RRTYPE_A, "192.0.2.200");
+	add(zone, "h5.e5.sig.test.", KNOT_RRTYPE_NS, "ns.example.");
+	add_sig(zone, "h5.e5.sig.test.", KNOT_RRTYPE_A, 300, 1);
+	add_sig(zone, "sig.test.", KNOT_RRTYPE_SOA, 300, 2);
+	add_nsec(zone, "sig.test.", "h0.e0.sig.test.");
+	add_sig(zone, "sig.test.", KNOT_RRTYPE_NSEC, 60, 3);
+	assert_int_equal(canon_zone_seal(zone), 0);
+	assert_null(zone->slabs); /* Every node moved. */
+	for (size_t i = 0; i < zone->node_count; i++) {
+		assert_int_equal(zone->nodes[i]->id, i);
+		check_stored_node(zone, zone->nodes[i]);
+	}
+	assert_ptr_equal(zone->soa, canon_node_rrset(zone->apex, KNOT_RRTYPE_SOA));
+	assert_ptr_equal(zone->negative_soa.rrs.rdata, zone->soa->rr.rrs.rdata);
+	assert_ptr_equal(zone->negative_soa_sigs.rrs.rdata, zone->soa->sigs->rrs.rdata);
+	assert_int_equal(zone->denial, CANON_DENIAL_NSEC);
+	assert_ptr_equal(zone->denial_nodes[0], zone->apex);
+	knot_dname_storage_t name;
+	knot_dname_from_str(name, "h2999.e3.sig.test.", sizeof(name));
+	const canon_rrset_t *a = canon_node_rrset(canon_zone_get_name(zone, name), KNOT_RRTYPE_A);
+	static const uint8_t last[] = {10, 11, 183, 1};
+	assert_int_equal(a->rr.rrs.count, 1);
+	assert_memory_equal(a->rr.rrs.rdata->data, last, sizeof(last));
+	knot_dname_from_str(name, "many.sig.test.", sizeof(name));
+	a = canon_node_rrset(canon_zone_get_name(zone, name), KNOT_RRTYPE_A);
+	assert_int_equal(a->rr.rrs.count, 40);
+	const knot_rdata_t *rd = a->rr.rrs.rdata;
+	for (uint16_t i = 0; i < a->rr.rrs.count;
+	     i++, rd = knot_rdataset_next((knot_rdata_t *)rd)) {
+		assert_int_equal(rd->len, 4);
+		assert_int_equal(rd->data[3], i); /* Sorted as octets (knot_rdata_cmp). */
+	}
+	canon_zone_free(zone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +422,7 @@ int main(void)
 	        cmocka_unit_test(test_check_with_and_without_positions),
 	        cmocka_unit_test(test_signature_views),
 	        cmocka_unit_test(test_nsec_index),
+	        cmocka_unit_test(test_sealed_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
