@@ -88,7 +88,7 @@ static inline int canon_chain_index(const canon_chain_t *chain, const knot_dname
 {
 	for (unsigned i = 0; i < chain->count; i++) {
 		if (chain->sizes[i] == size &&
-		    (memcmp(chain->names[i], name, size) == 0 ||
+		    (canon_wire_equal(chain->names[i], name, size) ||
 		     (!chain->lower && canon_name_case_equal(chain->names[i], name)))) {
 			return (int)i;
 		}

@@ -99,6 +99,70 @@ static void test_copy_lower_bounds(void **state)
 	assert_int_equal(out[size], 0xEE);
 }
 
+/*
+ * canon_name_copy_lower lowers A-Z only, whatever the octet and the length
+ * (every path: octets, words, 16-octet blocks, overlapping tails), and writes
+ * nothing past 'size'.
+ */
+static void test_copy_lower_every_length(void **state)
+{
+	(void)state;
+	uint8_t src[KNOT_DNAME_MAXLEN + 16], out[KNOT_DNAME_MAXLEN + 16];
+	for (size_t size = 1; size <= KNOT_DNAME_MAXLEN; size++) {
+		for (size_t shift = 0; shift < 256; shift += 37) {
+			for (size_t i = 0; i < size; i++) {
+				src[i] = (uint8_t)(i * 7 + shift);
+			}
+			memset(out, 0xEE, sizeof(out));
+			canon_name_copy_lower(out, src, size);
+			for (size_t i = 0; i < size; i++) {
+				uint8_t c = src[i];
+				uint8_t want = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+				assert_int_equal(out[i], want);
+			}
+			assert_int_equal(out[size], 0xEE);
+		}
+	}
+}
+
+/* canon_wire_equal is memcmp() == 0 at every length, a difference at any octet. */
+static void test_wire_equal(void **state)
+{
+	(void)state;
+	uint8_t a[KNOT_DNAME_MAXLEN], b[KNOT_DNAME_MAXLEN];
+	for (size_t i = 0; i < sizeof(a); i++) {
+		a[i] = (uint8_t)(i * 13 + 1);
+	}
+	for (size_t size = 0; size <= KNOT_DNAME_MAXLEN; size++) {
+		memcpy(b, a, sizeof(b));
+		assert_true(canon_wire_equal(a, b, size));
+		for (size_t at = 0; at < size; at++) {
+			b[at] ^= 0x20;
+			assert_false(canon_wire_equal(a, b, size));
+			b[at] ^= 0x20;
+		}
+		if (size < sizeof(b)) {
+			b[size] ^= 0xFF; /* Past the end: not looked at. */
+			assert_true(canon_wire_equal(a, b, size));
+		}
+	}
+}
+
+/* canon_name_equal: sizes first, then the octets. */
+static void test_name_equal(void **state)
+{
+	(void)state;
+	knot_dname_storage_t a, b;
+	name(a, "host1234.bench.test.");
+	name(b, "host1234.bench.test.");
+	uint16_t size = (uint16_t)knot_dname_size(a);
+	assert_true(canon_name_equal(a, size, b, size));
+	assert_false(canon_name_equal(a, size, b, (uint16_t)(size - 1)));
+	name(b, "host1235.bench.test.");
+	assert_false(canon_name_equal(a, size, b, size));
+	assert_true(canon_name_equal((const knot_dname_t *)"", 1, (const knot_dname_t *)"", 1));
+}
+
 /* canon_name_wire_size agrees with knot_dname_wire_check (no packet). */
 static void test_wire_size(void **state)
 {
@@ -211,6 +275,9 @@ int main(void)
 	        cmocka_unit_test(test_prepare_matches_libknot),
 	        cmocka_unit_test(test_suffix_hash_independent_of_name),
 	        cmocka_unit_test(test_copy_lower_bounds),
+	        cmocka_unit_test(test_copy_lower_every_length),
+	        cmocka_unit_test(test_wire_equal),
+	        cmocka_unit_test(test_name_equal),
 	        cmocka_unit_test(test_wire_size),
 	        cmocka_unit_test(test_name_under),
 	        cmocka_unit_test(test_parse_bare_question),
