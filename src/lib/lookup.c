@@ -724,11 +724,11 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 		answer->section[i].capacity = CANON_SECTION_MAX;
 	}
 
+	/* The QNAME lives as long as the chain that points at it: here, not in the arena. */
+	canon_name_t first;
+	canon_name_prepare(&first, qname);
 	const knot_dname_t *name = qname;
-	const canon_name_t *prepared = prepare(&lk, qname);
-	if (prepared == NULL) {
-		return -ENOMEM;
-	}
+	const canon_name_t *prepared = &first;
 	canon_chain_init_prepared(&lk.chain, prepared);
 	for (;;) {
 		const canon_zone_t *zone = zone_for(&lk, prepared);
