@@ -15,6 +15,7 @@
 #include "lib/lookup.h"
 #include "lib/name.h"
 #include "lib/rdata.h"
+#include "lib/zone_find.h"
 
 typedef struct {
 	const canon_zonetable_t *table;
@@ -393,9 +394,11 @@ static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_n
  * CANON_ALIAS_FAILED when the target's chain leaves our zones: the upstream
  * answers then.
  */
-static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
-                  knot_mm_t *mm);
+/*
+ * canon_lookup() flag of alias_from_zones' own lookups, above the public
+ * CANON_LOOKUP_* ones: an ALIAS met there is not followed again.
+ */
+#define LOOKUP_NESTED (1u << 15)
 
 static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *target,
                                              const knot_dname_t *owner, uint32_t ttl,
@@ -403,7 +406,7 @@ static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *t
 {
 	canon_answer_t nested;
 	if (lk->nested ||
-	    lookup(lk->table, NULL, true, target, lk->qtype, 0, &nested, lk->mm) != 0 ||
+	    canon_lookup(lk->table, NULL, target, lk->qtype, LOOKUP_NESTED, &nested, lk->mm) != 0 ||
 	    nested.rcode == KNOT_RCODE_REFUSED || nested.chain_end != CANON_CHAIN_COMPLETE ||
 	    !nested.aa) {
 		return CANON_ALIAS_FAILED;
@@ -658,7 +661,7 @@ static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dna
                           const canon_name_t *prepared, const knot_dname_t **target)
 {
 	const canon_node_t *node = NULL;
-	switch (canon_zone_find(zone, prepared, &node)) {
+	switch (canon_zone_find_inline(zone, prepared, &node)) {
 	case CANON_FIND_DELEG:
 		/* The parent is authoritative for the DS at a cut (RFC 4035 §3.1.4.1). */
 		if (lk->qtype == KNOT_RRTYPE_DS && node->owner_size == prepared->size) {
@@ -692,18 +695,11 @@ int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *ali
                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
                  knot_mm_t *mm)
 {
-	return lookup(table, aliases, false, qname, qtype, flags, answer, mm);
-}
-
-static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
-                  knot_mm_t *mm)
-{
 	/* Field by field: the chain's arrays need no zeroing (canon_chain_init_prepared). */
 	lookup_t lk;
 	lk.table = table;
 	lk.aliases = aliases;
-	lk.nested = nested;
+	lk.nested = (flags & LOOKUP_NESTED) != 0;
 	lk.dnssec = (flags & CANON_LOOKUP_DNSSEC) != 0;
 	lk.nodata = false;
 	lk.minimal_any = (flags & CANON_LOOKUP_MINIMAL_ANY) != 0;
