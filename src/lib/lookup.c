@@ -265,26 +265,33 @@ static bool chain_full(lookup_t *lk)
 	return true;
 }
 
+/* add_node_rrset()'s copy, out of line: a wildcard owner or a flattened CNAME shown as ALIAS. */
+static int add_node_rrset_copy(lookup_t *lk, const canon_rrset_t *rrset, uint16_t type,
+                               const knot_dname_t *name, bool wildcard)
+{
+	const knot_rrset_t *rr = &rrset->rr;
+	knot_rrset_t *copy = (knot_rrset_t *)synthesize_owner(lk, rr, wildcard ? name : rr->owner);
+	if (copy == NULL) {
+		return -ENOMEM;
+	}
+	copy->type = type;
+	/* A flattened CNAME answered as ALIAS has no signature of that type. */
+	const knot_rrset_t *sigs = type == rr->type ? rrset->sigs : NULL;
+	return add_signed(lk, KNOT_ANSWER, copy, sigs, owner_hint(lk));
+}
+
 /*
  * Add an RRset of the node answering 'name' as 'type': wildcard RRsets take
  * 'name' as owner, a flattened CNAME is shown as the ALIAS it is answered as.
+ * Inline: most answers are the zone's own RRset, added as it is.
  */
-static int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, uint16_t type,
-                          const knot_dname_t *name, bool wildcard)
+static inline int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, uint16_t type,
+                                 const knot_dname_t *name, bool wildcard)
 {
-	const knot_rrset_t *rr = &rrset->rr;
-	if (wildcard || type != rr->type) {
-		knot_rrset_t *copy =
-		        (knot_rrset_t *)synthesize_owner(lk, rr, wildcard ? name : rr->owner);
-		if (copy == NULL) {
-			return -ENOMEM;
-		}
-		copy->type = type;
-		rr = copy;
+	if (wildcard || type != rrset->rr.type) {
+		return add_node_rrset_copy(lk, rrset, type, name, wildcard);
 	}
-	/* A flattened CNAME answered as ALIAS has no signature of that type. */
-	const knot_rrset_t *sigs = type == rrset->rr.type ? rrset->sigs : NULL;
-	return add_signed(lk, KNOT_ANSWER, rr, sigs, owner_hint(lk));
+	return add_signed(lk, KNOT_ANSWER, &rrset->rr, rrset->sigs, owner_hint(lk));
 }
 
 /*
@@ -331,14 +338,10 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_
 	}
 }
 
-/* RFC 1034 §4.3.2 step 6 (and §3.7): addresses of NS, MX and SRV targets in the zone. */
-static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
+/* add_additional()'s work, out of line: most RRsets answered have no target. */
+static int add_target_addresses(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
 {
 	static const uint16_t address_types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
-	if (rr->type != KNOT_RRTYPE_NS && rr->type != KNOT_RRTYPE_MX &&
-	    rr->type != KNOT_RRTYPE_SRV) {
-		return 0;
-	}
 	knot_rdata_t *rdata = rr->rrs.rdata;
 	for (uint16_t i = 0; i < rr->rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
 		const knot_dname_t *target = canon_rdata_target(rr->type, rdata);
@@ -363,6 +366,16 @@ static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrs
 		}
 	}
 	return 0;
+}
+
+/* RFC 1034 §4.3.2 step 6 (and §3.7): addresses of NS, MX and SRV targets in the zone. */
+static inline int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
+{
+	if (rr->type != KNOT_RRTYPE_NS && rr->type != KNOT_RRTYPE_MX &&
+	    rr->type != KNOT_RRTYPE_SRV) {
+		return 0;
+	}
+	return add_target_addresses(lk, zone, rr);
 }
 
 /* RFC 1034 §4.3.2 step 3b: a referral to the servers of the cut; AA is clear. */
