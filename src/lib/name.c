@@ -15,6 +15,7 @@
  */
 #define HASH_SEED 0x9E3779B97F4A7C15ull
 #define HASH_MUL  0xFF51AFD7ED558CCDull
+#define HASH_FIN  0xC4CEB9FE1A85EC53ull
 #define ONES      0x0101010101010101ull
 #define HIGHS     0x8080808080808080ull
 
@@ -51,6 +52,18 @@ static inline uint8_t lower_octet(uint8_t c)
 }
 
 /*
+ * The 32 bits kept of the state 'h': a product's bit k depends on the
+ * factor's bits 0..k only, so the bits a table indexes by (the low ones) come
+ * from the high half of one more product, which every bit of 'h' reaches.
+ * Without it, names that differ only in the last octets of their first
+ * label's last word ("server1", "server2") shared a slot (test_hash_spread).
+ */
+static inline uint32_t hash_final(uint64_t h)
+{
+	return (uint32_t)((h * HASH_FIN) >> 32);
+}
+
+/*
  * Fold one label, from 'label' (its length octet) to 'end' (the next label),
  * into 'h', in whole words. A word may run on into the next labels: those are
  * the rest of the same suffix, so the suffix's hash still depends on nothing
@@ -61,8 +74,13 @@ static inline uint8_t lower_octet(uint8_t c)
 static inline uint64_t hash_label(uint64_t h, const uint8_t *label, const uint8_t *end)
 {
 	do {
+		/*
+		 * The rotation brings the product's high half, which every octet
+		 * of the word reaches, down to the 32 bits kept and into the next
+		 * word's product: what h ^= h >> 32 did, in one instruction.
+		 */
 		h = (h ^ load_le64(label)) * HASH_MUL;
-		h ^= h >> 32;
+		h = (h << 32) | (h >> 32);
 		label += 8;
 	} while (label < end);
 	return h;
@@ -128,12 +146,12 @@ void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 	/* Labels are folded in from the right, so every suffix's hash falls out of one pass. */
 	uint32_t *hash = prepared->hash;
 	uint64_t h = HASH_SEED;
-	hash[count] = (uint32_t)h;
+	hash[count] = hash_final(h);
 	const uint8_t *end = wire + pos;
 	for (unsigned i = count; i-- > 0;) {
 		const uint8_t *label = wire + offset[i];
 		h = hash_label(h, label, end);
-		hash[i] = (uint32_t)h;
+		hash[i] = hash_final(h);
 		end = label;
 	}
 }
