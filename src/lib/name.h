@@ -56,6 +56,19 @@ static inline const knot_dname_t *canon_name_parent(const knot_dname_t *name)
 }
 
 /*
+ * knot_dname_size(), inline, for the answer path: the wire size of 'name', a
+ * compression pointer counting its 2 octets as there.
+ */
+static inline size_t canon_name_size(const knot_dname_t *name)
+{
+	const uint8_t *p = name;
+	while (*p != 0 && (*p & 0xC0) != 0xC0) {
+		p += *p + 1;
+	}
+	return (size_t)(p - name) + (*p == 0 ? 1 : 2);
+}
+
+/*
  * Wire size of the uncompressed name at 'name' (labels of at most 63 octets, at
  * most 255 octets in all, RFC 1035 §2.3.4), or -1 when it is not one or runs
  * past 'end': knot_dname_wire_check() without a packet, for the query path.

@@ -199,6 +199,22 @@ static void test_hash_spread(void **state)
 	assert_true(probes < NAMES_N * 2);
 }
 
+/* canon_name_size is knot_dname_size, compression pointers included. */
+static void test_name_size(void **state)
+{
+	(void)state;
+	for (size_t n = 0; n < sizeof(NAMES) / sizeof(NAMES[0]); n++) {
+		knot_dname_storage_t wire;
+		name(wire, NAMES[n]);
+		assert_int_equal(canon_name_size(wire), knot_dname_size(wire));
+	}
+	static const uint8_t pointer[] = {3, 'w', 'w', 'w', 0xC0, 12};
+	assert_int_equal(canon_name_size(pointer), knot_dname_size(pointer));
+	assert_int_equal(canon_name_size(pointer), sizeof(pointer));
+	static const uint8_t only_pointer[] = {0xC0, 12};
+	assert_int_equal(canon_name_size(only_pointer), knot_dname_size(only_pointer));
+}
+
 /* canon_name_wire_size agrees with knot_dname_wire_check (no packet). */
 static void test_wire_size(void **state)
 {
@@ -315,6 +331,7 @@ int main(void)
 	        cmocka_unit_test(test_wire_equal),
 	        cmocka_unit_test(test_name_equal),
 	        cmocka_unit_test(test_hash_spread),
+	        cmocka_unit_test(test_name_size),
 	        cmocka_unit_test(test_wire_size),
 	        cmocka_unit_test(test_name_under),
 	        cmocka_unit_test(test_parse_bare_question),
