@@ -528,6 +528,29 @@ static int answer_rrsigs(lookup_t *lk, const canon_node_t *node, const knot_dnam
 	return 0;
 }
 
+/* QTYPE ANY: every RRset at the name ANY lists, or the one of a minimal answer (RFC 8482). */
+static int answer_any(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *node,
+                      const knot_dname_t *name, bool wildcard, bool *any_data)
+{
+	int only = lk->minimal_any ? minimal_any_index(lk, node) : -1;
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const canon_rrset_t *rrset = &node->rrsets[i];
+		uint16_t type = answered_type(node, rrset);
+		if (!any_includes(lk, type) || (only >= 0 && i != only)) {
+			continue;
+		}
+		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
+		if (ret == 0) {
+			ret = add_additional(lk, zone, &rrset->rr);
+		}
+		if (ret != 0) {
+			return ret;
+		}
+		*any_data = true;
+	}
+	return 0;
+}
+
 /*
  * RFC 1034 §4.3.2 step 3a (and 3c for a wildcard source): data at the name.
  * Sets *target when a CNAME sends the chase on.
@@ -551,41 +574,40 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 		return answer_alias(lk, zone, node, name);
 	}
 	bool any_data = false;
+	int ret = 0;
 	if (qtype == KNOT_RRTYPE_RRSIG) {
-		int ret = answer_rrsigs(lk, node, name, wildcard, &any_data);
-		if (ret != 0) {
-			return ret;
+		ret = answer_rrsigs(lk, node, name, wildcard, &any_data);
+	} else if (qtype == KNOT_RRTYPE_ANY) {
+		ret = answer_any(lk, zone, node, name, wildcard, &any_data);
+	} else {
+		/* The common case, one type: its RRset as it is, with no ANY rules to weigh. */
+		for (uint16_t i = 0; i < node->rrset_count; i++) {
+			const canon_rrset_t *rrset = &node->rrsets[i];
+			if (answered_type(node, rrset) != qtype) {
+				continue;
+			}
+			ret = add_node_rrset(lk, rrset, qtype, name, wildcard);
+			if (ret == 0) {
+				ret = add_additional(lk, zone, &rrset->rr);
+			}
+			if (ret != 0) {
+				return ret;
+			}
+			any_data = true;
 		}
 	}
-	int only = qtype == KNOT_RRTYPE_ANY && lk->minimal_any ? minimal_any_index(lk, node) : -1;
-	for (uint16_t i = 0; qtype != KNOT_RRTYPE_RRSIG && i < node->rrset_count; i++) {
-		const canon_rrset_t *rrset = &node->rrsets[i];
-		uint16_t type = answered_type(node, rrset);
-		if (qtype != KNOT_RRTYPE_ANY ? type != qtype : !any_includes(lk, type)) {
-			continue;
-		}
-		if (only >= 0 && i != only) {
-			continue;
-		}
-		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
-		if (ret == 0) {
-			ret = add_additional(lk, zone, &rrset->rr);
-		}
-		if (ret != 0) {
-			return ret;
-		}
-		any_data = true;
+	if (ret != 0) {
+		return ret;
 	}
 	if (!any_data) {
 		/* NODATA (RFC 2308 §2.2), also at an empty non-terminal (RFC 4592 §2.2.2). */
 		lk->nodata = true;
-		int ret = add_negative(lk, zone, KNOT_RCODE_NOERROR);
+		ret = add_negative(lk, zone, KNOT_RCODE_NOERROR);
 		if (ret == 0 && lk->dnssec) {
 			ret = prove_nodata(lk, zone, node->owner);
 		}
-		return ret;
 	}
-	return 0;
+	return ret;
 }
 
 /*
