@@ -332,7 +332,8 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_
 		return node->wildcard;
 	case CANON_FIND_DELEG:
 		/* Glue below a cut is still additional data (RFC 1034 §4.3.2 step 6). */
-		return canon_zone_get(zone, name->wire, name->size, name->hash[0]);
+		return canon_zone_get(zone, name->wire, name->size,
+		                      canon_name_suffix_hash(name, 0));
 	default:
 		return NULL;
 	}

@@ -15,7 +15,6 @@
  */
 #define HASH_SEED 0x9E3779B97F4A7C15ull
 #define HASH_MUL  0xFF51AFD7ED558CCDull
-#define HASH_FIN  0xC4CEB9FE1A85EC53ull
 #define ONES      0x0101010101010101ull
 #define HIGHS     0x8080808080808080ull
 
@@ -49,18 +48,6 @@ static inline uint64_t lower_word(uint64_t w)
 static inline uint8_t lower_octet(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-/*
- * The 32 bits kept of the state 'h': a product's bit k depends on the
- * factor's bits 0..k only, so the bits a table indexes by (the low ones) come
- * from the high half of one more product, which every bit of 'h' reaches.
- * Without it, names that differ only in the last octets of their first
- * label's last word ("server1", "server2") shared a slot (test_hash_spread).
- */
-static inline uint32_t hash_final(uint64_t h)
-{
-	return (uint32_t)((h * HASH_FIN) >> 32);
 }
 
 /*
@@ -144,14 +131,14 @@ void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 	copy_lower(wire, name, size);
 	store_le64(wire + size, 0); /* The padding hash_label() may read. */
 	/* Labels are folded in from the right, so every suffix's hash falls out of one pass. */
-	uint32_t *hash = prepared->hash;
+	uint64_t *state = prepared->state;
 	uint64_t h = HASH_SEED;
-	hash[count] = hash_final(h);
+	state[count] = h;
 	const uint8_t *end = wire + pos;
 	for (unsigned i = count; i-- > 0;) {
 		const uint8_t *label = wire + offset[i];
 		h = hash_label(h, label, end);
-		hash[i] = hash_final(h);
+		state[i] = h;
 		end = label;
 	}
 }
@@ -160,5 +147,5 @@ uint32_t canon_name_hash(const knot_dname_t *lower)
 {
 	canon_name_t prepared;
 	canon_name_prepare(&prepared, lower);
-	return prepared.hash[0];
+	return canon_name_suffix_hash(&prepared, 0);
 }

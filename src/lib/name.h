@@ -24,8 +24,9 @@ typedef struct {
 	uint8_t wire[KNOT_DNAME_MAXLEN + CANON_NAME_PAD]; /* Lower-case. */
 	uint8_t labels;                                   /* Labels before the root label. */
 	uint8_t offset[KNOT_DNAME_MAXLABELS + 1];         /* Start of the suffix at label i. */
-	uint32_t hash[KNOT_DNAME_MAXLABELS + 1];          /* canon_name_hash() of that suffix. */
-	uint16_t size;                                    /* Wire size of the whole name. */
+	/* The hash state after that suffix: canon_name_suffix_hash() makes its hash. */
+	uint64_t state[KNOT_DNAME_MAXLABELS + 1];
+	uint16_t size; /* Wire size of the whole name. */
 } canon_name_t;
 
 /* Hash of a lower-case wire-format name; equal names hash equal. */
@@ -39,6 +40,18 @@ void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size);
 
 /* Prepare 'name' (any case, uncompressed wire format) for lookups. */
 void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name);
+
+/*
+ * canon_name_hash() of the suffix that starts at label 'i', from its state.
+ * A product's bit k depends on the factor's bits 0..k only, so the bits a
+ * table indexes by (the low ones) come from the high half of one more
+ * product, which every bit of the state reaches. Done here, when a suffix is
+ * looked up, not for every label by canon_name_prepare().
+ */
+static inline uint32_t canon_name_suffix_hash(const canon_name_t *name, unsigned i)
+{
+	return (uint32_t)((name->state[i] * 0xC4CEB9FE1A85EC53ull) >> 32);
+}
 
 /* The suffix of a prepared name that starts at label 'i' (i == labels: the root). */
 static inline const knot_dname_t *canon_name_suffix(const canon_name_t *name, unsigned i)

@@ -34,8 +34,8 @@ static inline canon_find_t canon_zone_find_inline(const canon_zone_t *zone,
                                                   const canon_name_t *name,
                                                   const canon_node_t **node_out)
 {
-	const canon_node_t *node =
-	        canon_zone_get_inline(zone, name->wire, name->size, name->hash[0]);
+	const canon_node_t *node = canon_zone_get_inline(zone, name->wire, name->size,
+	                                                 canon_name_suffix_hash(name, 0));
 	if (node != NULL && (node->flags & CANON_NODE_NSEC3)) {
 		node = NULL; /* An NSEC3 owner is no name of the zone (RFC 5155 §7.2.8). */
 	}
@@ -47,7 +47,8 @@ static inline canon_find_t canon_zone_find_inline(const canon_zone_t *zone,
 			break;
 		}
 		node = canon_zone_get_inline(zone, canon_name_suffix(name, i),
-		                             canon_name_suffix_size(name, i), name->hash[i]);
+		                             canon_name_suffix_size(name, i),
+		                             canon_name_suffix_hash(name, i));
 	}
 	*node_out = node;
 	uint16_t self_redirect = exact ? CANON_NODE_DELEG : (CANON_NODE_DELEG | CANON_NODE_DNAME);

@@ -84,9 +84,9 @@ static inline const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *
 		first = labels - deepest;
 	}
 	for (unsigned i = first; i <= labels; i++) {
-		const canon_zone_t *zone =
-		        canon_zonetable_probe(table, canon_name_suffix(name, i),
-		                              canon_name_suffix_size(name, i), name->hash[i]);
+		const canon_zone_t *zone = canon_zonetable_probe(table, canon_name_suffix(name, i),
+		                                                 canon_name_suffix_size(name, i),
+		                                                 canon_name_suffix_hash(name, i));
 		if (zone != NULL) {
 			return zone;
 		}
