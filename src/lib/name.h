@@ -92,14 +92,19 @@ static inline size_t canon_name_size(const knot_dname_t *name)
 static inline int canon_name_wire_size(const uint8_t *name, const uint8_t *end)
 {
 	/* One bound for both: the buffer's end and the longest name. */
-	const uint8_t *limit = end - name > KNOT_DNAME_MAXLEN ? name + KNOT_DNAME_MAXLEN : end;
-	for (const uint8_t *p = name; p < limit; p += *p + 1) {
-		if (*p == 0) {
-			return (int)(p - name) + 1;
+	size_t max = end > name ? (size_t)(end - name) : 0;
+	if (max > KNOT_DNAME_MAXLEN) {
+		max = KNOT_DNAME_MAXLEN;
+	}
+	for (size_t at = 0; at < max;) {
+		size_t len = name[at];
+		if (len == 0) {
+			return (int)at + 1;
 		}
-		if (*p > KNOT_DNAME_MAXLABELLEN) {
+		if (len > KNOT_DNAME_MAXLABELLEN) {
 			return -1; /* A compression pointer or a reserved label type. */
 		}
+		at += len + 1;
 	}
 	return -1;
 }
