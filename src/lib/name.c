@@ -119,13 +119,13 @@ void canon_name_copy_lower(uint8_t *dst, const knot_dname_t *name, size_t size)
 void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 {
 	uint8_t *offset = prepared->offset;
-	unsigned count = 0, pos = 0;
-	for (unsigned len; (len = name[pos]) != 0; pos += len + 1u) {
+	size_t count = 0, pos = 0;
+	for (size_t len; (len = name[pos]) != 0; pos += len + 1) {
 		offset[count++] = (uint8_t)pos;
 	}
 	offset[count] = (uint8_t)pos;
 	prepared->labels = (uint8_t)count;
-	unsigned size = pos + 1;
+	size_t size = pos + 1;
 	prepared->size = (uint16_t)size;
 	uint8_t *wire = prepared->wire;
 	copy_lower(wire, name, size);
@@ -135,7 +135,7 @@ void canon_name_prepare(canon_name_t *prepared, const knot_dname_t *name)
 	uint64_t h = HASH_SEED;
 	state[count] = h;
 	const uint8_t *end = wire + pos;
-	for (unsigned i = count; i-- > 0;) {
+	for (size_t i = count; i-- > 0;) {
 		const uint8_t *label = wire + offset[i];
 		h = hash_label(h, label, end);
 		state[i] = h;
