@@ -61,7 +61,7 @@ static inline void section_add(lookup_t *lk, knot_section_t id, const knot_rrset
                                uint16_t hint)
 {
 	canon_answer_section_t *section = &lk->answer->section[id];
-	for (uint16_t i = 0; i < section->count; i++) {
+	for (size_t i = 0, n = section->count; i < n; i++) {
 		if (section->rrs[i].rr == rr) {
 			return;
 		}
@@ -582,7 +582,7 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 		ret = answer_any(lk, zone, node, name, wildcard, &any_data);
 	} else {
 		/* The common case, one type: its RRset as it is, with no ANY rules to weigh. */
-		for (uint16_t i = 0; i < node->rrset_count; i++) {
+		for (size_t i = 0, n = node->rrset_count; i < n; i++) {
 			const canon_rrset_t *rrset = &node->rrsets[i];
 			if (answered_type(node, rrset) != qtype) {
 				continue;
