@@ -88,7 +88,7 @@ static inline int canon_chain_index(const canon_chain_t *chain, const knot_dname
 {
 	for (unsigned i = 0; i < chain->count; i++) {
 		if (chain->sizes[i] == size &&
-		    (memcmp(chain->names[i], name, size) == 0 ||
+		    (canon_wire_equal(chain->names[i], name, size) ||
 		     (!chain->lower && canon_name_case_equal(chain->names[i], name)))) {
 			return (int)i;
 		}
@@ -141,8 +141,8 @@ int canon_chain_find(const canon_chain_t *chain, const knot_dname_t *name);
 static inline int canon_dname_substitute(const knot_dname_t *name, const knot_dname_t *owner,
                                          const knot_dname_t *target, uint8_t *out)
 {
-	size_t prefix = knot_dname_size(name) - knot_dname_size(owner);
-	size_t suffix = knot_dname_size(target);
+	size_t prefix = canon_name_size(name) - canon_name_size(owner);
+	size_t suffix = canon_name_size(target);
 	/* RFC 6672 §2.2: a name longer than 255 octets is YXDOMAIN, never cut short. */
 	if (prefix + suffix > KNOT_DNAME_MAXLEN) {
 		return -EMSGSIZE;
@@ -172,11 +172,19 @@ static inline int canon_dname_synthesize(const knot_rrset_t *dname, const knot_d
 	if (rr == NULL) {
 		return -ENOMEM;
 	}
-	/* RFC 6672 §3.2 step 3c: the synthesized CNAME has the DNAME's TTL. */
-	knot_rrset_init(rr, (knot_dname_t *)name, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, dname->ttl);
-	if (knot_rrset_add_rdata(rr, rdata, (uint16_t)size, mm) != 0) {
+	/* One record: the rdataset knot_rrset_add_rdata() would build, without its search and copy.
+	 */
+	size_t rd_size = knot_rdata_size((uint16_t)size);
+	knot_rdata_t *rd = mm->alloc(mm->ctx, rd_size);
+	if (rd == NULL) {
 		return -ENOMEM;
 	}
+	knot_rdata_init(rd, (uint16_t)size, rdata);
+	/* RFC 6672 §3.2 step 3c: the synthesized CNAME has the DNAME's TTL. */
+	knot_rrset_init(rr, (knot_dname_t *)name, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, dname->ttl);
+	rr->rrs.count = 1;
+	rr->rrs.size = (uint32_t)rd_size;
+	rr->rrs.rdata = rd;
 	*cname = rr;
 	return 0;
 }

@@ -23,7 +23,8 @@ int canon_arena_init(canon_arena_t *arena, size_t size)
 	if (arena->base == NULL) {
 		return -ENOMEM;
 	}
-	arena->size = size;
+	/* A multiple of 16: with 'used' one too, an allocation needs one comparison. */
+	arena->size = size & ~(size_t)15;
 	arena->used = 0;
 	arena->mm.ctx = arena;
 	arena->mm.alloc = arena_mm_alloc;
@@ -33,11 +34,15 @@ int canon_arena_init(canon_arena_t *arena, size_t size)
 
 void *canon_arena_alloc(canon_arena_t *arena, size_t len)
 {
-	size_t start = (arena->used + 15) & ~(size_t)15;
-	if (start > arena->size || len > arena->size - start) {
+	/*
+	 * 'used' stays a multiple of 16 (every block starts aligned for any
+	 * type), and so does 'size': a block that fits fits rounded up too.
+	 */
+	size_t start = arena->used;
+	if (len > arena->size - start) {
 		return NULL;
 	}
-	arena->used = start + len;
+	arena->used = start + ((len + 15) & ~(size_t)15);
 	return arena->base + start;
 }
 

@@ -18,7 +18,10 @@ typedef struct canon_arena {
 	size_t used;
 } canon_arena_t;
 
-/* Allocate the arena's block of 'size' bytes. Returns 0 or -ENOMEM. */
+/*
+ * Allocate the arena's block of 'size' bytes (rounded down to a multiple of
+ * 16). Returns 0 or -ENOMEM.
+ */
 int canon_arena_init(canon_arena_t *arena, size_t size);
 
 /* Forget every allocation at once (O(1)). */
@@ -27,7 +30,7 @@ static inline void canon_arena_reset(canon_arena_t *arena)
 	arena->used = 0;
 }
 
-/* Allocate from the arena; NULL when the block is exhausted. */
+/* Allocate from the arena, 16-aligned; NULL when the block is exhausted. */
 void *canon_arena_alloc(canon_arena_t *arena, size_t len);
 
 /* Release the block. */

@@ -15,6 +15,7 @@
 #include "lib/lookup.h"
 #include "lib/name.h"
 #include "lib/rdata.h"
+#include "lib/zone_find.h"
 
 typedef struct {
 	const canon_zonetable_t *table;
@@ -60,7 +61,7 @@ static inline void section_add(lookup_t *lk, knot_section_t id, const knot_rrset
                                uint16_t hint)
 {
 	canon_answer_section_t *section = &lk->answer->section[id];
-	for (uint16_t i = 0; i < section->count; i++) {
+	for (size_t i = 0, n = section->count; i < n; i++) {
 		if (section->rrs[i].rr == rr) {
 			return;
 		}
@@ -264,26 +265,33 @@ static bool chain_full(lookup_t *lk)
 	return true;
 }
 
+/* add_node_rrset()'s copy, out of line: a wildcard owner or a flattened CNAME shown as ALIAS. */
+static int add_node_rrset_copy(lookup_t *lk, const canon_rrset_t *rrset, uint16_t type,
+                               const knot_dname_t *name, bool wildcard)
+{
+	const knot_rrset_t *rr = &rrset->rr;
+	knot_rrset_t *copy = (knot_rrset_t *)synthesize_owner(lk, rr, wildcard ? name : rr->owner);
+	if (copy == NULL) {
+		return -ENOMEM;
+	}
+	copy->type = type;
+	/* A flattened CNAME answered as ALIAS has no signature of that type. */
+	const knot_rrset_t *sigs = type == rr->type ? rrset->sigs : NULL;
+	return add_signed(lk, KNOT_ANSWER, copy, sigs, owner_hint(lk));
+}
+
 /*
  * Add an RRset of the node answering 'name' as 'type': wildcard RRsets take
  * 'name' as owner, a flattened CNAME is shown as the ALIAS it is answered as.
+ * Inline: most answers are the zone's own RRset, added as it is.
  */
-static int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, uint16_t type,
-                          const knot_dname_t *name, bool wildcard)
+static inline int add_node_rrset(lookup_t *lk, const canon_rrset_t *rrset, uint16_t type,
+                                 const knot_dname_t *name, bool wildcard)
 {
-	const knot_rrset_t *rr = &rrset->rr;
-	if (wildcard || type != rr->type) {
-		knot_rrset_t *copy =
-		        (knot_rrset_t *)synthesize_owner(lk, rr, wildcard ? name : rr->owner);
-		if (copy == NULL) {
-			return -ENOMEM;
-		}
-		copy->type = type;
-		rr = copy;
+	if (wildcard || type != rrset->rr.type) {
+		return add_node_rrset_copy(lk, rrset, type, name, wildcard);
 	}
-	/* A flattened CNAME answered as ALIAS has no signature of that type. */
-	const knot_rrset_t *sigs = type == rrset->rr.type ? rrset->sigs : NULL;
-	return add_signed(lk, KNOT_ANSWER, rr, sigs, owner_hint(lk));
+	return add_signed(lk, KNOT_ANSWER, &rrset->rr, rrset->sigs, owner_hint(lk));
 }
 
 /*
@@ -324,20 +332,17 @@ static const canon_node_t *data_node(const canon_zone_t *zone, const canon_name_
 		return node->wildcard;
 	case CANON_FIND_DELEG:
 		/* Glue below a cut is still additional data (RFC 1034 §4.3.2 step 6). */
-		return canon_zone_get(zone, name->wire, name->size, name->hash[0]);
+		return canon_zone_get(zone, name->wire, name->size,
+		                      canon_name_suffix_hash(name, 0));
 	default:
 		return NULL;
 	}
 }
 
-/* RFC 1034 §4.3.2 step 6 (and §3.7): addresses of NS, MX and SRV targets in the zone. */
-static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
+/* add_additional()'s work, out of line: most RRsets answered have no target. */
+static int add_target_addresses(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
 {
 	static const uint16_t address_types[] = {KNOT_RRTYPE_A, KNOT_RRTYPE_AAAA};
-	if (rr->type != KNOT_RRTYPE_NS && rr->type != KNOT_RRTYPE_MX &&
-	    rr->type != KNOT_RRTYPE_SRV) {
-		return 0;
-	}
 	knot_rdata_t *rdata = rr->rrs.rdata;
 	for (uint16_t i = 0; i < rr->rrs.count; i++, rdata = knot_rdataset_next(rdata)) {
 		const knot_dname_t *target = canon_rdata_target(rr->type, rdata);
@@ -362,6 +367,16 @@ static int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrs
 		}
 	}
 	return 0;
+}
+
+/* RFC 1034 §4.3.2 step 6 (and §3.7): addresses of NS, MX and SRV targets in the zone. */
+static inline int add_additional(lookup_t *lk, const canon_zone_t *zone, const knot_rrset_t *rr)
+{
+	if (rr->type != KNOT_RRTYPE_NS && rr->type != KNOT_RRTYPE_MX &&
+	    rr->type != KNOT_RRTYPE_SRV) {
+		return 0;
+	}
+	return add_target_addresses(lk, zone, rr);
 }
 
 /* RFC 1034 §4.3.2 step 3b: a referral to the servers of the cut; AA is clear. */
@@ -393,9 +408,11 @@ static int answer_referral(lookup_t *lk, const canon_zone_t *zone, const canon_n
  * CANON_ALIAS_FAILED when the target's chain leaves our zones: the upstream
  * answers then.
  */
-static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
-                  knot_mm_t *mm);
+/*
+ * canon_lookup() flag of alias_from_zones' own lookups, above the public
+ * CANON_LOOKUP_* ones: an ALIAS met there is not followed again.
+ */
+#define LOOKUP_NESTED (1u << 15)
 
 static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *target,
                                              const knot_dname_t *owner, uint32_t ttl,
@@ -403,7 +420,7 @@ static canon_alias_status_t alias_from_zones(lookup_t *lk, const knot_dname_t *t
 {
 	canon_answer_t nested;
 	if (lk->nested ||
-	    lookup(lk->table, NULL, true, target, lk->qtype, 0, &nested, lk->mm) != 0 ||
+	    canon_lookup(lk->table, NULL, target, lk->qtype, LOOKUP_NESTED, &nested, lk->mm) != 0 ||
 	    nested.rcode == KNOT_RCODE_REFUSED || nested.chain_end != CANON_CHAIN_COMPLETE ||
 	    !nested.aa) {
 		return CANON_ALIAS_FAILED;
@@ -512,6 +529,29 @@ static int answer_rrsigs(lookup_t *lk, const canon_node_t *node, const knot_dnam
 	return 0;
 }
 
+/* QTYPE ANY: every RRset at the name ANY lists, or the one of a minimal answer (RFC 8482). */
+static int answer_any(lookup_t *lk, const canon_zone_t *zone, const canon_node_t *node,
+                      const knot_dname_t *name, bool wildcard, bool *any_data)
+{
+	int only = lk->minimal_any ? minimal_any_index(lk, node) : -1;
+	for (uint16_t i = 0; i < node->rrset_count; i++) {
+		const canon_rrset_t *rrset = &node->rrsets[i];
+		uint16_t type = answered_type(node, rrset);
+		if (!any_includes(lk, type) || (only >= 0 && i != only)) {
+			continue;
+		}
+		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
+		if (ret == 0) {
+			ret = add_additional(lk, zone, &rrset->rr);
+		}
+		if (ret != 0) {
+			return ret;
+		}
+		*any_data = true;
+	}
+	return 0;
+}
+
 /*
  * RFC 1034 §4.3.2 step 3a (and 3c for a wildcard source): data at the name.
  * Sets *target when a CNAME sends the chase on.
@@ -535,41 +575,40 @@ static int answer_node(lookup_t *lk, const canon_zone_t *zone, const canon_node_
 		return answer_alias(lk, zone, node, name);
 	}
 	bool any_data = false;
+	int ret = 0;
 	if (qtype == KNOT_RRTYPE_RRSIG) {
-		int ret = answer_rrsigs(lk, node, name, wildcard, &any_data);
-		if (ret != 0) {
-			return ret;
+		ret = answer_rrsigs(lk, node, name, wildcard, &any_data);
+	} else if (qtype == KNOT_RRTYPE_ANY) {
+		ret = answer_any(lk, zone, node, name, wildcard, &any_data);
+	} else {
+		/* The common case, one type: its RRset as it is, with no ANY rules to weigh. */
+		for (size_t i = 0, n = node->rrset_count; i < n; i++) {
+			const canon_rrset_t *rrset = &node->rrsets[i];
+			if (answered_type(node, rrset) != qtype) {
+				continue;
+			}
+			ret = add_node_rrset(lk, rrset, qtype, name, wildcard);
+			if (ret == 0) {
+				ret = add_additional(lk, zone, &rrset->rr);
+			}
+			if (ret != 0) {
+				return ret;
+			}
+			any_data = true;
 		}
 	}
-	int only = qtype == KNOT_RRTYPE_ANY && lk->minimal_any ? minimal_any_index(lk, node) : -1;
-	for (uint16_t i = 0; qtype != KNOT_RRTYPE_RRSIG && i < node->rrset_count; i++) {
-		const canon_rrset_t *rrset = &node->rrsets[i];
-		uint16_t type = answered_type(node, rrset);
-		if (qtype != KNOT_RRTYPE_ANY ? type != qtype : !any_includes(lk, type)) {
-			continue;
-		}
-		if (only >= 0 && i != only) {
-			continue;
-		}
-		int ret = add_node_rrset(lk, rrset, type, name, wildcard);
-		if (ret == 0) {
-			ret = add_additional(lk, zone, &rrset->rr);
-		}
-		if (ret != 0) {
-			return ret;
-		}
-		any_data = true;
+	if (ret != 0) {
+		return ret;
 	}
 	if (!any_data) {
 		/* NODATA (RFC 2308 §2.2), also at an empty non-terminal (RFC 4592 §2.2.2). */
 		lk->nodata = true;
-		int ret = add_negative(lk, zone, KNOT_RCODE_NOERROR);
+		ret = add_negative(lk, zone, KNOT_RCODE_NOERROR);
 		if (ret == 0 && lk->dnssec) {
 			ret = prove_nodata(lk, zone, node->owner);
 		}
-		return ret;
 	}
-	return 0;
+	return ret;
 }
 
 /*
@@ -658,7 +697,7 @@ static int answer_in_zone(lookup_t *lk, const canon_zone_t *zone, const knot_dna
                           const canon_name_t *prepared, const knot_dname_t **target)
 {
 	const canon_node_t *node = NULL;
-	switch (canon_zone_find(zone, prepared, &node)) {
+	switch (canon_zone_find_inline(zone, prepared, &node)) {
 	case CANON_FIND_DELEG:
 		/* The parent is authoritative for the DS at a cut (RFC 4035 §3.1.4.1). */
 		if (lk->qtype == KNOT_RRTYPE_DS && node->owner_size == prepared->size) {
@@ -692,18 +731,11 @@ int canon_lookup(const canon_zonetable_t *table, const canon_alias_source_t *ali
                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
                  knot_mm_t *mm)
 {
-	return lookup(table, aliases, false, qname, qtype, flags, answer, mm);
-}
-
-static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *aliases, bool nested,
-                  const knot_dname_t *qname, uint16_t qtype, unsigned flags, canon_answer_t *answer,
-                  knot_mm_t *mm)
-{
 	/* Field by field: the chain's arrays need no zeroing (canon_chain_init_prepared). */
 	lookup_t lk;
 	lk.table = table;
 	lk.aliases = aliases;
-	lk.nested = nested;
+	lk.nested = (flags & LOOKUP_NESTED) != 0;
 	lk.dnssec = (flags & CANON_LOOKUP_DNSSEC) != 0;
 	lk.nodata = false;
 	lk.minimal_any = (flags & CANON_LOOKUP_MINIMAL_ANY) != 0;
@@ -724,11 +756,11 @@ static int lookup(const canon_zonetable_t *table, const canon_alias_source_t *al
 		answer->section[i].capacity = CANON_SECTION_MAX;
 	}
 
+	/* The QNAME lives as long as the chain that points at it: here, not in the arena. */
+	canon_name_t first;
+	canon_name_prepare(&first, qname);
 	const knot_dname_t *name = qname;
-	const canon_name_t *prepared = prepare(&lk, qname);
-	if (prepared == NULL) {
-		return -ENOMEM;
-	}
+	const canon_name_t *prepared = &first;
 	canon_chain_init_prepared(&lk.chain, prepared);
 	for (;;) {
 		const canon_zone_t *zone = zone_for(&lk, prepared);

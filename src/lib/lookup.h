@@ -69,7 +69,7 @@ typedef struct canon_answer {
 	canon_answer_section_t section[3]; /* KNOT_ANSWER, KNOT_AUTHORITY, KNOT_ADDITIONAL */
 } canon_answer_t;
 
-/* canon_lookup() flags. */
+/* canon_lookup() flags (1 << 15 is lookup.c's own, for its nested lookups). */
 enum {
 	/*
 	 * The query had the DO bit (RFC 3225): answers from signed zones carry the

@@ -10,17 +10,7 @@
 static inline canon_zone_t *slot_lookup(const canon_zonetable_t *table, const knot_dname_t *lower,
                                         uint16_t size, uint32_t hash)
 {
-	for (uint32_t i = hash & table->slot_mask;; i = (i + 1) & table->slot_mask) {
-		canon_zone_t *zone = table->slots[i];
-		if (zone == NULL) {
-			return NULL;
-		}
-		const canon_node_t *apex = zone->apex;
-		if (apex->hash == hash &&
-		    canon_name_equal(apex->owner, apex->owner_size, lower, size)) {
-			return zone;
-		}
-	}
+	return (canon_zone_t *)canon_zonetable_probe(table, lower, size, hash);
 }
 
 static void slot_insert(canon_zonetable_t *table, canon_zone_t *zone)
@@ -110,25 +100,6 @@ canon_zonetable_t *canon_zonetable_new_unloaded(canon_zone_t *const *zones, size
 		return NULL;
 	}
 	return table;
-}
-
-const canon_zone_t *canon_zonetable_find(const canon_zonetable_t *table, const canon_name_t *name,
-                                         unsigned first)
-{
-	/* Suffixes with more labels than any apex are no zone: not looked up. */
-	unsigned deepest = table->max_labels;
-	if (name->labels > deepest && first < name->labels - deepest) {
-		first = name->labels - deepest;
-	}
-	for (unsigned i = first; i <= name->labels; i++) {
-		const canon_zone_t *zone =
-		        slot_lookup(table, canon_name_suffix(name, i),
-		                    canon_name_suffix_size(name, i), name->hash[i]);
-		if (zone != NULL) {
-			return zone;
-		}
-	}
-	return NULL;
 }
 
 canon_zone_t *canon_zonetable_get(const canon_zonetable_t *table, const knot_dname_t *lower)

@@ -21,35 +21,11 @@ static const char *const RCODE_NAMES[CANON_METRICS_RCODES] = {
         "YXRRSET", "NXRRSET", "NOTAUTH",  "NOTZONE",  "BADVERS", "other",
 };
 
-static const uint16_t QTYPES[CANON_METRICS_QTYPES - 1] = {
-        KNOT_RRTYPE_A,   KNOT_RRTYPE_AAAA, KNOT_RRTYPE_CNAME,  KNOT_RRTYPE_MX,
-        KNOT_RRTYPE_TXT, KNOT_RRTYPE_NS,   KNOT_RRTYPE_SOA,    KNOT_RRTYPE_SRV,
-        KNOT_RRTYPE_PTR, KNOT_RRTYPE_DS,   KNOT_RRTYPE_DNSKEY, KNOT_RRTYPE_HTTPS,
-        KNOT_RRTYPE_ANY, KNOT_RRTYPE_AXFR, KNOT_RRTYPE_IXFR,
-};
-
+/* Indexed by canon_metrics_qtype_index(). */
 static const char *const QTYPE_NAMES[CANON_METRICS_QTYPES] = {
         "A",   "AAAA", "CNAME",  "MX",    "TXT", "NS",   "SOA",  "SRV",
         "PTR", "DS",   "DNSKEY", "HTTPS", "ANY", "AXFR", "IXFR", "other",
 };
-
-unsigned canon_metrics_rcode_index(uint16_t rcode)
-{
-	if (rcode <= KNOT_RCODE_NOTZONE) {
-		return rcode;
-	}
-	return rcode == KNOT_RCODE_BADVERS ? CANON_METRICS_RCODES - 2 : CANON_METRICS_RCODES - 1;
-}
-
-unsigned canon_metrics_qtype_index(uint16_t qtype)
-{
-	for (unsigned i = 0; i < CANON_METRICS_QTYPES - 1; i++) {
-		if (QTYPES[i] == qtype) {
-			return i;
-		}
-	}
-	return CANON_METRICS_QTYPES - 1;
-}
 
 static uint64_t load(const uint64_t *counter)
 {

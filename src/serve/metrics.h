@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <libknot/consts.h>
+#include <libknot/descriptor.h>
+
 #include "lib/lookup.h"
 
 struct canon_worker;
@@ -52,9 +55,56 @@ static inline void canon_metrics_bump(uint64_t *counter)
 	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
-/* Index of an rcode (header rcode, or 16 for BADVERS) and of a qtype. */
-unsigned canon_metrics_rcode_index(uint16_t rcode);
-unsigned canon_metrics_qtype_index(uint16_t qtype);
+/*
+ * Index of an rcode (header rcode, or 16 for BADVERS) and of a qtype, in the
+ * order of the names metrics.c prints. Inline, the qtype's a switch: once per
+ * response, a call and a search of a table cost more than the counting.
+ */
+static inline unsigned canon_metrics_rcode_index(uint16_t rcode)
+{
+	if (rcode <= KNOT_RCODE_NOTZONE) {
+		return rcode;
+	}
+	return rcode == KNOT_RCODE_BADVERS ? CANON_METRICS_RCODES - 2 : CANON_METRICS_RCODES - 1;
+}
+
+static inline unsigned canon_metrics_qtype_index(uint16_t qtype)
+{
+	switch (qtype) {
+	case KNOT_RRTYPE_A:
+		return 0;
+	case KNOT_RRTYPE_AAAA:
+		return 1;
+	case KNOT_RRTYPE_CNAME:
+		return 2;
+	case KNOT_RRTYPE_MX:
+		return 3;
+	case KNOT_RRTYPE_TXT:
+		return 4;
+	case KNOT_RRTYPE_NS:
+		return 5;
+	case KNOT_RRTYPE_SOA:
+		return 6;
+	case KNOT_RRTYPE_SRV:
+		return 7;
+	case KNOT_RRTYPE_PTR:
+		return 8;
+	case KNOT_RRTYPE_DS:
+		return 9;
+	case KNOT_RRTYPE_DNSKEY:
+		return 10;
+	case KNOT_RRTYPE_HTTPS:
+		return 11;
+	case KNOT_RRTYPE_ANY:
+		return 12;
+	case KNOT_RRTYPE_AXFR:
+		return 13;
+	case KNOT_RRTYPE_IXFR:
+		return 14;
+	default:
+		return CANON_METRICS_QTYPES - 1;
+	}
+}
 
 /* Count one response: its rcode, the question's type, the transport. */
 static inline void canon_metrics_response(canon_metrics_t *m, uint16_t rcode, uint16_t qtype,

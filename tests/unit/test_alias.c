@@ -96,6 +96,23 @@ static void test_dname_synthesize(void **state)
 	knot_dname_storage_t want;
 	assert_true(knot_dname_is_equal(knot_cname_name(cname->rrs.rdata),
 	                                name(want, "a.b.new.example.")));
+	/* The rdataset knot_rrset_add_rdata() builds: one record, its size, the same octets. */
+	for (const char *const *text =
+	             (const char *const[]){"a.b.old.example.", "ab.old.example.", NULL};
+	     *text != NULL; text++) {
+		name(n, *text);
+		assert_int_equal(canon_dname_synthesize(&dname, n, &arena.mm, &cname), 0);
+		knot_rrset_t built;
+		knot_rrset_init(&built, n, KNOT_RRTYPE_CNAME, KNOT_CLASS_IN, 600);
+		const knot_dname_t *new_name = knot_cname_name(cname->rrs.rdata);
+		assert_int_equal(knot_rrset_add_rdata(&built, new_name, knot_dname_size(new_name),
+		                                      &arena.mm),
+		                 0);
+		assert_int_equal(cname->rrs.count, 1);
+		assert_int_equal(cname->rrs.size, built.rrs.size);
+		assert_memory_equal(cname->rrs.rdata, built.rrs.rdata, built.rrs.size);
+		assert_true(knot_rrset_equal(cname, &built, true));
+	}
 	/* A name that would grow past 255 octets: YXDOMAIN. */
 	long_name(n, 3, "old.example.");
 	knot_rrset_t long_dname;

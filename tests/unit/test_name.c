@@ -61,7 +61,8 @@ static void test_prepare_matches_libknot(void **state)
 			const knot_dname_t *suffix = canon_name_suffix(&prepared, i);
 			assert_int_equal(canon_name_suffix_size(&prepared, i),
 			                 knot_dname_size(suffix));
-			assert_int_equal(prepared.hash[i], canon_name_hash(suffix));
+			assert_int_equal(canon_name_suffix_hash(&prepared, i),
+			                 canon_name_hash(suffix));
 		}
 	}
 }
@@ -76,11 +77,11 @@ static void test_suffix_hash_independent_of_name(void **state)
 	canon_name_prepare(&pa, name(a, "x.bench.test."));
 	canon_name_prepare(&pb, name(b, "Very-Long-Label-Here.BENCH.Test."));
 	canon_name_prepare(&pc, name(c, "bench.test."));
-	assert_int_equal(pa.hash[1], pc.hash[0]);
-	assert_int_equal(pb.hash[1], pc.hash[0]);
-	assert_int_equal(pa.hash[2], pb.hash[2]);
-	assert_int_not_equal(pa.hash[0], pb.hash[0]);
-	assert_int_not_equal(pa.hash[0], pc.hash[0]);
+	assert_int_equal(canon_name_suffix_hash(&pa, 1), canon_name_suffix_hash(&pc, 0));
+	assert_int_equal(canon_name_suffix_hash(&pb, 1), canon_name_suffix_hash(&pc, 0));
+	assert_int_equal(canon_name_suffix_hash(&pa, 2), canon_name_suffix_hash(&pb, 2));
+	assert_int_not_equal(canon_name_suffix_hash(&pa, 0), canon_name_suffix_hash(&pb, 0));
+	assert_int_not_equal(canon_name_suffix_hash(&pa, 0), canon_name_suffix_hash(&pc, 0));
 }
 
 /* canon_name_copy_lower touches only 'size' octets and lowers only A-Z. */
@@ -97,6 +98,123 @@ static void test_copy_lower_bounds(void **state)
 	assert_int_equal(size, sizeof(want));
 	assert_memory_equal(out, want, sizeof(want));
 	assert_int_equal(out[size], 0xEE);
+}
+
+/*
+ * canon_name_copy_lower lowers A-Z only, whatever the octet and the length
+ * (every path: octets, words, 16-octet blocks, overlapping tails), and writes
+ * nothing past 'size'.
+ */
+static void test_copy_lower_every_length(void **state)
+{
+	(void)state;
+	uint8_t src[KNOT_DNAME_MAXLEN + 16], out[KNOT_DNAME_MAXLEN + 16];
+	for (size_t size = 1; size <= KNOT_DNAME_MAXLEN; size++) {
+		for (size_t shift = 0; shift < 256; shift += 37) {
+			for (size_t i = 0; i < size; i++) {
+				src[i] = (uint8_t)(i * 7 + shift);
+			}
+			memset(out, 0xEE, sizeof(out));
+			canon_name_copy_lower(out, src, size);
+			for (size_t i = 0; i < size; i++) {
+				uint8_t c = src[i];
+				uint8_t want = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+				assert_int_equal(out[i], want);
+			}
+			assert_int_equal(out[size], 0xEE);
+		}
+	}
+}
+
+/* canon_wire_equal is memcmp() == 0 at every length, a difference at any octet. */
+static void test_wire_equal(void **state)
+{
+	(void)state;
+	uint8_t a[KNOT_DNAME_MAXLEN], b[KNOT_DNAME_MAXLEN];
+	for (size_t i = 0; i < sizeof(a); i++) {
+		a[i] = (uint8_t)(i * 13 + 1);
+	}
+	for (size_t size = 0; size <= KNOT_DNAME_MAXLEN; size++) {
+		memcpy(b, a, sizeof(b));
+		assert_true(canon_wire_equal(a, b, size));
+		for (size_t at = 0; at < size; at++) {
+			b[at] ^= 0x20;
+			assert_false(canon_wire_equal(a, b, size));
+			b[at] ^= 0x20;
+		}
+		if (size < sizeof(b)) {
+			b[size] ^= 0xFF; /* Past the end: not looked at. */
+			assert_true(canon_wire_equal(a, b, size));
+		}
+	}
+}
+
+/* canon_name_equal: sizes first, then the octets. */
+static void test_name_equal(void **state)
+{
+	(void)state;
+	knot_dname_storage_t a, b;
+	name(a, "host1234.bench.test.");
+	name(b, "host1234.bench.test.");
+	uint16_t size = (uint16_t)knot_dname_size(a);
+	assert_true(canon_name_equal(a, size, b, size));
+	assert_false(canon_name_equal(a, size, b, (uint16_t)(size - 1)));
+	name(b, "host1235.bench.test.");
+	assert_false(canon_name_equal(a, size, b, size));
+	assert_true(canon_name_equal((const knot_dname_t *)"", 1, (const knot_dname_t *)"", 1));
+}
+
+/*
+ * The hashes spread names that differ in any octet over a table's slots, the
+ * last octets of a label included: linear probing into a half-full table (as
+ * lib/zone.c keeps it) stays short.
+ */
+static void test_hash_spread(void **state)
+{
+	(void)state;
+	enum { NAMES_N = 1 << 15, SLOTS = NAMES_N * 2 };
+	static uint8_t used[SLOTS];
+	memset(used, 0, sizeof(used));
+	unsigned long probes = 0;
+	for (unsigned i = 0; i < NAMES_N; i++) {
+		char text[64];
+		knot_dname_storage_t wire;
+		if (i % 2) {
+			/* Seven-octet labels that differ in their last two characters. */
+			snprintf(text, sizeof(text), "host-%c%c.z%u.test.", 'a' + (i / 2) % 26,
+			         'a' + (i / 52) % 26, i / 1352);
+		} else {
+			snprintf(text, sizeof(text), "h%05u.bench.test.", i);
+		}
+		canon_name_t p;
+		canon_name_prepare(&p, name(wire, text));
+		for (uint32_t slot = canon_name_suffix_hash(&p, 0) & (SLOTS - 1);;
+		     slot = (slot + 1) & (SLOTS - 1)) {
+			probes++;
+			if (!used[slot]) {
+				used[slot] = 1;
+				break;
+			}
+		}
+	}
+	/* A uniform hash averages 1.5 probes per insert into a table filled to one half. */
+	assert_true(probes < NAMES_N * 2);
+}
+
+/* canon_name_size is knot_dname_size, compression pointers included. */
+static void test_name_size(void **state)
+{
+	(void)state;
+	for (size_t n = 0; n < sizeof(NAMES) / sizeof(NAMES[0]); n++) {
+		knot_dname_storage_t wire;
+		name(wire, NAMES[n]);
+		assert_int_equal(canon_name_size(wire), knot_dname_size(wire));
+	}
+	static const uint8_t pointer[] = {3, 'w', 'w', 'w', 0xC0, 12};
+	assert_int_equal(canon_name_size(pointer), knot_dname_size(pointer));
+	assert_int_equal(canon_name_size(pointer), sizeof(pointer));
+	static const uint8_t only_pointer[] = {0xC0, 12};
+	assert_int_equal(canon_name_size(only_pointer), knot_dname_size(only_pointer));
 }
 
 /* canon_name_wire_size agrees with knot_dname_wire_check (no packet). */
@@ -211,6 +329,11 @@ int main(void)
 	        cmocka_unit_test(test_prepare_matches_libknot),
 	        cmocka_unit_test(test_suffix_hash_independent_of_name),
 	        cmocka_unit_test(test_copy_lower_bounds),
+	        cmocka_unit_test(test_copy_lower_every_length),
+	        cmocka_unit_test(test_wire_equal),
+	        cmocka_unit_test(test_name_equal),
+	        cmocka_unit_test(test_hash_spread),
+	        cmocka_unit_test(test_name_size),
 	        cmocka_unit_test(test_wire_size),
 	        cmocka_unit_test(test_name_under),
 	        cmocka_unit_test(test_parse_bare_question),
