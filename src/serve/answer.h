@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libknot/consts.h>
 #include <libknot/rrset.h>
 
 #include "lib/cookie.h"
@@ -30,6 +31,22 @@ typedef struct {
 	uint8_t options[CANON_OPT_OPTIONS_MAX];
 } canon_opt_t;
 
+/*
+ * A name in the response that later names are compressed against (libknot
+ * keeps one: the QNAME, or the last name written with more than a pointer),
+ * decoded once instead of re-walked, pointers and all, for every name: lower
+ * case and flat, each label's offset in it and its place in the response.
+ */
+typedef struct {
+	uint16_t pos[KNOT_DNAME_MAXLABELS]; /* Label i's place in the response, from 'split' on. */
+	uint16_t base;                      /* Before 'split': at base + offset[i]. */
+	uint8_t split;
+	uint8_t offset[KNOT_DNAME_MAXLABELS + 1]; /* Label i's offset in 'name' (the root's too). */
+	uint8_t name[KNOT_DNAME_MAXLEN + 8];      /* Room to lower case by 8 octets. */
+	uint8_t labels;                           /* The root not counted. */
+	uint8_t size;                             /* Of 'name', the root included. */
+} canon_suffix_t;
+
 /* The response being written. */
 typedef struct {
 	uint8_t *wire;
@@ -37,10 +54,10 @@ typedef struct {
 	uint16_t max;           /* The answer's size limit (UDP payload or 65535). */
 	uint16_t reserved;      /* Kept free at the end (OPT, TSIG) until released. */
 	uint16_t question_size; /* 0: no question, and then no name compression. */
-	/* The compression suffix: where the last name written starts, as in libknot. */
-	uint16_t suffix_pos;
-	uint8_t suffix_labels;
-	uint8_t qname_labels;
+	/* The compression suffix: suffixes[suffix]; [0] is the QNAME (decoded when first
+	 * needed), [1] and [2] take turns for the names written. */
+	uint8_t suffix;
+	canon_suffix_t suffixes[3];
 } canon_writer_t;
 
 /*
