@@ -65,33 +65,27 @@ static inline uint64_t lower8(uint64_t x)
 	return x | (upper >> 2);
 }
 
-/* Lower case the first 'len' octets of 'buf' (which has 7 octets of room after them). */
-static inline void lower_words(uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t x;
-		memcpy(&x, buf + i, 8);
-		x = lower8(x);
-		memcpy(buf + i, &x, 8);
-	}
-}
-
-/* Whether 'len' octets are the same: words, the last one overlapping, no octet loop. */
-static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t len)
+/*
+ * Whether 'len' octets of 'a' (a name being written) equal those of 'b' (a
+ * name in the response, which may have the client's upper case): as
+ * libknot's label_is_equal(), only 'b' is folded, names from the zone are
+ * lower case. Words, the last one overlapping, no octet loop.
+ */
+static inline bool equal_folded(const uint8_t *a, const uint8_t *b, size_t len)
 {
 	if (len >= 8) {
 		for (size_t i = 0; i + 8 < len; i += 8) {
 			uint64_t x, y;
 			memcpy(&x, a + i, 8);
 			memcpy(&y, b + i, 8);
-			if (x != y) {
+			if (x != lower8(y)) {
 				return false;
 			}
 		}
 		uint64_t x, y;
 		memcpy(&x, a + len - 8, 8);
 		memcpy(&y, b + len - 8, 8);
-		return x == y;
+		return x == lower8(y);
 	}
 	if (len >= 4) {
 		uint32_t x1, y1, x2, y2;
@@ -99,10 +93,11 @@ static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t len)
 		memcpy(&y1, b, 4);
 		memcpy(&x2, a + len - 4, 4);
 		memcpy(&y2, b + len - 4, 4);
-		return ((x1 ^ y1) | (x2 ^ y2)) == 0;
+		uint64_t x = (uint64_t)x1 << 32 | x2, y = (uint64_t)y1 << 32 | y2;
+		return x == lower8(y);
 	}
 	for (size_t i = 0; i < len; i++) {
-		if (a[i] != b[i]) {
+		if (a[i] != (uint8_t)lower8(b[i])) {
 			return false;
 		}
 	}
@@ -133,8 +128,7 @@ static void decode_qname(canon_suffix_t *s, const uint8_t *wire)
 	size_t size;
 	s->labels = name_offsets(qname, s->offset, &size);
 	s->size = (uint8_t)size;
-	memcpy(s->name, qname, size);
-	lower_words(s->name, size); /* The client's case (RFC 4343 §4.1). */
+	s->name = qname; /* In the client's case (RFC 4343 §4.1): folded when compared. */
 	s->base = KNOT_WIRE_HEADER_SIZE;
 	s->split = s->labels; /* No pointers in it. */
 }
@@ -161,7 +155,7 @@ static inline bool suffix_equal(const canon_suffix_t *s, const uint8_t *name, si
 {
 	/* Only the response's copy is folded, as in libknot's label_is_equal():
 	 * names from the zone are lower case. */
-	return size == s->size && bytes_equal(name, s->name, size - 1);
+	return size == s->size && equal_folded(name, s->name, size - 1);
 }
 
 /*
@@ -191,7 +185,7 @@ static int put_name_compressed(canon_writer_t *w, const uint8_t *name, cursor_t 
 		size_t tail = size - n->offset[i];
 		const uint8_t *other = s->name + s->offset[i + shift];
 		if (tail == (size_t)(s->size - s->offset[i + shift]) &&
-		    bytes_equal(name + n->offset[i], other, tail - 1)) {
+		    equal_folded(name + n->offset[i], other, tail - 1)) {
 			match = i;
 			break;
 		}
@@ -219,8 +213,7 @@ static int put_name_compressed(canon_writer_t *w, const uint8_t *name, cursor_t 
 		}
 		n->base = (uint16_t)at;
 		n->split = match;
-		memcpy(n->name, name, size);
-		lower_words(n->name, prefix); /* The rest equals the suffix's, lower case. */
+		n->name = name; /* Its octets, as written here. */
 		n->labels = labels;
 		n->size = (uint8_t)size;
 		w->suffix = next;

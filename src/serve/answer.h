@@ -34,15 +34,16 @@ typedef struct {
 /*
  * A name in the response that later names are compressed against (libknot
  * keeps one: the QNAME, or the last name written with more than a pointer),
- * decoded once instead of re-walked, pointers and all, for every name: lower
- * case and flat, each label's offset in it and its place in the response.
+ * decoded once instead of re-walked, pointers and all, for every name: the
+ * same octets in one piece (the QNAME in the query, or the zone's name that
+ * was written), each label's offset in it and its place in the response.
  */
 typedef struct {
 	uint16_t pos[KNOT_DNAME_MAXLABELS]; /* Label i's place in the response, from 'split' on. */
 	uint16_t base;                      /* Before 'split': at base + offset[i]. */
 	uint8_t split;
 	uint8_t offset[KNOT_DNAME_MAXLABELS + 1]; /* Label i's offset in 'name' (the root's too). */
-	uint8_t name[KNOT_DNAME_MAXLEN + 8];      /* Room to lower case by 8 octets. */
+	const uint8_t *name;                      /* Upper case in it is folded when compared. */
 	uint8_t labels;                           /* The root not counted. */
 	uint8_t size;                             /* Of 'name', the root included. */
 } canon_suffix_t;
@@ -72,7 +73,8 @@ bool canon_writer_init(canon_writer_t *w, uint8_t *wire, uint16_t max, const can
  * Append the RRset 'rr' to the section being written ('section': KNOT_ANSWER,
  * KNOT_AUTHORITY or KNOT_ADDITIONAL, in that order), its owner compressed
  * against the QNAME when 'compr_hint' is KNOT_COMPR_HINT_QNAME. False, and
- * nothing written, when it does not fit in full.
+ * nothing written, when it does not fit in full. Its names must stay valid
+ * until the response is finished: later names are compressed against them.
  */
 bool canon_writer_put(canon_writer_t *w, int section, const knot_rrset_t *rr, uint16_t compr_hint);
 
