@@ -480,10 +480,26 @@ static void test_scan(void **state)
 	assert_false(canon_query_scan(&q, wire, len));
 }
 
-/* A name of 1..4 labels drawn from a few, in random case ('upper' of 1 in 4 letters). */
-static void random_name(char *out, unsigned *seed, bool mixed_case)
+static const char *const PLAIN_LABELS[] = {"a", "b", "www", "mail", "example", "test", "sub", "x1"};
+
+/*
+ * Labels that test the writer's word-wise compares and its label alignment:
+ * long ones (tails of 8 octets and more), octets that read as label lengths
+ * (the label \001a ends the label \002\001a, but is not one of its labels),
+ * upper case in the zone's names, and octets above 0x7f, which are not folded.
+ */
+static const char *const ODD_LABELS[] = {"a",
+                                         "\\001a",
+                                         "\\002\\001a",
+                                         "abcdefghijklmnopqrstuvwxyz0123456789",
+                                         "abcdefghijklmnopqrstuvwxyz0123456789-",
+                                         "x\\195y",
+                                         "X\\227Y",
+                                         "[\\064]"};
+
+/* A name of 1..4 labels drawn from 'labels' (8), in random case ('upper' of 1 in 4 letters). */
+static void random_name_of(char *out, unsigned *seed, bool mixed_case, const char *const *labels)
 {
-	static const char *labels[] = {"a", "b", "www", "mail", "example", "test", "sub", "x1"};
 	int n = 1 + rand_r(seed) % 4;
 	out[0] = 0;
 	for (int i = 0; i < n; i++) {
@@ -501,17 +517,15 @@ static void random_name(char *out, unsigned *seed, bool mixed_case)
 }
 
 /* Random answers of names that share suffixes, in random case: always libknot's octets. */
-static void test_random_like_knot(void **state)
+static void random_like_knot(unsigned seed, const char *const *labels)
 {
-	(void)state;
-	unsigned seed = 20261202;
 	static const uint16_t types[] = {KNOT_RRTYPE_A,     KNOT_RRTYPE_CNAME, KNOT_RRTYPE_NS,
 	                                 KNOT_RRTYPE_MX,    KNOT_RRTYPE_SOA,   KNOT_RRTYPE_PTR,
 	                                 KNOT_RRTYPE_DNAME, KNOT_RRTYPE_SRV,   KNOT_RRTYPE_TXT};
 	for (int round = 0; round < 3000; round++) {
 		fixture_t f = {0};
 		char qname[300], owner[300], n1[300], n2[300];
-		random_name(qname, &seed, round % 3 == 0);
+		random_name_of(qname, &seed, round % 3 == 0, labels);
 		make_query(&f, qname, KNOT_RRTYPE_A, 0, false);
 		int rrsets = 1 + rand_r(&seed) % (MAX_RRSETS - 1);
 		for (int i = 0; i < rrsets; i++) {
@@ -520,13 +534,13 @@ static void test_random_like_knot(void **state)
 			if (at_qname) {
 				strcpy(owner, qname); /* The hint's case: as the client sent it. */
 			} else {
-				random_name(owner, &seed, round % 5 == 0);
+				random_name_of(owner, &seed, round % 5 == 0, labels);
 			}
 			knot_rrset_t *rr = rrset(&f, owner, type, 300);
 			int records = 1 + rand_r(&seed) % 3;
 			for (int r = 0; r < records; r++) {
-				random_name(n1, &seed, round % 7 == 0);
-				random_name(n2, &seed, false);
+				random_name_of(n1, &seed, round % 7 == 0, labels);
+				random_name_of(n2, &seed, false, labels);
 				const uint8_t pref[6] = {0, (uint8_t)r, 0, 2, 0x13, 0xc4};
 				uint8_t addr[4] = {192, 0, 2, (uint8_t)r};
 				switch (type) {
@@ -560,6 +574,19 @@ static void test_random_like_knot(void **state)
 	}
 }
 
+static void test_random_like_knot(void **state)
+{
+	(void)state;
+	random_like_knot(20261202, PLAIN_LABELS);
+}
+
+/* The same with long labels, octets that look like label lengths, octets above 0x7f. */
+static void test_random_odd_labels_like_knot(void **state)
+{
+	(void)state;
+	random_like_knot(20261203, ODD_LABELS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +598,7 @@ int main(void)
 	        cmocka_unit_test(test_opt_and_ede),
 	        cmocka_unit_test(test_scan),
 	        cmocka_unit_test(test_random_like_knot),
+	        cmocka_unit_test(test_random_odd_labels_like_knot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
