@@ -587,6 +587,51 @@ static void test_random_odd_labels_like_knot(void **state)
 	random_like_knot(20261203, ODD_LABELS);
 }
 
+/* A question of labels of the given lengths (then the root), type A class IN; returns its size. */
+static size_t raw_question(uint8_t *wire, const int *labels, int count)
+{
+	memset(wire, 0, KNOT_WIRE_HEADER_SIZE);
+	knot_wire_set_qdcount(wire, 1);
+	size_t at = KNOT_WIRE_HEADER_SIZE;
+	for (int i = 0; i < count; i++) {
+		wire[at] = (uint8_t)labels[i];
+		memset(wire + at + 1, 'a', (size_t)(labels[i] & 0x3f));
+		at += 1 + (size_t)(labels[i] & 0x3f);
+	}
+	wire[at++] = 0;
+	knot_wire_write_u16(wire + at, KNOT_RRTYPE_A);
+	knot_wire_write_u16(wire + at + 2, KNOT_CLASS_IN);
+	return at + 4;
+}
+
+/* The QNAME's bounds (RFC 1035 §3.1): 255 octets at most, labels of 63, no pointers. */
+static void test_scan_qname_bounds(void **state)
+{
+	(void)state;
+	uint8_t wire[600];
+	canon_query_t q;
+	const int longest[] = {63, 63, 63, 61}; /* 255 octets with the root. */
+	size_t len = raw_question(wire, longest, 4);
+	assert_true(canon_query_scan(&q, wire, len));
+	assert_int_equal(q.question_size, 255 + 4);
+	const int too_long[] = {63, 63, 63, 62}; /* 256 octets. */
+	len = raw_question(wire, too_long, 4);
+	assert_false(canon_query_scan(&q, wire, len));
+	const int wide_label[] = {64};
+	len = raw_question(wire, wide_label, 1);
+	assert_false(canon_query_scan(&q, wire, len));
+	const int pointer[] = {3, 0xc0};
+	len = raw_question(wire, pointer, 2);
+	assert_false(canon_query_scan(&q, wire, len));
+	/* A name that runs past the message, or one whose root is its last octet. */
+	const int plain[] = {3, 7, 4};
+	len = raw_question(wire, plain, 3);
+	assert_true(canon_query_scan(&q, wire, len));
+	assert_false(canon_query_scan(&q, wire, KNOT_WIRE_HEADER_SIZE + 10));
+	assert_false(canon_query_scan(&q, wire, len - 4));
+	assert_false(canon_query_scan(&q, wire, len - 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +642,7 @@ int main(void)
 	        cmocka_unit_test(test_additional_dropped),
 	        cmocka_unit_test(test_opt_and_ede),
 	        cmocka_unit_test(test_scan),
+	        cmocka_unit_test(test_scan_qname_bounds),
 	        cmocka_unit_test(test_random_like_knot),
 	        cmocka_unit_test(test_random_odd_labels_like_knot),
 	};
