@@ -409,6 +409,25 @@ static bool put_plain(const canon_writer_t *w, const knot_rrset_t *rr,
 	return true;
 }
 
+/*
+ * The RDATA layout of a type: libknot's descriptors, those of A and AAAA (most
+ * answers) without the library call.
+ */
+static const knot_rdata_descriptor_t DESC_A = {{4, KNOT_RDATA_WF_END}, "A"};
+static const knot_rdata_descriptor_t DESC_AAAA = {{16, KNOT_RDATA_WF_END}, "AAAA"};
+
+static inline const knot_rdata_descriptor_t *descriptor(uint16_t type)
+{
+	switch (type) {
+	case KNOT_RRTYPE_A:
+		return &DESC_A;
+	case KNOT_RRTYPE_AAAA:
+		return &DESC_AAAA;
+	default:
+		return knot_get_rdata_descriptor(type);
+	}
+}
+
 static inline uint16_t available(const canon_writer_t *w)
 {
 	return (uint16_t)(w->max - w->size - w->reserved);
@@ -421,7 +440,7 @@ bool canon_writer_put(canon_writer_t *w, int section, const knot_rrset_t *rr, ui
 		return true; /* Nothing to write, nothing counted (as knot_pkt_put()). */
 	}
 	cursor_t c = {w->wire + w->size, available(w)};
-	const knot_rdata_descriptor_t *desc = knot_get_rdata_descriptor(rr->type);
+	const knot_rdata_descriptor_t *desc = descriptor(rr->type);
 	uint16_t owner_ptr = compr_hint == KNOT_COMPR_HINT_QNAME ? KNOT_COMPR_HINT_QNAME : 0;
 	const knot_rdata_t *rdata = rr->rrs.rdata;
 	uint16_t i = 0;

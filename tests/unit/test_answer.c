@@ -521,7 +521,8 @@ static void random_like_knot(unsigned seed, const char *const *labels)
 {
 	static const uint16_t types[] = {KNOT_RRTYPE_A,     KNOT_RRTYPE_CNAME, KNOT_RRTYPE_NS,
 	                                 KNOT_RRTYPE_MX,    KNOT_RRTYPE_SOA,   KNOT_RRTYPE_PTR,
-	                                 KNOT_RRTYPE_DNAME, KNOT_RRTYPE_SRV,   KNOT_RRTYPE_TXT};
+	                                 KNOT_RRTYPE_DNAME, KNOT_RRTYPE_SRV,   KNOT_RRTYPE_TXT,
+	                                 KNOT_RRTYPE_AAAA};
 	for (int round = 0; round < 3000; round++) {
 		fixture_t f = {0};
 		char qname[300], owner[300], n1[300], n2[300];
@@ -529,7 +530,7 @@ static void random_like_knot(unsigned seed, const char *const *labels)
 		make_query(&f, qname, KNOT_RRTYPE_A, 0, false);
 		int rrsets = 1 + rand_r(&seed) % (MAX_RRSETS - 1);
 		for (int i = 0; i < rrsets; i++) {
-			uint16_t type = types[rand_r(&seed) % 9];
+			uint16_t type = types[rand_r(&seed) % 10];
 			bool at_qname = rand_r(&seed) % 3 == 0;
 			if (at_qname) {
 				strcpy(owner, qname); /* The hint's case: as the client sent it. */
@@ -547,6 +548,11 @@ static void random_like_knot(unsigned seed, const char *const *labels)
 				case KNOT_RRTYPE_A:
 					add_rdata(rr, addr, 4);
 					break;
+				case KNOT_RRTYPE_AAAA: {
+					uint8_t addr6[16] = {0x20, 1, 0xd, 0xb8, [15] = (uint8_t)r};
+					add_rdata(rr, addr6, 16);
+					break;
+				}
 				case KNOT_RRTYPE_TXT:
 					add_rdata(rr, (const uint8_t *)"\003abc", 4 - (r == 1));
 					break;
