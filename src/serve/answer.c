@@ -583,7 +583,9 @@ bool canon_writer_put_opt(canon_writer_t *w, const canon_opt_t *opt)
 	p[6] = 0; /* Version 0. */
 	knot_wire_write_u16(p + 7, opt->dnssec_ok ? KNOT_EDNS_DO_MASK : 0);
 	knot_wire_write_u16(p + 9, opt->options_len);
-	memcpy(p + 11, opt->options, opt->options_len);
+	if (opt->options_len > 0) { /* Most have none: no library call for nothing. */
+		memcpy(p + 11, opt->options, opt->options_len);
+	}
 	w->size = (uint16_t)(w->size + size);
 	knot_wire_set_arcount(w->wire, (uint16_t)(knot_wire_get_arcount(w->wire) + 1));
 	return true;
