@@ -35,7 +35,7 @@ typedef struct {
  * A name in the response that later names are compressed against (libknot
  * keeps one: the QNAME, or the last name written with more than a pointer),
  * decoded once instead of re-walked, pointers and all, for every name: the
- * same octets in one piece (the QNAME in the query, or the zone's name that
+ * same octets in one piece (the question's QNAME, or the zone's name that
  * was written), each label's offset in it and its place in the response.
  */
 typedef struct {
