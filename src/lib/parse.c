@@ -92,6 +92,27 @@ static bool scan_opt(canon_query_t *q, const uint8_t *pos, const uint8_t *end)
 	return scan_options(q, pos + KNOT_EDNS_MIN_SIZE, end);
 }
 
+/*
+ * canon_name_wire_size() for the QNAME, with one bound per label instead of
+ * two: past the message and past 255 octets (RFC 1035 §3.1) both mean -1.
+ */
+static inline int qname_size(const uint8_t *name, const uint8_t *end)
+{
+	const uint8_t *limit = end - name > KNOT_DNAME_MAXLEN ? name + KNOT_DNAME_MAXLEN : end;
+	const uint8_t *p = name;
+	while (p < limit) {
+		uint8_t label = *p;
+		if (label == 0) {
+			return (int)(p - name) + 1;
+		}
+		if (label > KNOT_DNAME_MAXLABELLEN) {
+			return -1; /* A compression pointer or a reserved label type. */
+		}
+		p += label + 1;
+	}
+	return -1;
+}
+
 bool canon_query_scan(canon_query_t *q, const uint8_t *wire, size_t len)
 {
 	uint16_t arcount = knot_wire_get_arcount(wire);
@@ -101,7 +122,7 @@ bool canon_query_scan(canon_query_t *q, const uint8_t *wire, size_t len)
 		return false;
 	}
 	const uint8_t *qname = wire + KNOT_WIRE_HEADER_SIZE, *end = wire + len;
-	int name = canon_name_wire_size(qname, end);
+	int name = qname_size(qname, end);
 	if (name <= 0 || end - qname < name + 4) {
 		return false;
 	}

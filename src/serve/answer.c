@@ -31,29 +31,19 @@ static inline void put_pointer(uint8_t *dst, uint16_t offset)
 	knot_wire_write_u16(dst, (uint16_t)(0xC000 | offset));
 }
 
-/* Follow pointers to the label a name in the response continues with. */
-static inline const uint8_t *seek_label(const uint8_t *label, const uint8_t *wire)
+/* Labels of an uncompressed name (from the zone: well formed), the root not
+ * counted; each label's offset in 'offset' (the root's last), its size in *size. */
+static inline uint8_t name_offsets(const uint8_t *name, uint8_t *offset, size_t *size)
 {
-	while (is_pointer(label)) {
-		label = wire + pointer_target(label);
+	uint8_t labels = 0;
+	size_t at = 0;
+	while (name[at] != 0) {
+		offset[labels++] = (uint8_t)at;
+		at += (size_t)name[at] + 1;
 	}
-	return label;
-}
-
-/* The label after 'label' in the response, pointers followed. */
-static inline const uint8_t *next_label(const uint8_t *label, const uint8_t *wire)
-{
-	return seek_label(label + *label + 1, wire);
-}
-
-/* Labels of an uncompressed name, the root not counted (knot_dname_labels()). */
-static uint8_t name_labels(const uint8_t *name)
-{
-	uint8_t count = 0;
-	for (; *name != 0; name += *name + 1) {
-		count++;
-	}
-	return count;
+	offset[labels] = (uint8_t)at;
+	*size = at + 1;
+	return labels;
 }
 
 static inline size_t name_size(const uint8_t *name)
@@ -65,62 +55,51 @@ static inline size_t name_size(const uint8_t *name)
 	return (size_t)(p - name) + 1;
 }
 
-/* ASCII lower case by table: one load per octet in the label comparisons. */
-#define L4(c)  (c), (c) + 1, (c) + 2, (c) + 3
-#define L16(c) L4(c), L4((c) + 4), L4((c) + 8), L4((c) + 12)
-#define L64(c) L16(c), L16((c) + 16), L16((c) + 32), L16((c) + 48)
-static const uint8_t lower[256] = {L64(0),   '@',      L16('a'), L4('a' + 16), 'a' + 20,
-                                   'a' + 21, 'a' + 22, 'a' + 23, 'a' + 24,     'a' + 25,
-                                   '[',      '\\',     ']',      '^',          '_',
-                                   L16(96),  L16(112), L64(128), L64(192)};
-
-/* Four octets with ASCII upper case folded to lower case, all at once. */
-static inline uint32_t lower4(uint32_t x)
+/* Eight octets with ASCII upper case folded to lower case, all at once. */
+static inline uint64_t lower8(uint64_t x)
 {
-	uint32_t heptets = x & 0x7f7f7f7fu;
-	uint32_t above_z = heptets + 0x25252525u; /* High bit set where > 'Z'. */
-	uint32_t from_a = heptets + 0x3f3f3f3fu;  /* High bit set where >= 'A'. */
-	uint32_t upper = ~x & (from_a ^ above_z) & 0x80808080u;
+	uint64_t heptets = x & 0x7f7f7f7f7f7f7f7full;
+	uint64_t above_z = heptets + 0x2525252525252525ull; /* High bit set where > 'Z'. */
+	uint64_t from_a = heptets + 0x3f3f3f3f3f3f3f3full;  /* High bit set where >= 'A'. */
+	uint64_t upper = ~x & (from_a ^ above_z) & 0x8080808080808080ull;
 	return x | (upper >> 2);
 }
 
 /*
- * Whether label 'a' (of a name being written) equals label 'b' (in the
- * response, which may have the client's upper case). As libknot's
- * label_is_equal(), only 'b' is folded: names from the zone are lower case.
+ * Whether 'len' octets of 'a' (a name being written) equal those of 'b' (a
+ * name in the response, which may have the client's upper case): as
+ * libknot's label_is_equal(), only 'b' is folded, names from the zone are
+ * lower case. Words, the last one overlapping, no octet loop.
  */
-static inline __attribute__((always_inline)) bool label_equal(const uint8_t *a, const uint8_t *b)
+static inline bool equal_folded(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	if (*a != *b) {
-		return false;
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 < len; i += 8) {
+			uint64_t x, y;
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != lower8(y)) {
+				return false;
+			}
+		}
+		uint64_t x, y;
+		memcpy(&x, a + len - 8, 8);
+		memcpy(&y, b + len - 8, 8);
+		return x == lower8(y);
 	}
-	uint8_t len = *a, i = 1;
-	for (; i + 3 <= len; i += 4) {
-		uint32_t x, y;
-		memcpy(&x, a + i, 4);
-		memcpy(&y, b + i, 4);
-		if (x != lower4(y)) {
+	if (len >= 4) {
+		uint32_t x1, y1, x2, y2;
+		memcpy(&x1, a, 4);
+		memcpy(&y1, b, 4);
+		memcpy(&x2, a + len - 4, 4);
+		memcpy(&y2, b + len - 4, 4);
+		uint64_t x = (uint64_t)x1 << 32 | x2, y = (uint64_t)y1 << 32 | y2;
+		return x == lower8(y);
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (a[i] != (uint8_t)lower8(b[i])) {
 			return false;
 		}
-	}
-	for (; i <= len; i++) {
-		if (a[i] != lower[b[i]]) {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Whether the uncompressed 'name' equals the one at 'at' in the response. */
-static bool name_equal_wire(const uint8_t *name, const uint8_t *at, const uint8_t *wire)
-{
-	at = seek_label(at, wire);
-	while (*name != 0 || *at != 0) {
-		if (!label_equal(name, at)) {
-			return false;
-		}
-		name += *name + 1;
-		at = next_label(at, wire);
 	}
 	return true;
 }
@@ -142,67 +121,103 @@ static bool put_bytes(cursor_t *c, const uint8_t *src, size_t len)
 	return true;
 }
 
+/* The QNAME decoded as a suffix: it is at offset 12, uncompressed (RFC 1035 §4.1.2). */
+static void decode_qname(canon_suffix_t *s, const uint8_t *wire)
+{
+	const uint8_t *qname = wire + KNOT_WIRE_HEADER_SIZE;
+	size_t size;
+	s->labels = name_offsets(qname, s->offset, &size);
+	s->size = (uint8_t)size;
+	s->name = qname; /* In the client's case (RFC 4343 §4.1): folded when compared. */
+	s->base = KNOT_WIRE_HEADER_SIZE;
+	s->split = s->labels; /* No pointers in it. */
+}
+
+/* Where label i of the suffix is in the response. */
+static inline uint16_t suffix_pos(const canon_suffix_t *s, unsigned i)
+{
+	return i < s->split ? (uint16_t)(s->base + s->offset[i]) : s->pos[i];
+}
+
+#define SUFFIX_QNAME 0
+
+static inline const canon_suffix_t *current_suffix(canon_writer_t *w)
+{
+	canon_suffix_t *s = &w->suffixes[w->suffix];
+	if (s->labels == LABELS_UNKNOWN) { /* Only the QNAME's is decoded lazily. */
+		decode_qname(s, w->wire);
+	}
+	return s;
+}
+
+/* Whether the uncompressed 'name' ('size' octets) equals the suffix. */
+static inline bool suffix_equal(const canon_suffix_t *s, const uint8_t *name, size_t size)
+{
+	/* Only the response's copy is folded, as in libknot's label_is_equal():
+	 * names from the zone are lower case. */
+	return size == s->size && equal_folded(name, s->name, size - 1);
+}
+
 /*
  * Write 'name' compressed against the current suffix, libknot's heuristic
  * (compr_put_dname()) so the output is the same: align the suffix to the
  * name's label count, find the longest run of equal trailing labels, write
  * the labels before it and point at it, and make this name the suffix when
  * it wrote more than a pointer (similar names come in groups). libknot
- * writes label by label; the labels before the run are contiguous in 'name',
- * so one copy does. Returns the octets written, or -1 when there is no room.
+ * compares label by label, pointers followed, and the run starts after the
+ * last difference: that is the first aligned label from which the rest of
+ * both names is the same octets, found here with a length test and one
+ * compare per candidate. Returns the octets written, or -1 when there is no
+ * room.
  */
 static int put_name_compressed(canon_writer_t *w, const uint8_t *name, cursor_t *c,
                                size_t *name_len)
 {
-	uint8_t labels = 0;
-	const uint8_t *p = name;
-	for (; *p != 0; p += *p + 1) {
-		labels++;
-	}
-	*name_len = (size_t)(p - name) + 1;
-	if (w->suffix_labels == LABELS_UNKNOWN) { /* The suffix is the QNAME. */
-		w->qname_labels = name_labels(w->wire + KNOT_WIRE_HEADER_SIZE);
-		w->suffix_labels = w->qname_labels;
-	}
-	const uint8_t *suffix = w->wire + w->suffix_pos;
-	uint8_t suffix_labels = w->suffix_labels;
-	while (suffix_labels > labels) {
-		suffix = next_label(suffix, w->wire);
-		suffix_labels--;
-	}
-	p = name;
-	for (uint8_t i = labels; i > suffix_labels; i--) {
-		p += *p + 1;
-	}
-	const uint8_t *match = p, *target = suffix;
-	while (*p != 0) {
-		const uint8_t *next_name = p + *p + 1;
-		const uint8_t *next_suffix = next_label(suffix, w->wire);
-		if (!label_equal(p, suffix)) {
-			match = next_name;
-			target = next_suffix;
+	const canon_suffix_t *s = current_suffix(w);
+	uint8_t next = w->suffix == 1 ? 2 : 1; /* Where this name goes if it becomes the suffix. */
+	canon_suffix_t *n = &w->suffixes[next];
+	size_t size;
+	uint8_t labels = name_offsets(name, n->offset, &size);
+	*name_len = size;
+	int shift = (int)s->labels - (int)labels;
+	uint8_t match = labels;
+	for (uint8_t i = shift < 0 ? (uint8_t)-shift : 0; i < labels; i++) {
+		size_t tail = size - n->offset[i];
+		const uint8_t *other = s->name + s->offset[i + shift];
+		if (tail == (size_t)(s->size - s->offset[i + shift]) &&
+		    equal_folded(name + n->offset[i], other, tail - 1)) {
+			match = i;
+			break;
 		}
-		p = next_name;
-		suffix = next_suffix;
 	}
 	/* The labels before the match, then the root label or a pointer to the match. */
-	size_t prefix = (size_t)(match - name);
-	size_t written = prefix + (*match == 0 ? 1 : POINTER_SIZE);
+	size_t prefix = n->offset[match];
+	size_t written = prefix + (match == labels ? 1 : POINTER_SIZE);
 	if (written > c->avail || written > KNOT_DNAME_MAXLEN) {
 		return -1;
 	}
 	uint8_t *start = c->pos;
-	memcpy(start, name, prefix + (*match == 0));
-	if (*match != 0) {
-		put_pointer(start + prefix, (uint16_t)(target - w->wire));
-	}
 	size_t at = (size_t)(start - w->wire);
-	if (written > POINTER_SIZE && at + written < KNOT_WIRE_PTR_MAX) {
-		w->suffix_pos = (uint16_t)at;
-		w->suffix_labels = labels;
+	if (match == labels) {
+		memcpy(start, name, size);
+	} else {
+		memcpy(start, name, prefix);
+		put_pointer(start + prefix, suffix_pos(s, (unsigned)(match + shift)));
 	}
 	c->pos += written;
 	c->avail -= written;
+	if (written > POINTER_SIZE && at + written < KNOT_WIRE_PTR_MAX) {
+		/* The new suffix: its labels here, then those it points at. */
+		for (unsigned i = match; i < labels; i++) {
+			n->pos[i] = suffix_pos(s, (unsigned)((int)i + shift));
+		}
+		n->base = (uint16_t)at;
+		n->split = match;
+		n->name = name; /* Its octets, as written here. */
+		n->labels = labels;
+		n->size = (uint8_t)size;
+		w->suffix = next;
+	}
 	return (int)written;
 }
 
@@ -251,20 +266,25 @@ static bool put_owner(canon_writer_t *w, const knot_rrset_t *rr, cursor_t *c, ui
 		c->avail -= POINTER_SIZE;
 		return true;
 	}
-	if (compress && *rr->owner != 0 &&
-	    name_equal_wire(rr->owner, w->wire + w->suffix_pos, w->wire)) {
-		if (c->avail < POINTER_SIZE) {
-			return false;
+	if (compress && *rr->owner != 0) {
+		const canon_suffix_t *suffix = current_suffix(w);
+		size_t size = name_size(rr->owner);
+		if (suffix_equal(suffix, rr->owner, size)) {
+			if (c->avail < POINTER_SIZE) {
+				return false;
+			}
+			/* A suffix starts with a label, never a pointer. */
+			put_pointer(c->pos, suffix_pos(suffix, 0));
+			c->pos += POINTER_SIZE;
+			c->avail -= POINTER_SIZE;
+			if (suffix_pos(suffix, 0) + size < KNOT_WIRE_PTR_MAX) {
+				*owner_ptr = suffix_pos(suffix, 0);
+			}
+			return true;
 		}
-		put_pointer(c->pos, w->suffix_pos);
-		c->pos += POINTER_SIZE;
-		c->avail -= POINTER_SIZE;
-		note_owner(owner_ptr, w->wire, w->wire + w->suffix_pos, name_size(rr->owner));
-		return true;
 	}
 	if (compress) {
-		w->suffix_pos = KNOT_WIRE_HEADER_SIZE;
-		w->suffix_labels = w->qname_labels;
+		w->suffix = SUFFIX_QNAME;
 	}
 	uint8_t *at = c->pos;
 	size_t owner_len;
@@ -389,6 +409,25 @@ static bool put_plain(const canon_writer_t *w, const knot_rrset_t *rr,
 	return true;
 }
 
+/*
+ * The RDATA layout of a type: libknot's descriptors, those of A and AAAA (most
+ * answers) without the library call.
+ */
+static const knot_rdata_descriptor_t DESC_A = {{4, KNOT_RDATA_WF_END}, "A"};
+static const knot_rdata_descriptor_t DESC_AAAA = {{16, KNOT_RDATA_WF_END}, "AAAA"};
+
+static inline const knot_rdata_descriptor_t *descriptor(uint16_t type)
+{
+	switch (type) {
+	case KNOT_RRTYPE_A:
+		return &DESC_A;
+	case KNOT_RRTYPE_AAAA:
+		return &DESC_AAAA;
+	default:
+		return knot_get_rdata_descriptor(type);
+	}
+}
+
 static inline uint16_t available(const canon_writer_t *w)
 {
 	return (uint16_t)(w->max - w->size - w->reserved);
@@ -400,12 +439,8 @@ bool canon_writer_put(canon_writer_t *w, int section, const knot_rrset_t *rr, ui
 	if (count == 0) {
 		return true; /* Nothing to write, nothing counted (as knot_pkt_put()). */
 	}
-	if (w->question_size > 0 && w->suffix_pos == 0) {
-		w->suffix_pos = KNOT_WIRE_HEADER_SIZE;
-		w->suffix_labels = w->qname_labels;
-	}
 	cursor_t c = {w->wire + w->size, available(w)};
-	const knot_rdata_descriptor_t *desc = knot_get_rdata_descriptor(rr->type);
+	const knot_rdata_descriptor_t *desc = descriptor(rr->type);
 	uint16_t owner_ptr = compr_hint == KNOT_COMPR_HINT_QNAME ? KNOT_COMPR_HINT_QNAME : 0;
 	const knot_rdata_t *rdata = rr->rrs.rdata;
 	uint16_t i = 0;
@@ -439,8 +474,7 @@ static void restart(canon_writer_t *w)
 	knot_wire_set_nscount(w->wire, 0);
 	knot_wire_set_arcount(w->wire, 0);
 	w->size = (uint16_t)(KNOT_WIRE_HEADER_SIZE + w->question_size);
-	w->suffix_pos = 0;
-	w->suffix_labels = 0;
+	w->suffix = SUFFIX_QNAME;
 }
 
 static void start(canon_writer_t *w, const uint8_t *query)
@@ -464,7 +498,7 @@ bool canon_writer_init(canon_writer_t *w, uint8_t *wire, uint16_t max, const can
 	if ((size_t)KNOT_WIRE_HEADER_SIZE + q->question_size > max) {
 		return false;
 	}
-	w->qname_labels = LABELS_UNKNOWN; /* Counted when first needed. */
+	w->suffixes[SUFFIX_QNAME].labels = LABELS_UNKNOWN; /* Decoded when first needed. */
 	start(w, q->wire);
 	return true;
 }
@@ -549,7 +583,9 @@ bool canon_writer_put_opt(canon_writer_t *w, const canon_opt_t *opt)
 	p[6] = 0; /* Version 0. */
 	knot_wire_write_u16(p + 7, opt->dnssec_ok ? KNOT_EDNS_DO_MASK : 0);
 	knot_wire_write_u16(p + 9, opt->options_len);
-	memcpy(p + 11, opt->options, opt->options_len);
+	if (opt->options_len > 0) { /* Most have none: no library call for nothing. */
+		memcpy(p + 11, opt->options, opt->options_len);
+	}
 	w->size = (uint16_t)(w->size + size);
 	knot_wire_set_arcount(w->wire, (uint16_t)(knot_wire_get_arcount(w->wire) + 1));
 	return true;

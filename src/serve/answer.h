@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libknot/consts.h>
 #include <libknot/rrset.h>
 
 #include "lib/cookie.h"
@@ -30,6 +31,23 @@ typedef struct {
 	uint8_t options[CANON_OPT_OPTIONS_MAX];
 } canon_opt_t;
 
+/*
+ * A name in the response that later names are compressed against (libknot
+ * keeps one: the QNAME, or the last name written with more than a pointer),
+ * decoded once instead of re-walked, pointers and all, for every name: the
+ * same octets in one piece (the question's QNAME, or the zone's name that
+ * was written), each label's offset in it and its place in the response.
+ */
+typedef struct {
+	uint16_t pos[KNOT_DNAME_MAXLABELS]; /* Label i's place in the response, from 'split' on. */
+	uint16_t base;                      /* Before 'split': at base + offset[i]. */
+	uint8_t split;
+	uint8_t offset[KNOT_DNAME_MAXLABELS + 1]; /* Label i's offset in 'name' (the root's too). */
+	const uint8_t *name;                      /* Upper case in it is folded when compared. */
+	uint8_t labels;                           /* The root not counted. */
+	uint8_t size;                             /* Of 'name', the root included. */
+} canon_suffix_t;
+
 /* The response being written. */
 typedef struct {
 	uint8_t *wire;
@@ -37,10 +55,10 @@ typedef struct {
 	uint16_t max;           /* The answer's size limit (UDP payload or 65535). */
 	uint16_t reserved;      /* Kept free at the end (OPT, TSIG) until released. */
 	uint16_t question_size; /* 0: no question, and then no name compression. */
-	/* The compression suffix: where the last name written starts, as in libknot. */
-	uint16_t suffix_pos;
-	uint8_t suffix_labels;
-	uint8_t qname_labels;
+	/* The compression suffix: suffixes[suffix]; [0] is the QNAME (decoded when first
+	 * needed), [1] and [2] take turns for the names written. */
+	uint8_t suffix;
+	canon_suffix_t suffixes[3];
 } canon_writer_t;
 
 /*
@@ -55,7 +73,8 @@ bool canon_writer_init(canon_writer_t *w, uint8_t *wire, uint16_t max, const can
  * Append the RRset 'rr' to the section being written ('section': KNOT_ANSWER,
  * KNOT_AUTHORITY or KNOT_ADDITIONAL, in that order), its owner compressed
  * against the QNAME when 'compr_hint' is KNOT_COMPR_HINT_QNAME. False, and
- * nothing written, when it does not fit in full.
+ * nothing written, when it does not fit in full. Its names must stay valid
+ * until the response is finished: later names are compressed against them.
  */
 bool canon_writer_put(canon_writer_t *w, int section, const knot_rrset_t *rr, uint16_t compr_hint);
 

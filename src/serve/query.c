@@ -21,6 +21,9 @@
 
 #define EDNS_VERSION 0
 
+/* The common query's steps, each called once on its path: one function, no calls between them. */
+#define HOT_INLINE static inline __attribute__((always_inline))
+
 typedef struct {
 	const canon_query_ctx_t *ctx;
 	const struct sockaddr_storage *peer;
@@ -46,7 +49,7 @@ static size_t answer_header_only(const uint8_t *query, uint8_t *resp, uint8_t rc
 }
 
 /* The UDP answer size: the client's EDNS0 payload within our bounds (RFC 6891 §6.2.5). */
-static uint16_t answer_size_limit(const answer_t *a, size_t resp_size)
+HOT_INLINE uint16_t answer_size_limit(const answer_t *a, size_t resp_size)
 {
 	uint16_t limit = KNOT_WIRE_MIN_PKTSIZE;
 	if (a->ctx->tcp) {
@@ -62,7 +65,7 @@ static uint16_t answer_size_limit(const answer_t *a, size_t resp_size)
 }
 
 /* Question-level checks; returns the rcode to answer with, or NOERROR to look up. */
-static uint8_t check_question(const canon_query_t *q)
+HOT_INLINE uint8_t check_question(const canon_query_t *q)
 {
 	if (knot_wire_get_opcode(q->wire) != KNOT_OPCODE_QUERY) {
 		return KNOT_RCODE_NOTIMPL;
@@ -261,7 +264,7 @@ static bool answer_edns(answer_t *a, canon_writer_t *w, canon_opt_t *opt, uint8_
 }
 
 /* Look the question up and write the answer's sections (and its EDE into 'opt'). */
-static void answer_lookup(answer_t *a, canon_writer_t *w, canon_opt_t *opt)
+HOT_INLINE void answer_lookup(answer_t *a, canon_writer_t *w, canon_opt_t *opt)
 {
 	const canon_query_ctx_t *ctx = a->ctx;
 	knot_mm_t *mm = &ctx->arena->mm;
@@ -292,7 +295,8 @@ static void answer_lookup(answer_t *a, canon_writer_t *w, canon_opt_t *opt)
  * The answer to a QUERY, with 'tsig_room' octets kept free at its end for a
  * TSIG: written by serve/answer.c straight into 'resp'.
  */
-static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_t tsig_room)
+HOT_INLINE size_t answer_query_inline(answer_t *a, uint8_t *resp, size_t resp_size,
+                                      uint16_t tsig_room)
 {
 	canon_writer_t w;
 	a->limit = answer_size_limit(a, resp_size);
@@ -317,6 +321,11 @@ static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_
 		canon_writer_put_opt(&w, &opt);
 	}
 	return w.size;
+}
+
+static size_t answer_query(answer_t *a, uint8_t *resp, size_t resp_size, uint16_t tsig_room)
+{
+	return answer_query_inline(a, resp, resp_size, tsig_room);
 }
 
 /*
@@ -364,10 +373,10 @@ static size_t answer_parsed(answer_t *a, uint8_t *resp, size_t resp_size)
 	return answer_query(a, resp, resp_size, 0);
 }
 
-static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
-                             uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
-                             canon_stream_t *stream, bool *badvers, canon_cookie_status_t *cookie,
-                             int32_t *qtype)
+HOT_INLINE size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr_storage *peer,
+                                 uint8_t *query, size_t query_len, uint8_t *resp, size_t resp_size,
+                                 canon_stream_t *stream, bool *badvers,
+                                 canon_cookie_status_t *cookie, int32_t *qtype)
 {
 	/* Too short for a header, or a response: nothing to say (RFC 1035 §4.1.1). */
 	if (query_len < KNOT_WIRE_HEADER_SIZE || knot_wire_get_qr(query)) {
@@ -386,7 +395,7 @@ static size_t answer_message(const canon_query_ctx_t *ctx, const struct sockaddr
 		/* The common query: no libknot packet for it or for its answer. */
 		a.q = &q;
 		*qtype = q.qtype;
-		return answer_query(&a, resp, resp_size, 0);
+		return answer_query_inline(&a, resp, resp_size, 0);
 	}
 	a.query = knot_pkt_new(query, (uint16_t)query_len, &ctx->arena->mm);
 	if (a.query == NULL) {

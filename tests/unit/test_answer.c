@@ -480,10 +480,26 @@ static void test_scan(void **state)
 	assert_false(canon_query_scan(&q, wire, len));
 }
 
-/* A name of 1..4 labels drawn from a few, in random case ('upper' of 1 in 4 letters). */
-static void random_name(char *out, unsigned *seed, bool mixed_case)
+static const char *const PLAIN_LABELS[] = {"a", "b", "www", "mail", "example", "test", "sub", "x1"};
+
+/*
+ * Labels that test the writer's word-wise compares and its label alignment:
+ * long ones (tails of 8 octets and more), octets that read as label lengths
+ * (the label \001a ends the label \002\001a, but is not one of its labels),
+ * upper case in the zone's names, and octets above 0x7f, which are not folded.
+ */
+static const char *const ODD_LABELS[] = {"a",
+                                         "\\001a",
+                                         "\\002\\001a",
+                                         "abcdefghijklmnopqrstuvwxyz0123456789",
+                                         "abcdefghijklmnopqrstuvwxyz0123456789-",
+                                         "x\\195y",
+                                         "X\\227Y",
+                                         "[\\064]"};
+
+/* A name of 1..4 labels drawn from 'labels' (8), in random case ('upper' of 1 in 4 letters). */
+static void random_name_of(char *out, unsigned *seed, bool mixed_case, const char *const *labels)
 {
-	static const char *labels[] = {"a", "b", "www", "mail", "example", "test", "sub", "x1"};
 	int n = 1 + rand_r(seed) % 4;
 	out[0] = 0;
 	for (int i = 0; i < n; i++) {
@@ -501,38 +517,42 @@ static void random_name(char *out, unsigned *seed, bool mixed_case)
 }
 
 /* Random answers of names that share suffixes, in random case: always libknot's octets. */
-static void test_random_like_knot(void **state)
+static void random_like_knot(unsigned seed, const char *const *labels)
 {
-	(void)state;
-	unsigned seed = 20261202;
 	static const uint16_t types[] = {KNOT_RRTYPE_A,     KNOT_RRTYPE_CNAME, KNOT_RRTYPE_NS,
 	                                 KNOT_RRTYPE_MX,    KNOT_RRTYPE_SOA,   KNOT_RRTYPE_PTR,
-	                                 KNOT_RRTYPE_DNAME, KNOT_RRTYPE_SRV,   KNOT_RRTYPE_TXT};
+	                                 KNOT_RRTYPE_DNAME, KNOT_RRTYPE_SRV,   KNOT_RRTYPE_TXT,
+	                                 KNOT_RRTYPE_AAAA};
 	for (int round = 0; round < 3000; round++) {
 		fixture_t f = {0};
 		char qname[300], owner[300], n1[300], n2[300];
-		random_name(qname, &seed, round % 3 == 0);
+		random_name_of(qname, &seed, round % 3 == 0, labels);
 		make_query(&f, qname, KNOT_RRTYPE_A, 0, false);
 		int rrsets = 1 + rand_r(&seed) % (MAX_RRSETS - 1);
 		for (int i = 0; i < rrsets; i++) {
-			uint16_t type = types[rand_r(&seed) % 9];
+			uint16_t type = types[rand_r(&seed) % 10];
 			bool at_qname = rand_r(&seed) % 3 == 0;
 			if (at_qname) {
 				strcpy(owner, qname); /* The hint's case: as the client sent it. */
 			} else {
-				random_name(owner, &seed, round % 5 == 0);
+				random_name_of(owner, &seed, round % 5 == 0, labels);
 			}
 			knot_rrset_t *rr = rrset(&f, owner, type, 300);
 			int records = 1 + rand_r(&seed) % 3;
 			for (int r = 0; r < records; r++) {
-				random_name(n1, &seed, round % 7 == 0);
-				random_name(n2, &seed, false);
+				random_name_of(n1, &seed, round % 7 == 0, labels);
+				random_name_of(n2, &seed, false, labels);
 				const uint8_t pref[6] = {0, (uint8_t)r, 0, 2, 0x13, 0xc4};
 				uint8_t addr[4] = {192, 0, 2, (uint8_t)r};
 				switch (type) {
 				case KNOT_RRTYPE_A:
 					add_rdata(rr, addr, 4);
 					break;
+				case KNOT_RRTYPE_AAAA: {
+					uint8_t addr6[16] = {0x20, 1, 0xd, 0xb8, [15] = (uint8_t)r};
+					add_rdata(rr, addr6, 16);
+					break;
+				}
 				case KNOT_RRTYPE_TXT:
 					add_rdata(rr, (const uint8_t *)"\003abc", 4 - (r == 1));
 					break;
@@ -560,6 +580,64 @@ static void test_random_like_knot(void **state)
 	}
 }
 
+static void test_random_like_knot(void **state)
+{
+	(void)state;
+	random_like_knot(20261202, PLAIN_LABELS);
+}
+
+/* The same with long labels, octets that look like label lengths, octets above 0x7f. */
+static void test_random_odd_labels_like_knot(void **state)
+{
+	(void)state;
+	random_like_knot(20261203, ODD_LABELS);
+}
+
+/* A question of labels of the given lengths (then the root), type A class IN; returns its size. */
+static size_t raw_question(uint8_t *wire, const int *labels, int count)
+{
+	memset(wire, 0, KNOT_WIRE_HEADER_SIZE);
+	knot_wire_set_qdcount(wire, 1);
+	size_t at = KNOT_WIRE_HEADER_SIZE;
+	for (int i = 0; i < count; i++) {
+		wire[at] = (uint8_t)labels[i];
+		memset(wire + at + 1, 'a', (size_t)(labels[i] & 0x3f));
+		at += 1 + (size_t)(labels[i] & 0x3f);
+	}
+	wire[at++] = 0;
+	knot_wire_write_u16(wire + at, KNOT_RRTYPE_A);
+	knot_wire_write_u16(wire + at + 2, KNOT_CLASS_IN);
+	return at + 4;
+}
+
+/* The QNAME's bounds (RFC 1035 §3.1): 255 octets at most, labels of 63, no pointers. */
+static void test_scan_qname_bounds(void **state)
+{
+	(void)state;
+	uint8_t wire[600];
+	canon_query_t q;
+	const int longest[] = {63, 63, 63, 61}; /* 255 octets with the root. */
+	size_t len = raw_question(wire, longest, 4);
+	assert_true(canon_query_scan(&q, wire, len));
+	assert_int_equal(q.question_size, 255 + 4);
+	const int too_long[] = {63, 63, 63, 62}; /* 256 octets. */
+	len = raw_question(wire, too_long, 4);
+	assert_false(canon_query_scan(&q, wire, len));
+	const int wide_label[] = {64};
+	len = raw_question(wire, wide_label, 1);
+	assert_false(canon_query_scan(&q, wire, len));
+	const int pointer[] = {3, 0xc0};
+	len = raw_question(wire, pointer, 2);
+	assert_false(canon_query_scan(&q, wire, len));
+	/* A name that runs past the message, or one whose root is its last octet. */
+	const int plain[] = {3, 7, 4};
+	len = raw_question(wire, plain, 3);
+	assert_true(canon_query_scan(&q, wire, len));
+	assert_false(canon_query_scan(&q, wire, KNOT_WIRE_HEADER_SIZE + 10));
+	assert_false(canon_query_scan(&q, wire, len - 4));
+	assert_false(canon_query_scan(&q, wire, len - 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,7 +648,9 @@ int main(void)
 	        cmocka_unit_test(test_additional_dropped),
 	        cmocka_unit_test(test_opt_and_ede),
 	        cmocka_unit_test(test_scan),
+	        cmocka_unit_test(test_scan_qname_bounds),
 	        cmocka_unit_test(test_random_like_knot),
+	        cmocka_unit_test(test_random_odd_labels_like_knot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
