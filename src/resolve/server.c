@@ -47,6 +47,22 @@
 /* Slots: TCP_MAX in use, and as many again for connections being evicted. */
 #define TCP_SLOTS (TCP_MAX * 2)
 #define POLL_MS   500
+/*
+ * What a thread's first queries touch is backed at its start (lib/arena.h):
+ * a cold resolution uses about 100 KiB of its arena (the reply buffer and what
+ * the steps keep); faulting those pages in during the first resolutions cost
+ * more than a millisecond in a VM (issue 15).
+ */
+#define PREFAULT_BYTES (128u << 10)
+#define PREFAULT_STACK (32u << 10) /* Of each thread's stack: a resolution needs ~10 KiB. */
+#define PREFAULT_JOBS  16          /* Slots of the queue. */
+
+/* Back the first PREFAULT_STACK octets of the calling thread's stack now. */
+static void __attribute__((noinline)) prefault_stack(void)
+{
+	uint8_t pad[PREFAULT_STACK];
+	explicit_bzero(pad, sizeof(pad));
+}
 
 typedef struct {
 	int fd; /* UDP socket to answer on, or the TCP connection. */
@@ -275,6 +291,14 @@ static bool queue_pop(server_t *srv, job_t *job)
 		*job = srv->jobs[srv->head];
 		srv->head = (srv->head + 1) % QUEUE_SIZE;
 		srv->count--;
+		/*
+		 * An empty ring starts over at its first slot: under a light load
+		 * the same few slots (4 KiB each) serve every query, warm, instead
+		 * of a new one, still to be faulted in, for each of the first 1024.
+		 */
+		if (srv->count == 0) {
+			srv->head = 0;
+		}
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return ok;
@@ -422,6 +446,10 @@ static void *pool_thread(void *arg)
 		free(job);
 		return NULL;
 	}
+	canon_arena_prefault(&arena, PREFAULT_BYTES);
+	canon_prefault(out, KNOT_WIRE_MIN_PKTSIZE);
+	canon_prefault(job, sizeof(*job));
+	prefault_stack();
 	while (queue_pop(srv, job)) {
 		if (job->tcp) {
 			serve_tcp(srv, cnt, job, out, &arena);
@@ -519,6 +547,9 @@ static void *front_thread(void *arg)
 		free(b);
 		return NULL;
 	}
+	canon_arena_prefault(&arena, PREFAULT_BYTES);
+	canon_prefault(b, sizeof(*b));
+	prefault_stack();
 	while (!atomic_load(&f->srv->stopping)) {
 		struct pollfd p[2] = {{.fd = f->udp_fd, .events = POLLIN},
 		                      {.fd = f->tcp_fd, .events = POLLIN}};
@@ -701,6 +732,9 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 	}
 	pthread_cond_init(&srv.ready, NULL);
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
+	if (srv.jobs != NULL) {
+		canon_prefault(srv.jobs, PREFAULT_JOBS * sizeof(job_t));
+	}
 	front_t fronts[CANON_LISTEN_MAX];
 	memset(fronts, -1, sizeof(fronts));
 	pthread_t pool[POOL_THREADS], front_threads[CANON_LISTEN_MAX], metrics_thread_id;
