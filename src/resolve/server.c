@@ -274,9 +274,16 @@ static bool queue_push(server_t *srv, int fd, int slot, const struct sockaddr_st
 		if (len > 0) {
 			memcpy(job->query, query, len); /* TCP jobs carry no query yet. */
 		}
-		pthread_cond_signal(&srv->ready);
 	}
 	pthread_mutex_unlock(&srv->lock);
+	/*
+	 * Signalled after the unlock: a thread woken while the lock is still
+	 * held wakes only to wait for it again (two more futex calls and a
+	 * context switch before a cold query is sent upstream).
+	 */
+	if (ok) {
+		pthread_cond_signal(&srv->ready);
+	}
 	return ok;
 }
 
