@@ -106,7 +106,9 @@ typedef struct {
 	atomic_bool stopping;
 	pthread_mutex_t lock;
 	pthread_cond_t ready;
-	job_t *jobs; /* Ring of QUEUE_SIZE. */
+	pthread_cond_t pool_up; /* A pool thread is set up (pool_ready). */
+	unsigned pool_ready;    /* Pool threads done with their set-up, failed or not. */
+	job_t *jobs;            /* Ring of QUEUE_SIZE. */
 	size_t head, count;
 	/* TCP connections held by pool threads; only accept and the connection's end lock it. */
 	pthread_mutex_t tcp_lock;
@@ -440,6 +442,29 @@ typedef struct {
 	counters_t *cnt; /* This thread's own. */
 } pool_arg_t;
 
+/* Tell canon_resolver_run() that this pool thread is set up (or gave up). */
+static void pool_thread_up(server_t *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->pool_ready++;
+	pthread_mutex_unlock(&srv->lock);
+	pthread_cond_signal(&srv->pool_up);
+}
+
+/*
+ * Wait until 'count' pool threads are set up: a resolver that answers its
+ * readiness probe while its threads still fault their memory in makes its
+ * first resolutions wait for CPU behind them.
+ */
+static void pool_wait_up(server_t *srv, unsigned count)
+{
+	pthread_mutex_lock(&srv->lock);
+	while (srv->pool_ready < count) {
+		pthread_cond_wait(&srv->pool_up, &srv->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
 static void *pool_thread(void *arg)
 {
 	server_t *srv = ((pool_arg_t *)arg)->srv;
@@ -451,12 +476,14 @@ static void *pool_thread(void *arg)
 		canon_log(CANON_LOG_ERROR, "resolver thread: out of memory");
 		free(out);
 		free(job);
+		pool_thread_up(srv);
 		return NULL;
 	}
 	canon_arena_prefault(&arena, PREFAULT_BYTES);
 	canon_prefault(out, KNOT_WIRE_MIN_PKTSIZE);
 	canon_prefault(job, sizeof(*job));
 	prefault_stack();
+	pool_thread_up(srv);
 	while (queue_pop(srv, job)) {
 		if (job->tcp) {
 			serve_tcp(srv, cnt, job, out, &arena);
@@ -738,6 +765,7 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 		srv.tcp[i].fd = -1;
 	}
 	pthread_cond_init(&srv.ready, NULL);
+	pthread_cond_init(&srv.pool_up, NULL);
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
 	if (srv.jobs != NULL) {
 		canon_prefault(srv.jobs, PREFAULT_JOBS * sizeof(job_t));
@@ -770,6 +798,7 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 				break;
 			}
 		}
+		pool_wait_up(&srv, pool_started);
 		metrics_started = srv.metrics_fd >= 0 && pthread_create(&metrics_thread_id, NULL,
 		                                                        metrics_thread, &srv) == 0;
 		for (; fronts_started < count; fronts_started++) {
