@@ -208,11 +208,12 @@ def start_knotd(workdir, addr, ports, zones):
 
 
 def start_canon_resolve(workdir, query_port, addr=RESOLVER, port=None, hints=ROOT_HINTS,
-                        forward=(), extra=()):
-    """canon resolve on addr:port (a free port unless given); a ready conftest.Server."""
+                        forward=(), extra=(), binary=None):
+    """canon resolve on addr:port (a free port unless given); a ready conftest.Server.
+    'binary': another canon executable than CANON_BIN (the benchmark's --baseline)."""
     port = port or free_port_on(addr)
     listen = f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
-    argv = [CANON_BIN, "resolve", "--listen", listen]
+    argv = [binary or CANON_BIN, "resolve", "--listen", listen]
     if forward:
         for f in forward:
             argv += ["--forward", f]
