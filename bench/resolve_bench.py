@@ -25,15 +25,15 @@ machine). Two measurements:
      dnsperf is the bottleneck.
   2. Cold resolution of the 3-zone chain a.one.test -> b.two.test ->
      c.three.test: --cold-runs rounds; in each, every resolver is started
-     fresh (empty cache), asked once and stopped, in an order that alternates
-     from round to round (canon, unbound; unbound, canon; ...), so that a
-     machine busy for a while weighs on both alike. Nothing is pinned here:
-     on a busy machine, a pinned resolver or server waits for its one CPU at
-     every hop. Shown: the median time
-     from sending the query to the answer (both start from root hints:
-     priming and every referral), its spread (p25-p75 and min-max), the
-     median of the per-round ratios canon/unbound, the resolver's CPU time
-     for the resolution (all threads, /proc/PID/task/*/schedstat) and its page
+     fresh (empty cache), given 0.3 s to settle, asked once and stopped, in
+     an order that rotates from round to round (canon, unbound; unbound,
+     canon; ...), so that a machine busy for a while weighs on both alike.
+     Nothing is pinned here: on a busy machine, a pinned resolver or server
+     waits for its one CPU at every hop. Shown: the median time from sending
+     the query to the answer (both start from root hints: priming and every
+     referral), its spread (p25-p75 and min-max), the median of the
+     per-round ratios canon/unbound, the resolver's CPU time for the
+     resolution (all threads, /proc/PID/task/*/schedstat) and its page
      faults. Then each resolver resolves the chain once more under strace
      (when installed; --no-count: not), which counts its upstream queries:
      connect() calls to the world's servers (both connect each query's
@@ -87,6 +87,7 @@ QUERIES = [
     ("www.example.", "A", "NXDOMAIN"),          # denied by the root
 ]
 COLD_NAME = "a.one.test."
+COLD_SETTLE_S = 0.3  # From "ready" to the cold query.
 BUSY_PCT = 5.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 _warnings = []
@@ -248,6 +249,8 @@ def cold_once(start):
     """One cold resolution of COLD_NAME by a fresh resolver: (ms, CPU µs, page faults)."""
     server = start()
     try:
+        # A cold cache, not a process still starting: its threads settle first.
+        time.sleep(COLD_SETTLE_S)
         q = miniworld.make_query(COLD_NAME, "A")
         ns0, f0 = run_stats(server.proc.pid)
         t0 = time.monotonic()
