@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "lib/arena.h"
 
@@ -30,6 +31,21 @@ int canon_arena_init(canon_arena_t *arena, size_t size)
 	arena->mm.alloc = arena_mm_alloc;
 	arena->mm.free = arena_mm_free;
 	return 0;
+}
+
+void canon_prefault(void *block, size_t bytes)
+{
+	volatile uint8_t *p = block;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t step = page > 0 ? (size_t)page : 4096;
+	for (size_t off = 0; off < bytes; off += step) {
+		p[off] = p[off]; /* A write: a read would map the shared zero page only. */
+	}
+}
+
+void canon_arena_prefault(canon_arena_t *arena, size_t bytes)
+{
+	canon_prefault(arena->base, bytes < arena->size ? bytes : arena->size);
 }
 
 void *canon_arena_alloc(canon_arena_t *arena, size_t len)

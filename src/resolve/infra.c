@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/arena.h"
 #include "resolve/infra.h"
 
 #define SLOTS  4096
@@ -42,6 +43,8 @@ canon_infra_t *canon_infra_new(void)
 	if (infra == NULL) {
 		return NULL;
 	}
+	/* Touched now, not a page at a time by the first queries (lib/arena.h, issue 15). */
+	canon_prefault(infra, sizeof(*infra));
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&infra->locks[i], NULL);
 	}

@@ -75,6 +75,14 @@ typedef struct {
 	unsigned sent;       /* Upstream queries so far (QUERIES_MAX). */
 	unsigned failed;     /* ... of which got no reply (timeout, ICMP). */
 	unsigned ns_lookups; /* Glueless NS names looked up so far (NS_LOOKUPS_MAX). */
+	/*
+	 * Every reply of the resolution is received here, in turn: what a step
+	 * keeps is copied out of the reply (section_find(), keep()) before the
+	 * next exchange. One buffer instead of one per exchange keeps a
+	 * resolution in a few pages of the arena: 64 KiB more per upstream query
+	 * is a fresh page to fault in for each (20-50 us in a VM).
+	 */
+	uint8_t *wire;
 } ctx_t;
 
 static step_t step_fail(int ede, const char *why)
@@ -279,7 +287,10 @@ static knot_pkt_t *exchange(ctx_t *c, const canon_upstream_t *server, const knot
 	if (deadline <= now) {
 		return NULL;
 	}
-	uint8_t *wire = c->mm->alloc(c->mm->ctx, KNOT_WIRE_MAX_PKTSIZE);
+	if (c->wire == NULL) {
+		c->wire = c->mm->alloc(c->mm->ctx, KNOT_WIRE_MAX_PKTSIZE);
+	}
+	uint8_t *wire = c->wire;
 	if (wire == NULL) {
 		return NULL;
 	}

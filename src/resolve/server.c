@@ -1,9 +1,12 @@
 /*
- * canon resolve's server side. A front thread per listen address drains its
- * UDP socket in recvmmsg batches and answers straight from the cache; a query
- * that needs the network goes to a pool of resolver threads, so a slow or dead
- * authoritative server holds up only the thread waiting on it. TCP
- * connections are served by the pool too.
+ * canon resolve's server side. For each listen address, one thread at a time
+ * holds the front duty: it drains the UDP socket in recvmmsg batches and
+ * answers straight from the cache. A query that needs the network goes to a
+ * pool of resolver threads, so a slow or dead authoritative server holds up
+ * only the thread waiting on it; when the socket is not busy and a pool
+ * thread is idle, that thread takes the front duty over instead and the
+ * holder resolves the query itself, one thread wake-up sooner
+ * (leader/follower). TCP connections are served by the pool too.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
@@ -47,6 +50,22 @@
 /* Slots: TCP_MAX in use, and as many again for connections being evicted. */
 #define TCP_SLOTS (TCP_MAX * 2)
 #define POLL_MS   500
+/*
+ * What a thread's first queries touch is backed at its start (lib/arena.h):
+ * a cold resolution uses about 100 KiB of its arena (the reply buffer and what
+ * the steps keep); faulting those pages in during the first resolutions cost
+ * more than a millisecond in a VM (issue 15).
+ */
+#define PREFAULT_BYTES (128u << 10)
+#define PREFAULT_STACK (32u << 10) /* Of each thread's stack: a resolution needs ~10 KiB. */
+#define PREFAULT_JOBS  16          /* Slots of the queue. */
+
+/* Back the first PREFAULT_STACK octets of the calling thread's stack now. */
+static void __attribute__((noinline)) prefault_stack(void)
+{
+	uint8_t pad[PREFAULT_STACK];
+	explicit_bzero(pad, sizeof(pad));
+}
 
 typedef struct {
 	int fd; /* UDP socket to answer on, or the TCP connection. */
@@ -76,12 +95,27 @@ typedef struct {
 	atomic_uint_fast64_t servfail;          /* SERVFAIL answers. */
 } counters_t;
 
-#define COUNTERS (POOL_THREADS + CANON_LISTEN_MAX)
+#define COUNTERS (POOL_THREADS + CANON_LISTEN_MAX) /* Threads at most. */
 
 static void count(atomic_uint_fast64_t *counter, uint64_t n)
 {
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
+
+typedef struct {
+	struct mmsghdr in[BATCH], out[BATCH];
+	struct iovec in_iov[BATCH], out_iov[BATCH];
+	struct sockaddr_storage peer[BATCH];
+	uint8_t query[BATCH][QUERY_MAX];
+	uint8_t answer[BATCH][QUERY_MAX];
+} batch_t;
+
+/* One listen address: its sockets, and the batch of whichever thread holds its front duty. */
+typedef struct front {
+	int udp_fd;
+	int tcp_fd;
+	batch_t *batch;
+} front_t;
 
 typedef struct {
 	const canon_listen_t *listen;
@@ -90,13 +124,22 @@ typedef struct {
 	atomic_bool stopping;
 	pthread_mutex_t lock;
 	pthread_cond_t ready;
+	pthread_cond_t pool_up; /* A pool thread is set up (pool_ready). */
+	unsigned pool_ready;    /* Pool threads done with their set-up, failed or not. */
+	/*
+	 * Front duties waiting for a thread (leader/follower, below): a pool
+	 * thread takes one before any job. 'idle' threads wait in queue_pop().
+	 */
+	struct front *fronts_waiting[CANON_LISTEN_MAX];
+	unsigned fronts_waiting_count;
+	unsigned idle;
 	job_t *jobs; /* Ring of QUEUE_SIZE. */
 	size_t head, count;
 	/* TCP connections held by pool threads; only accept and the connection's end lock it. */
 	pthread_mutex_t tcp_lock;
 	tcp_slot_t tcp[TCP_SLOTS];
 	int metrics_fd;                /* metrics: listener, or -1 */
-	counters_t counters[COUNTERS]; /* Pool threads first, then the front threads. */
+	counters_t counters[COUNTERS]; /* One block per thread. */
 	canon_cookie_secret_t cookies; /* DNS cookies (lib/cookie.h), random per start. */
 } server_t;
 
@@ -258,25 +301,73 @@ static bool queue_push(server_t *srv, int fd, int slot, const struct sockaddr_st
 		if (len > 0) {
 			memcpy(job->query, query, len); /* TCP jobs carry no query yet. */
 		}
-		pthread_cond_signal(&srv->ready);
 	}
 	pthread_mutex_unlock(&srv->lock);
+	/*
+	 * Signalled after the unlock: a thread woken while the lock is still
+	 * held wakes only to wait for it again (two more futex calls and a
+	 * context switch before a cold query is sent upstream).
+	 */
+	if (ok) {
+		pthread_cond_signal(&srv->ready);
+	}
 	return ok;
 }
 
-static bool queue_pop(server_t *srv, job_t *job)
+typedef enum {
+	POP_STOP,  /* Stopping, nothing left. */
+	POP_JOB,   /* *job: a UDP query to resolve, or a TCP connection. */
+	POP_FRONT, /* *front: a listen address's front duty. */
+} pop_t;
+
+/* The next front duty or job (front duties first: cache hits must not wait). */
+static pop_t queue_pop(server_t *srv, job_t *job, front_t **front)
 {
 	pthread_mutex_lock(&srv->lock);
-	while (srv->count == 0 && !atomic_load(&srv->stopping)) {
+	srv->idle++;
+	while (srv->count == 0 && srv->fronts_waiting_count == 0 && !atomic_load(&srv->stopping)) {
 		pthread_cond_wait(&srv->ready, &srv->lock);
 	}
-	bool ok = srv->count > 0;
-	if (ok) {
+	srv->idle--;
+	pop_t got = POP_STOP;
+	if (srv->fronts_waiting_count > 0 && !atomic_load(&srv->stopping)) {
+		*front = srv->fronts_waiting[--srv->fronts_waiting_count];
+		got = POP_FRONT;
+	} else if (srv->count > 0) {
 		*job = srv->jobs[srv->head];
 		srv->head = (srv->head + 1) % QUEUE_SIZE;
 		srv->count--;
+		/*
+		 * An empty ring starts over at its first slot: under a light load
+		 * the same few slots (4 KiB each) serve every query, warm, instead
+		 * of a new one, still to be faulted in, for each of the first 1024.
+		 */
+		if (srv->count == 0) {
+			srv->head = 0;
+		}
+		got = POP_JOB;
 	}
 	pthread_mutex_unlock(&srv->lock);
+	return got;
+}
+
+/*
+ * Give the front duty of 'f' to an idle pool thread, if one waits beyond
+ * those the queued jobs and front duties will take: then the duty is never
+ * left without a thread. False: none is free, the caller keeps the duty.
+ */
+static bool front_hand_over(server_t *srv, front_t *f)
+{
+	pthread_mutex_lock(&srv->lock);
+	bool ok = srv->idle > srv->fronts_waiting_count + srv->count &&
+	          srv->fronts_waiting_count < CANON_LISTEN_MAX;
+	if (ok) {
+		srv->fronts_waiting[srv->fronts_waiting_count++] = f;
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (ok) {
+		pthread_cond_signal(&srv->ready);
+	}
 	return ok;
 }
 
@@ -409,56 +500,43 @@ typedef struct {
 	counters_t *cnt; /* This thread's own. */
 } pool_arg_t;
 
-static void *pool_thread(void *arg)
+/* Tell canon_resolver_run() that this pool thread is set up (or gave up). */
+static void pool_thread_up(server_t *srv)
 {
-	server_t *srv = ((pool_arg_t *)arg)->srv;
-	counters_t *cnt = ((pool_arg_t *)arg)->cnt;
-	canon_arena_t arena;
-	uint8_t *out = malloc(2 + KNOT_WIRE_MAX_PKTSIZE);
-	job_t *job = malloc(sizeof(*job));
-	if (out == NULL || job == NULL || canon_arena_init(&arena, ARENA_SIZE) != 0) {
-		canon_log(CANON_LOG_ERROR, "resolver thread: out of memory");
-		free(out);
-		free(job);
-		return NULL;
+	pthread_mutex_lock(&srv->lock);
+	srv->pool_ready++;
+	pthread_mutex_unlock(&srv->lock);
+	pthread_cond_signal(&srv->pool_up);
+}
+
+/*
+ * Wait until 'count' pool threads are set up: a resolver that answers its
+ * readiness probe while its threads still fault their memory in makes its
+ * first resolutions wait for CPU behind them.
+ */
+static void pool_wait_up(server_t *srv, unsigned count)
+{
+	pthread_mutex_lock(&srv->lock);
+	while (srv->pool_ready < count) {
+		pthread_cond_wait(&srv->pool_up, &srv->lock);
 	}
-	while (queue_pop(srv, job)) {
-		if (job->tcp) {
-			serve_tcp(srv, cnt, job, out, &arena);
-			continue;
-		}
-		bool queued;
-		size_t n = answer(srv, cnt, job->query, job->len, false, false, &job->peer, out,
-		                  KNOT_WIRE_MAX_PKTSIZE, &arena, &queued);
-		if (n > 0) {
-			sendto(job->fd, out, n, 0, (struct sockaddr *)&job->peer, job->peer_len);
-		}
-	}
-	canon_arena_deinit(&arena);
-	free(out);
-	free(job);
-	return NULL;
+	pthread_mutex_unlock(&srv->lock);
 }
 
 /* --- front threads ---------------------------------------------------------- */
 
-typedef struct {
-	server_t *srv;
-	counters_t *cnt; /* This thread's own. */
-	int udp_fd;
-	int tcp_fd;
-} front_t;
-
-typedef struct {
-	struct mmsghdr in[BATCH], out[BATCH];
-	struct iovec in_iov[BATCH], out_iov[BATCH];
-	struct sockaddr_storage peer[BATCH];
-	uint8_t query[BATCH][QUERY_MAX];
-	uint8_t answer[BATCH][QUERY_MAX];
-} batch_t;
-
-static void front_udp(front_t *f, batch_t *b, canon_arena_t *arena)
+/*
+ * One recvmmsg batch of the front duty of 'f': cache hits answered, misses
+ * queued for the pool, except the first of a batch that is not full, kept
+ * in 'keep'. Returns true when
+ * the duty went to an idle pool thread: the caller then resolves 'keep'
+ * itself (leader/follower), and the miss is spared a handoff to another
+ * thread, which costs a wake-up, up to milliseconds on a busy machine. When
+ * no thread is free, 'keep' is queued too and the caller stays the front.
+ */
+static bool front_udp(server_t *srv, counters_t *cnt, front_t *f, canon_arena_t *arena, job_t *keep)
 {
+	batch_t *b = f->batch;
 	for (int i = 0; i < BATCH; i++) {
 		b->in_iov[i] = (struct iovec){.iov_base = b->query[i], .iov_len = QUERY_MAX};
 		b->in[i].msg_hdr = (struct msghdr){.msg_name = &b->peer[i],
@@ -468,13 +546,27 @@ static void front_udp(front_t *f, batch_t *b, canon_arena_t *arena)
 	}
 	int n = recvmmsg(f->udp_fd, b->in, BATCH, MSG_DONTWAIT, NULL);
 	unsigned replies = 0;
+	/*
+	 * A full batch: more queries wait in the socket, and the cache hits
+	 * among them should not wait for another thread to wake up and take
+	 * the duty over. Then every miss goes to the pool, as under any load.
+	 */
+	bool may_keep = n < BATCH, kept = false;
 	for (int i = 0; i < n; i++) {
 		bool queued;
-		size_t len = answer(f->srv, f->cnt, b->query[i], b->in[i].msg_len, false, true,
+		size_t len = answer(srv, cnt, b->query[i], b->in[i].msg_len, false, true,
 		                    &b->peer[i], b->answer[i], QUERY_MAX, arena, &queued);
-		if (queued &&
-		    !queue_push(f->srv, f->udp_fd, -1, &b->peer[i], b->in[i].msg_hdr.msg_namelen,
-		                b->query[i], b->in[i].msg_len)) {
+		if (queued && may_keep && !kept) {
+			*keep = (job_t){.fd = f->udp_fd,
+			                .slot = -1,
+			                .peer = b->peer[i],
+			                .peer_len = b->in[i].msg_hdr.msg_namelen,
+			                .len = b->in[i].msg_len};
+			memcpy(keep->query, b->query[i], b->in[i].msg_len);
+			kept = true;
+		} else if (queued && !queue_push(srv, f->udp_fd, -1, &b->peer[i],
+		                                 b->in[i].msg_hdr.msg_namelen, b->query[i],
+		                                 b->in[i].msg_len)) {
 			canon_log(CANON_LOG_WARNING, "resolver queue full: query dropped");
 		}
 		if (len == 0) {
@@ -491,9 +583,18 @@ static void front_udp(front_t *f, batch_t *b, canon_arena_t *arena)
 	if (replies > 0) {
 		sendmmsg(f->udp_fd, b->out, replies, 0);
 	}
+	/* Only now: the batch goes with the duty. */
+	if (kept && !front_hand_over(srv, f)) {
+		if (!queue_push(srv, keep->fd, -1, &keep->peer, keep->peer_len, keep->query,
+		                keep->len)) {
+			canon_log(CANON_LOG_WARNING, "resolver queue full: query dropped");
+		}
+		kept = false;
+	}
+	return kept;
 }
 
-static void front_tcp(front_t *f)
+static void front_tcp(server_t *srv, front_t *f)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
@@ -501,39 +602,89 @@ static void front_tcp(front_t *f)
 	if (fd < 0) {
 		return;
 	}
-	int slot = tcp_admit(f->srv, fd);
-	if (slot < 0 || !queue_push(f->srv, fd, slot, &peer, len, NULL, 0)) {
+	int slot = tcp_admit(srv, fd);
+	if (slot < 0 || !queue_push(srv, fd, slot, &peer, len, NULL, 0)) {
 		if (slot >= 0) {
-			tcp_release(f->srv, slot);
+			tcp_release(srv, slot);
 		}
 		close(fd); /* Busy: the client retries (RFC 7766 §6.2.2). */
 	}
 }
 
-static void *front_thread(void *arg)
+/*
+ * Hold the front duty of 'f': drain its UDP socket in recvmmsg batches,
+ * answer from the cache, accept TCP connections for the pool. Returns true
+ * with a cache miss in 'keep' when the duty went to another thread, false
+ * when stopping.
+ */
+static bool front_serve(server_t *srv, counters_t *cnt, front_t *f, canon_arena_t *arena,
+                        job_t *keep)
 {
-	front_t *f = arg;
-	batch_t *b = malloc(sizeof(*b));
-	canon_arena_t arena;
-	if (b == NULL || canon_arena_init(&arena, ARENA_SIZE) != 0) {
-		free(b);
-		return NULL;
-	}
-	while (!atomic_load(&f->srv->stopping)) {
+	while (!atomic_load(&srv->stopping)) {
 		struct pollfd p[2] = {{.fd = f->udp_fd, .events = POLLIN},
 		                      {.fd = f->tcp_fd, .events = POLLIN}};
 		if (poll(p, 2, POLL_MS) <= 0) {
 			continue;
 		}
-		if (p[0].revents & POLLIN) {
-			front_udp(f, b, &arena);
-		}
 		if (p[1].revents & POLLIN) {
-			front_tcp(f);
+			front_tcp(srv, f);
+		}
+		if ((p[0].revents & POLLIN) && front_udp(srv, cnt, f, arena, keep)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A resolver thread (leader/follower): it holds a listen address's front
+ * duty until a cache miss comes and another thread is free to take the duty
+ * over, then resolves that miss itself; or it resolves queued misses and
+ * serves TCP connections. Front duties go first (queue_pop()).
+ */
+static void *pool_thread(void *arg)
+{
+	server_t *srv = ((pool_arg_t *)arg)->srv;
+	counters_t *cnt = ((pool_arg_t *)arg)->cnt;
+	canon_arena_t arena;
+	uint8_t *out = malloc(2 + KNOT_WIRE_MAX_PKTSIZE);
+	job_t *job = malloc(sizeof(*job));
+	if (out == NULL || job == NULL || canon_arena_init(&arena, ARENA_SIZE) != 0) {
+		canon_log(CANON_LOG_ERROR, "resolver thread: out of memory");
+		free(out);
+		free(job);
+		pool_thread_up(srv);
+		return NULL;
+	}
+	canon_arena_prefault(&arena, PREFAULT_BYTES);
+	canon_prefault(out, KNOT_WIRE_MIN_PKTSIZE);
+	canon_prefault(job, sizeof(*job));
+	prefault_stack();
+	pool_thread_up(srv);
+	for (;;) {
+		front_t *front = NULL;
+		pop_t got = queue_pop(srv, job, &front);
+		if (got == POP_STOP) {
+			break;
+		}
+		if (got == POP_FRONT) {
+			if (!front_serve(srv, cnt, front, &arena, job)) {
+				continue; /* Stopping: what is queued is still answered. */
+			}
+		} else if (job->tcp) {
+			serve_tcp(srv, cnt, job, out, &arena);
+			continue;
+		}
+		bool queued;
+		size_t n = answer(srv, cnt, job->query, job->len, false, false, &job->peer, out,
+		                  KNOT_WIRE_MAX_PKTSIZE, &arena, &queued);
+		if (n > 0) {
+			sendto(job->fd, out, n, 0, (struct sockaddr *)&job->peer, job->peer_len);
 		}
 	}
 	canon_arena_deinit(&arena);
-	free(b);
+	free(out);
+	free(job);
 	return NULL;
 }
 
@@ -656,16 +807,23 @@ static int metrics_listen(const struct sockaddr_storage *addr, socklen_t len)
 
 /* --- start and stop --------------------------------------------------------- */
 
+/* The sockets and batch of each listen address; each front duty waits for a thread. */
 static int open_fronts(server_t *srv, front_t *fronts)
 {
 	if (canon_listen_check_all(srv->listen, srv->listen_count) != 0) {
 		return -1;
 	}
 	for (size_t i = 0; i < srv->listen_count; i++) {
-		fronts[i] = (front_t){.srv = srv, .cnt = &srv->counters[POOL_THREADS + i]};
+		fronts[i].batch = malloc(sizeof(batch_t));
+		if (fronts[i].batch == NULL) {
+			canon_log(CANON_LOG_ERROR, "resolver: out of memory");
+			return -1;
+		}
+		canon_prefault(fronts[i].batch, sizeof(batch_t));
 		if (canon_listen_open(&srv->listen[i], &fronts[i].udp_fd, &fronts[i].tcp_fd) != 0) {
 			return -1;
 		}
+		srv->fronts_waiting[srv->fronts_waiting_count++] = &fronts[i];
 	}
 	return 0;
 }
@@ -700,12 +858,20 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 		srv.tcp[i].fd = -1;
 	}
 	pthread_cond_init(&srv.ready, NULL);
+	pthread_cond_init(&srv.pool_up, NULL);
 	srv.jobs = calloc(QUEUE_SIZE, sizeof(job_t));
+	if (srv.jobs != NULL) {
+		canon_prefault(srv.jobs, PREFAULT_JOBS * sizeof(job_t));
+	}
 	front_t fronts[CANON_LISTEN_MAX];
-	memset(fronts, -1, sizeof(fronts));
-	pthread_t pool[POOL_THREADS], front_threads[CANON_LISTEN_MAX], metrics_thread_id;
-	pool_arg_t pool_args[POOL_THREADS];
-	unsigned pool_started = 0, fronts_started = 0;
+	for (size_t i = 0; i < CANON_LISTEN_MAX; i++) {
+		fronts[i] = (front_t){.udp_fd = -1, .tcp_fd = -1};
+	}
+	/* A thread per front duty besides the pool: as many resolve as before. */
+	unsigned threads = POOL_THREADS + (unsigned)count;
+	pthread_t pool[COUNTERS], metrics_thread_id;
+	pool_arg_t pool_args[COUNTERS];
+	unsigned pool_started = 0;
 	bool metrics_started = false;
 	int status = 1;
 
@@ -721,7 +887,7 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 	if (srv.jobs != NULL && open_fronts(&srv, fronts) == 0 &&
 	    (metrics == NULL || (srv.metrics_fd = metrics_listen(metrics, metrics_len)) >= 0) &&
 	    canon_privs_drop(user, NULL) == 0) {
-		for (; pool_started < POOL_THREADS; pool_started++) {
+		for (; pool_started < threads; pool_started++) {
 			pool_args[pool_started] =
 			        (pool_arg_t){.srv = &srv, .cnt = &srv.counters[pool_started]};
 			if (pthread_create(&pool[pool_started], NULL, pool_thread,
@@ -729,15 +895,12 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 				break;
 			}
 		}
+		pool_wait_up(&srv, pool_started);
 		metrics_started = srv.metrics_fd >= 0 && pthread_create(&metrics_thread_id, NULL,
 		                                                        metrics_thread, &srv) == 0;
-		for (; fronts_started < count; fronts_started++) {
-			if (pthread_create(&front_threads[fronts_started], NULL, front_thread,
-			                   &fronts[fronts_started]) != 0) {
-				break;
-			}
+		for (size_t i = 0; i < count; i++) {
 			canon_log(CANON_LOG_INFO, "resolver listening on %s (UDP and TCP)",
-			          listen[fronts_started].text);
+			          listen[i].text);
 		}
 		status = 0;
 		canon_sdnotify_ready();
@@ -748,9 +911,6 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 	pthread_mutex_lock(&srv.lock);
 	pthread_cond_broadcast(&srv.ready);
 	pthread_mutex_unlock(&srv.lock);
-	for (unsigned i = 0; i < fronts_started; i++) {
-		pthread_join(front_threads[i], NULL);
-	}
 	for (unsigned i = 0; i < pool_started; i++) {
 		pthread_join(pool[i], NULL);
 	}
@@ -767,6 +927,7 @@ int canon_resolver_run(const canon_listen_t *listen, size_t count, const char *u
 		if (fronts[i].tcp_fd >= 0) {
 			close(fronts[i].tcp_fd);
 		}
+		free(fronts[i].batch);
 	}
 	free(srv.jobs);
 	return status;

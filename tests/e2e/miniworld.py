@@ -208,11 +208,12 @@ def start_knotd(workdir, addr, ports, zones):
 
 
 def start_canon_resolve(workdir, query_port, addr=RESOLVER, port=None, hints=ROOT_HINTS,
-                        forward=(), extra=()):
-    """canon resolve on addr:port (a free port unless given); a ready conftest.Server."""
+                        forward=(), extra=(), binary=None):
+    """canon resolve on addr:port (a free port unless given); a ready conftest.Server.
+    'binary': another canon executable than CANON_BIN (the benchmark's --baseline)."""
     port = port or free_port_on(addr)
     listen = f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
-    argv = [CANON_BIN, "resolve", "--listen", listen]
+    argv = [binary or CANON_BIN, "resolve", "--listen", listen]
     if forward:
         for f in forward:
             argv += ["--forward", f]
@@ -487,6 +488,25 @@ class Blackhole:
 # ---------------------------------------------------------------- the world
 
 
+def wait_stopped(pid, timeout=STOP_TIMEOUT):
+    """Wait until every thread of pid is stopped (state T). kill(SIGSTOP) returns
+    before that: a busy machine left knotd answering for a while after it (seen
+    in 1 of 6 tries), and a paused world must answer nothing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = []
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            return  # Gone: it answers nothing either.
+        if all(st in ("T", "t") for st in states):
+            return
+        time.sleep(0.001)
+    raise RuntimeError(f"process {pid} did not stop within {timeout} s of SIGSTOP")
+
+
 class World:
     """The servers of tests/zones/world on 127.53.0.0/24 (see the module's docstring)."""
 
@@ -541,6 +561,8 @@ class World:
         servers = [self.processes[a] for a in (addrs or self.processes)]
         for s in servers:
             os.kill(s.proc.pid, signal.SIGSTOP)
+        for s in servers:
+            wait_stopped(s.proc.pid)
         try:
             yield
         finally:
