@@ -15,8 +15,6 @@
  */
 #define HASH_SEED 0x9E3779B97F4A7C15ull
 #define HASH_MUL  0xFF51AFD7ED558CCDull
-#define ONES      0x0101010101010101ull
-#define HIGHS     0x8080808080808080ull
 
 static inline uint64_t load_le64(const uint8_t *p)
 {
@@ -29,20 +27,6 @@ static inline void store_le64(uint8_t *p, uint64_t w)
 {
 	w = htole64(w);
 	memcpy(p, &w, sizeof(w));
-}
-
-/*
- * ASCII 'A'-'Z' to 'a'-'z' in every octet of 'w' (RFC 4343 §3: DNS names
- * compare ASCII case-insensitively, whatever the locale). Label length
- * octets are below 64, never letters, so a whole wire name can go through.
- */
-static inline uint64_t lower_word(uint64_t w)
-{
-	uint64_t low7 = w & ~HIGHS;
-	uint64_t from_a = low7 + ONES * (0x80 - 'A');     /* high bit: octet >= 'A' */
-	uint64_t past_z = low7 + ONES * (0x80 - 'Z' - 1); /* high bit: octet > 'Z' */
-	uint64_t upper = (from_a ^ past_z) & ~w & HIGHS;
-	return w | (upper >> 2);
 }
 
 static inline uint8_t lower_octet(uint8_t c)
@@ -74,7 +58,7 @@ static inline uint64_t hash_label(uint64_t h, const uint8_t *label, const uint8_
 }
 
 #ifdef __SSE2__
-/* lower_word() for 16 octets: SSE2 is part of x86-64, so every x86-64 build has it. */
+/* canon_lower_word() for 16 octets: SSE2 is part of x86-64, so every x86-64 build has it. */
 static inline void lower_16(uint8_t *dst, const uint8_t *src)
 {
 	__m128i v = _mm_loadu_si128((const __m128i *)src);
@@ -101,9 +85,9 @@ static inline void copy_lower(uint8_t *dst, const knot_dname_t *name, size_t siz
 	if (size >= 8) {
 		/* Whole words, the last one overlapping the one before. */
 		for (size_t i = 0; i + 8 < size; i += 8) {
-			store_le64(dst + i, lower_word(load_le64(name + i)));
+			store_le64(dst + i, canon_lower_word(load_le64(name + i)));
 		}
-		store_le64(dst + size - 8, lower_word(load_le64(name + size - 8)));
+		store_le64(dst + size - 8, canon_lower_word(load_le64(name + size - 8)));
 	} else {
 		for (size_t i = 0; i < size; i++) {
 			dst[i] = lower_octet(name[i]);

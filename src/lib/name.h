@@ -59,6 +59,21 @@ static inline const knot_dname_t *canon_name_suffix(const canon_name_t *name, un
 	return name->wire + name->offset[i];
 }
 
+/*
+ * ASCII 'A'-'Z' to 'a'-'z' in every octet of 'w' at once (RFC 4343 §3: DNS
+ * names compare ASCII case-insensitively, whatever the locale). Label length
+ * octets are below 64, never letters, so a whole wire name can go through.
+ */
+static inline uint64_t canon_lower_word(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t low7 = w & ~highs;
+	uint64_t from_a = low7 + ones * (0x80 - 'A');     /* high bit: octet >= 'A' */
+	uint64_t past_z = low7 + ones * (0x80 - 'Z' - 1); /* high bit: octet > 'Z' */
+	uint64_t upper = (from_a ^ past_z) & ~w & highs;
+	return w | (upper >> 2);
+}
+
 /* Wire size of the suffix that starts at label 'i'. */
 static inline uint16_t canon_name_suffix_size(const canon_name_t *name, unsigned i)
 {

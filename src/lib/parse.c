@@ -1,7 +1,6 @@
 /*
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#include <string.h>
 
 #include <libknot/errcode.h>
 #include <libknot/descriptor.h>
@@ -11,44 +10,8 @@
 #include "lib/name.h"
 #include "lib/parse.h"
 
-/*
- * The bare question (RFC 1035 §4.1.2) is most of the traffic; libknot's
- * parser spent ~500 instructions on it (a name check, a lower-case copy per
- * octet, a record array), a quarter of an answer's cost (bench/run --cost).
- */
-static bool bare_question(knot_pkt_t *pkt)
-{
-	const uint8_t *wire = pkt->wire;
-	size_t size = pkt->size;
-	if (size <= KNOT_WIRE_HEADER_SIZE || knot_wire_get_qdcount(wire) != 1 ||
-	    knot_wire_get_ancount(wire) != 0 || knot_wire_get_nscount(wire) != 0 ||
-	    knot_wire_get_arcount(wire) != 0) {
-		return false;
-	}
-	const uint8_t *qname = wire + KNOT_WIRE_HEADER_SIZE;
-	int len = canon_name_wire_size(qname, wire + size);
-	if (len <= 0 || KNOT_WIRE_HEADER_SIZE + (size_t)len + 2 * sizeof(uint16_t) != size) {
-		return false; /* Malformed or trailing data: libknot says which. */
-	}
-	pkt->parsed = size;
-	pkt->qname_size = (uint16_t)len;
-	canon_name_copy_lower(pkt->lower_qname, qname, (size_t)len);
-	pkt->rrset_count = 0;
-	pkt->opt_rr = NULL;
-	pkt->tsig_rr = NULL;
-	memset(pkt->sections, 0, sizeof(pkt->sections));
-	pkt->current = KNOT_ANSWER;
-	for (int i = KNOT_ANSWER; i <= KNOT_ADDITIONAL; i++) {
-		pkt->sections[i].pkt = pkt;
-	}
-	return true;
-}
-
 int canon_query_parse(knot_pkt_t *pkt)
 {
-	if (bare_question(pkt)) {
-		return KNOT_EOK;
-	}
 	return knot_pkt_parse(pkt, KNOT_PF_NOCANON);
 }
 
@@ -92,27 +55,6 @@ static bool scan_opt(canon_query_t *q, const uint8_t *pos, const uint8_t *end)
 	return scan_options(q, pos + KNOT_EDNS_MIN_SIZE, end);
 }
 
-/*
- * canon_name_wire_size() for the QNAME, with one bound per label instead of
- * two: past the message and past 255 octets (RFC 1035 §3.1) both mean -1.
- */
-static inline int qname_size(const uint8_t *name, const uint8_t *end)
-{
-	const uint8_t *limit = end - name > KNOT_DNAME_MAXLEN ? name + KNOT_DNAME_MAXLEN : end;
-	const uint8_t *p = name;
-	while (p < limit) {
-		uint8_t label = *p;
-		if (label == 0) {
-			return (int)(p - name) + 1;
-		}
-		if (label > KNOT_DNAME_MAXLABELLEN) {
-			return -1; /* A compression pointer or a reserved label type. */
-		}
-		p += label + 1;
-	}
-	return -1;
-}
-
 bool canon_query_scan(canon_query_t *q, const uint8_t *wire, size_t len)
 {
 	uint16_t arcount = knot_wire_get_arcount(wire);
@@ -122,7 +64,7 @@ bool canon_query_scan(canon_query_t *q, const uint8_t *wire, size_t len)
 		return false;
 	}
 	const uint8_t *qname = wire + KNOT_WIRE_HEADER_SIZE, *end = wire + len;
-	int name = qname_size(qname, end);
+	int name = canon_name_wire_size(qname, end);
 	if (name <= 0 || end - qname < name + 4) {
 		return false;
 	}

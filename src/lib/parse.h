@@ -11,11 +11,9 @@
 #include <libknot/packet/pkt.h>
 
 /*
- * knot_pkt_parse(pkt, KNOT_PF_NOCANON) with a short cut for the common
- * query: one question and nothing else (no OPT, no TSIG). That one is set up
- * field by field, as libknot would (question size, lower-case QNAME, sections
- * reset), without its generic record parser. Any other message goes to
- * knot_pkt_parse(). Returns a libknot error code.
+ * knot_pkt_parse(pkt, KNOT_PF_NOCANON), for what canon_query_scan() below
+ * does not take (TSIG, UPDATE, transfers, NOTIFY, anything malformed): the
+ * common query never gets here. Returns a libknot error code.
  */
 int canon_query_parse(knot_pkt_t *pkt);
 

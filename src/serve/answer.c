@@ -9,6 +9,7 @@
 #include <libknot/rrtype/naptr.h>
 #include <libknot/rrtype/opt.h>
 
+#include "lib/name.h"
 #include "serve/answer.h"
 
 #define POINTER_SIZE   2
@@ -46,25 +47,6 @@ static inline uint8_t name_offsets(const uint8_t *name, uint8_t *offset, size_t 
 	return labels;
 }
 
-static inline size_t name_size(const uint8_t *name)
-{
-	const uint8_t *p = name;
-	while (*p != 0) {
-		p += *p + 1;
-	}
-	return (size_t)(p - name) + 1;
-}
-
-/* Eight octets with ASCII upper case folded to lower case, all at once. */
-static inline uint64_t lower8(uint64_t x)
-{
-	uint64_t heptets = x & 0x7f7f7f7f7f7f7f7full;
-	uint64_t above_z = heptets + 0x2525252525252525ull; /* High bit set where > 'Z'. */
-	uint64_t from_a = heptets + 0x3f3f3f3f3f3f3f3full;  /* High bit set where >= 'A'. */
-	uint64_t upper = ~x & (from_a ^ above_z) & 0x8080808080808080ull;
-	return x | (upper >> 2);
-}
-
 /*
  * Whether 'len' octets of 'a' (a name being written) equal those of 'b' (a
  * name in the response, which may have the client's upper case): as
@@ -78,14 +60,14 @@ static inline bool equal_folded(const uint8_t *a, const uint8_t *b, size_t len)
 			uint64_t x, y;
 			memcpy(&x, a + i, 8);
 			memcpy(&y, b + i, 8);
-			if (x != lower8(y)) {
+			if (x != canon_lower_word(y)) {
 				return false;
 			}
 		}
 		uint64_t x, y;
 		memcpy(&x, a + len - 8, 8);
 		memcpy(&y, b + len - 8, 8);
-		return x == lower8(y);
+		return x == canon_lower_word(y);
 	}
 	if (len >= 4) {
 		uint32_t x1, y1, x2, y2;
@@ -94,10 +76,10 @@ static inline bool equal_folded(const uint8_t *a, const uint8_t *b, size_t len)
 		memcpy(&x2, a + len - 4, 4);
 		memcpy(&y2, b + len - 4, 4);
 		uint64_t x = (uint64_t)x1 << 32 | x2, y = (uint64_t)y1 << 32 | y2;
-		return x == lower8(y);
+		return x == canon_lower_word(y);
 	}
 	for (size_t i = 0; i < len; i++) {
-		if (a[i] != (uint8_t)lower8(b[i])) {
+		if (a[i] != (uint8_t)canon_lower_word(b[i])) {
 			return false;
 		}
 	}
@@ -224,7 +206,7 @@ static int put_name_compressed(canon_writer_t *w, const uint8_t *name, cursor_t 
 /* A name written as it is: the root, names without a question, rdata names RFC 3597 §4 keeps. */
 static int put_name_plain(const uint8_t *name, cursor_t *c, size_t *name_len)
 {
-	*name_len = name_size(name);
+	*name_len = canon_name_size(name);
 	return put_bytes(c, name, *name_len) ? (int)*name_len : -1;
 }
 
@@ -268,7 +250,7 @@ static bool put_owner(canon_writer_t *w, const knot_rrset_t *rr, cursor_t *c, ui
 	}
 	if (compress && *rr->owner != 0) {
 		const canon_suffix_t *suffix = current_suffix(w);
-		size_t size = name_size(rr->owner);
+		size_t size = canon_name_size(rr->owner);
 		if (suffix_equal(suffix, rr->owner, size)) {
 			if (c->avail < POINTER_SIZE) {
 				return false;
